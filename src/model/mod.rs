@@ -1,0 +1,1 @@
+//! The FSR model.

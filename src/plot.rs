@@ -1,0 +1,1 @@
+//! PNG/SVG plots and sample grids.

@@ -1,0 +1,2 @@
+//! The theory's claims T1–T8 (`../shared/spec/theory.md`), each a function that
+//! computes both sides of an identity.
