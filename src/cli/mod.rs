@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod common;
 mod demo;
 mod inspect;
 mod sample;

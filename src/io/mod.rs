@@ -1,1 +1,85 @@
-//! The interchange format.
+//! The interchange format of model.md section 6, so PyTorch and NumPy users
+//! can rebuild everything:
+//!
+//! * samples: `samples.npz` (NumPy's `np.load`) or `samples.safetensors`, with
+//!   `x{l}` `(N, c, r_l, r_l)` and optionally `s{l}` `(N, m_l, n_l, n_l)`, `z` `(N, d0)`;
+//! * ground truth: `params.safetensors` ([`params`]);
+//! * `manifest.json` ([`manifest`]): config, seed, crate version, measured
+//!   statistics, and the size and CRC-32 of every file.
+//!
+//! Writers stream into a temporary file in the destination directory and
+//! rename it into place only when complete ([`atomic`]); readers validate
+//! structure, sizes, checksums and shapes and return [`IoError`], never panic.
+
+pub mod atomic;
+pub mod dataset;
+pub mod manifest;
+pub mod npy;
+pub mod params;
+pub mod reader;
+pub mod writer;
+
+pub use dataset::{Dataset, WriteOptions};
+pub use manifest::Manifest;
+pub use reader::Tensor;
+pub use writer::{Dtype, Format, TensorSpec, TensorWriter};
+
+use std::path::PathBuf;
+
+/// Errors of reading and writing the interchange format.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IoError {
+    /// An operating-system error on a path.
+    #[error("{path}: {source}")]
+    Os {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A file is truncated, corrupted or not in the expected format.
+    #[error("{path}: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Files are individually valid but disagree with each other or the config.
+    #[error("{path}: mismatch: {reason}")]
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// What disagrees.
+        reason: String,
+    },
+    /// Refused to overwrite an existing dataset.
+    #[error("{0} already holds a dataset; pass --force to overwrite it")]
+    Exists(PathBuf),
+    /// A request the writer cannot honour (e.g. a bad shard).
+    #[error("{0}")]
+    Invalid(String),
+    /// The model rejected a config or parameters.
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+}
+
+impl IoError {
+    pub(crate) fn os(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> IoError {
+        let path = path.into();
+        move |source| IoError::Os { path, source }
+    }
+    pub(crate) fn corrupt(path: impl Into<PathBuf>, reason: impl Into<String>) -> IoError {
+        IoError::Corrupt {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+    pub(crate) fn mismatch(path: impl Into<PathBuf>, reason: impl Into<String>) -> IoError {
+        IoError::Mismatch {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}

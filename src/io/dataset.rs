@@ -1,0 +1,351 @@
+//! A dataset directory: `params.safetensors`, `samples.{npz,safetensors}` and,
+//! written last, `manifest.json`.
+//!
+//! [`write`] samples in chunks straight into the samples file (bounded memory,
+//! any `n`), measuring the diagnostics on the way; [`Dataset::open`] checks
+//! every file's size and CRC-32 against the manifest, then every shape against
+//! the config, before returning the arrays.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayD, ArrayView4, Ix4};
+
+use super::IoError;
+use super::manifest::{ArrayInfo, FORMAT, FORMAT_VERSION, Manifest, Shard};
+use super::params::{read_params, write_params};
+use super::reader::{Tensor, read_tensors};
+use super::writer::{Dtype, Format, TensorSpec, TensorWriter};
+use crate::model::diagnostics::{self, Activity, Residual};
+use crate::model::{Diagnostics, Params, Sampler};
+
+/// Name of the manifest file.
+pub const MANIFEST: &str = "manifest.json";
+/// Name of the ground-truth file.
+pub const PARAMS: &str = "params.safetensors";
+
+/// What [`write`] writes.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// Samples in the whole dataset.
+    pub n: u64,
+    /// Seed of parameters and samples.
+    pub seed: u64,
+    /// Write only this shard of the `n` samples.
+    pub shard: Option<Shard>,
+    /// Container of the samples.
+    pub format: Format,
+    /// Also store `s{l}` and `z`.
+    pub hidden: bool,
+    /// Element type of `params.safetensors`.
+    pub params_dtype: Dtype,
+    /// Overwrite an existing dataset.
+    pub force: bool,
+    /// Samples per chunk (memory is about `chunk` samples).
+    pub chunk: usize,
+    /// How many samples (the first of the range) the A5 and consistency
+    /// diagnostics are measured on.
+    pub residual_samples: u64,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            n: 1000,
+            seed: 0,
+            shard: None,
+            format: Format::Npz,
+            hidden: false,
+            params_dtype: Dtype::F32,
+            force: false,
+            chunk: 1024,
+            residual_samples: 2048,
+        }
+    }
+}
+
+/// The names and shapes of the arrays of `count` samples.
+pub fn array_specs(params: &Params, count: usize, hidden: bool) -> Vec<TensorSpec> {
+    let cfg = &params.config;
+    let mut specs = Vec::new();
+    for l in 0..cfg.levels {
+        let r = cfg.resolution(l);
+        specs.push(TensorSpec {
+            name: format!("x{}", l + 1),
+            dtype: Dtype::F32,
+            shape: vec![count, cfg.channels, r, r],
+        });
+    }
+    if hidden {
+        for l in 0..cfg.levels {
+            let n = cfg.n(l);
+            specs.push(TensorSpec {
+                name: format!("s{}", l + 1),
+                dtype: Dtype::F32,
+                shape: vec![count, cfg.m[l], n, n],
+            });
+        }
+        specs.push(TensorSpec {
+            name: "z".into(),
+            dtype: Dtype::F32,
+            shape: vec![count, cfg.d0],
+        });
+    }
+    specs
+}
+
+fn existing_dataset(dir: &Path) -> bool {
+    [MANIFEST, PARAMS, "samples.npz", "samples.safetensors"]
+        .iter()
+        .any(|f| dir.join(f).exists())
+}
+
+/// Samples `params` under `opts` into `dir`; `progress(done)` is called after
+/// each chunk. Returns the manifest it wrote.
+///
+/// # Errors
+/// [`IoError::Exists`] if `dir` holds a dataset and `opts.force` is false;
+/// [`IoError::Invalid`] for `n = 0`; [`IoError::Os`] on I/O failure (files
+/// already in place are left as they were).
+pub fn write(
+    dir: &Path,
+    params: &Params,
+    opts: &WriteOptions,
+    mut progress: impl FnMut(u64),
+) -> Result<Manifest, IoError> {
+    if opts.n == 0 {
+        return Err(IoError::Invalid("--n must be at least 1".into()));
+    }
+    if existing_dataset(dir) && !opts.force {
+        return Err(IoError::Exists(dir.to_path_buf()));
+    }
+    std::fs::create_dir_all(dir).map_err(IoError::os(dir))?;
+    let (start, end) = opts.shard.map_or((0, opts.n), |s| s.range(opts.n));
+    let count =
+        usize::try_from(end - start).map_err(|_| IoError::Invalid("too many samples".into()))?;
+    let cfg = &params.config;
+
+    let mut files = BTreeMap::new();
+    files.insert(
+        PARAMS.to_string(),
+        write_params(&dir.join(PARAMS), params, opts.seed, opts.params_dtype)?,
+    );
+
+    let samples_file = format!("samples.{}", opts.format.extension());
+    let specs = array_specs(params, count, opts.hidden);
+    let arrays = specs
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                ArrayInfo {
+                    dtype: s.dtype,
+                    shape: s.shape.clone(),
+                },
+            )
+        })
+        .collect();
+    let mut meta = BTreeMap::new();
+    meta.insert("format".to_string(), "fsrgan-samples".to_string());
+    meta.insert("seed".to_string(), opts.seed.to_string());
+    meta.insert("start".to_string(), start.to_string());
+    let mut writer = TensorWriter::create(&dir.join(&samples_file), opts.format, specs, &meta)?;
+
+    let sampler = Sampler::new(params, opts.seed);
+    let mut activity: Vec<Activity> = Vec::new();
+    let mut a5 = vec![Residual::default(); cfg.levels.saturating_sub(1)];
+    let mut cons = vec![Residual::default(); cfg.levels.saturating_sub(1)];
+    let mut residual_samples = 0u64;
+    let chunk = opts.chunk.max(1);
+    let mut done = 0usize;
+    while done < count {
+        let len = chunk.min(count - done);
+        let batch = sampler.sample(start + done as u64, len);
+        let levels = cfg.levels;
+        for l in 0..levels {
+            writer.append_f64(l, contiguous(batch.x[l].as_slice())?)?;
+            if opts.hidden {
+                writer.append_f64(levels + l, contiguous(batch.s[l].as_slice())?)?;
+            }
+        }
+        if opts.hidden {
+            writer.append_f64(2 * levels, contiguous(batch.z.as_slice())?)?;
+        }
+        if activity.is_empty() {
+            activity = batch.activity.clone();
+        } else {
+            activity
+                .iter_mut()
+                .zip(&batch.activity)
+                .for_each(|(a, b)| a.merge(b));
+        }
+        if residual_samples < opts.residual_samples {
+            let take = (opts.residual_samples - residual_samples).min(len as u64) as usize;
+            let views: Vec<ArrayView4<'_, f64>> = batch
+                .x
+                .iter()
+                .map(|x| x.slice(ndarray::s![..take, .., .., ..]))
+                .collect();
+            add_residuals(&mut a5, &diagnostics::a5_residual(params, &views));
+            add_residuals(&mut cons, &diagnostics::resolution_consistency(&views));
+            residual_samples += take as u64;
+        }
+        done += len;
+        progress(done as u64);
+    }
+    files.insert(samples_file.clone(), writer.finish()?);
+    let other = dir.join(format!(
+        "samples.{}",
+        match opts.format {
+            Format::Npz => Format::Safetensors,
+            Format::Safetensors => Format::Npz,
+        }
+        .extension()
+    ));
+    if other.exists() {
+        std::fs::remove_file(&other).map_err(IoError::os(&other))?;
+    }
+
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        crate_version: env!("CARGO_PKG_VERSION").into(),
+        seed: opts.seed,
+        config: cfg.clone(),
+        n_total: opts.n,
+        start,
+        end,
+        shard: opts.shard,
+        samples_file,
+        params_file: PARAMS.into(),
+        hidden: opts.hidden,
+        arrays,
+        files,
+        diagnostics: Diagnostics::new(params, activity, &a5, &cons, residual_samples),
+    };
+    manifest.write(&dir.join(MANIFEST))?;
+    Ok(manifest)
+}
+
+fn contiguous(s: Option<&[f64]>) -> Result<&[f64], IoError> {
+    s.ok_or_else(|| IoError::Invalid("internal: batch array is not contiguous".into()))
+}
+
+fn add_residuals(acc: &mut [Residual], new: &[Residual]) {
+    for (a, b) in acc.iter_mut().zip(new) {
+        a.err_sq += b.err_sq;
+        a.ref_sq += b.ref_sq;
+    }
+}
+
+/// An opened, validated dataset directory.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The ground truth.
+    pub params: Params,
+    /// The arrays of the samples file.
+    pub arrays: BTreeMap<String, Tensor>,
+}
+
+impl Dataset {
+    /// Opens `dir`, verifying sizes and CRC-32s of every file against the
+    /// manifest and every shape against the config.
+    ///
+    /// # Errors
+    /// [`IoError::Corrupt`] for a truncated or corrupted file,
+    /// [`IoError::Mismatch`] for files that disagree with the manifest or config.
+    pub fn open(dir: &Path) -> Result<Dataset, IoError> {
+        let manifest = Manifest::read(&dir.join(MANIFEST))?;
+        let config = manifest.config.clone().validated()?;
+        for (name, want) in &manifest.files {
+            let path = dir.join(name);
+            let got = super::writer::FileDigest::of_file(&path)?;
+            if got != *want {
+                return Err(IoError::corrupt(
+                    &path,
+                    format!(
+                        "expected {} bytes with CRC-32 {:08x} (manifest), found {} bytes with CRC-32 {:08x}: the file is truncated or corrupted",
+                        want.bytes, want.crc32, got.bytes, got.crc32
+                    ),
+                ));
+            }
+        }
+        for needed in [&manifest.params_file, &manifest.samples_file] {
+            if !manifest.files.contains_key(needed.as_str()) {
+                return Err(IoError::mismatch(
+                    dir.join(MANIFEST),
+                    format!("no checksum for `{needed}`"),
+                ));
+            }
+        }
+        let params = read_params(&dir.join(&manifest.params_file), Some(&config))?;
+        let samples_path = dir.join(&manifest.samples_file);
+        let file = read_tensors(&samples_path)?;
+        let count = usize::try_from(manifest.len())
+            .map_err(|_| IoError::Invalid("too many samples".into()))?;
+        let expected = array_specs(&params, count, manifest.hidden);
+        for spec in &expected {
+            let info = manifest.arrays.get(&spec.name);
+            let t = file.tensors.get(&spec.name).ok_or_else(|| {
+                IoError::mismatch(&samples_path, format!("missing array `{}`", spec.name))
+            })?;
+            if t.shape() != spec.shape.as_slice() || info.map(|i| &i.shape) != Some(&spec.shape) {
+                return Err(IoError::mismatch(
+                    &samples_path,
+                    format!(
+                        "array `{}` has shape {:?}; the config and manifest need {:?}",
+                        spec.name,
+                        t.shape(),
+                        spec.shape
+                    ),
+                ));
+            }
+        }
+        if let Some(extra) = file
+            .tensors
+            .keys()
+            .find(|k| !expected.iter().any(|s| &s.name == *k))
+        {
+            return Err(IoError::mismatch(
+                &samples_path,
+                format!("unexpected array `{extra}`"),
+            ));
+        }
+        Ok(Dataset {
+            dir: dir.to_path_buf(),
+            manifest,
+            params,
+            arrays: file.tensors,
+        })
+    }
+
+    /// `x{l}` (1-based level `l`) as float64, shape `(N, c, r_l, r_l)`.
+    ///
+    /// # Errors
+    /// [`IoError::Mismatch`] if the array is absent.
+    pub fn x(&self, level: usize) -> Result<ndarray::Array4<f64>, IoError> {
+        self.array4(&format!("x{level}"))
+    }
+
+    /// `s{l}` (1-based) as float64, shape `(N, m_l, n_l, n_l)`, if stored.
+    ///
+    /// # Errors
+    /// [`IoError::Mismatch`] if the array is absent.
+    pub fn s(&self, level: usize) -> Result<ndarray::Array4<f64>, IoError> {
+        self.array4(&format!("s{level}"))
+    }
+
+    fn array4(&self, name: &str) -> Result<ndarray::Array4<f64>, IoError> {
+        let t = self
+            .arrays
+            .get(name)
+            .ok_or_else(|| IoError::mismatch(&self.dir, format!("no array `{name}`")))?;
+        let a: ArrayD<f64> = t.to_f64();
+        a.into_dimensionality::<Ix4>()
+            .map_err(|e| IoError::mismatch(&self.dir, format!("`{name}`: {e}")))
+    }
+}

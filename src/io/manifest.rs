@@ -1,0 +1,145 @@
+//! `manifest.json`: what a dataset directory holds and how it was made —
+//! config, seed, sample range (and shard), crate version, array shapes, the
+//! size and CRC-32 of every file, and the diagnostics measured while sampling.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::IoError;
+use super::writer::{Dtype, FileDigest};
+use crate::model::{Config, Diagnostics};
+
+/// The `format` string of a dataset manifest.
+pub const FORMAT: &str = "fsrgan-dataset";
+/// The manifest's format version.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The `i`-th (0-based) of `count` disjoint contiguous shards of `n` samples:
+/// samples `floor(i n / count) .. floor((i+1) n / count)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// Shard index, `0 <= index < count`.
+    pub index: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+impl Shard {
+    /// Parses `i/n` (0-based `i`).
+    ///
+    /// # Errors
+    /// [`IoError::Invalid`] unless `0 <= i < n`.
+    pub fn parse(text: &str) -> Result<Shard, IoError> {
+        let bad = || IoError::Invalid(format!("--shard must be i/n with 0 <= i < n, got `{text}`"));
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            i.trim().parse::<u64>().map_err(|_| bad())?,
+            n.trim().parse::<u64>().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The sample range of this shard of `n` samples.
+    pub fn range(self, n: u64) -> (u64, u64) {
+        let at = |i: u64| ((i as u128 * n as u128) / self.count as u128) as u64;
+        (at(self.index), at(self.index + 1))
+    }
+}
+
+/// Dtype and shape of an array in the samples file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArrayInfo {
+    /// Element type.
+    pub dtype: Dtype,
+    /// Shape.
+    pub shape: Vec<usize>,
+}
+
+/// The manifest of a dataset directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The fsrgan version that wrote it.
+    pub crate_version: String,
+    /// The seed of parameters and samples.
+    pub seed: u64,
+    /// The model config.
+    pub config: Config,
+    /// Samples in the whole (unsharded) dataset.
+    pub n_total: u64,
+    /// First sample index held here.
+    pub start: u64,
+    /// One past the last sample index held here.
+    pub end: u64,
+    /// The shard, if this directory is one.
+    pub shard: Option<Shard>,
+    /// File name of the samples (`samples.npz` or `samples.safetensors`).
+    pub samples_file: String,
+    /// File name of the ground truth (`params.safetensors`).
+    pub params_file: String,
+    /// Whether `s{l}` and `z` are stored.
+    pub hidden: bool,
+    /// Arrays in the samples file.
+    pub arrays: BTreeMap<String, ArrayInfo>,
+    /// Size and CRC-32 of each file.
+    pub files: BTreeMap<String, FileDigest>,
+    /// Statistics measured while sampling.
+    pub diagnostics: Diagnostics,
+}
+
+impl Manifest {
+    /// Reads and checks `manifest.json`.
+    ///
+    /// # Errors
+    /// [`IoError::Corrupt`] if it is not a fsrgan dataset manifest of a known version.
+    pub fn read(path: &Path) -> Result<Manifest, IoError> {
+        let text = std::fs::read_to_string(path).map_err(IoError::os(path))?;
+        let m: Manifest = serde_json::from_str(&text)
+            .map_err(|e| IoError::corrupt(path, format!("not a valid fsrgan manifest: {e}")))?;
+        if m.format != FORMAT || m.format_version != FORMAT_VERSION {
+            return Err(IoError::corrupt(
+                path,
+                format!(
+                    "format `{}` version {} (this fsrgan reads `{FORMAT}` version {FORMAT_VERSION})",
+                    m.format, m.format_version
+                ),
+            ));
+        }
+        if m.start > m.end || m.end > m.n_total {
+            return Err(IoError::corrupt(
+                path,
+                format!("sample range {}..{} of {}", m.start, m.end, m.n_total),
+            ));
+        }
+        Ok(m)
+    }
+
+    /// Writes it atomically as pretty JSON.
+    ///
+    /// # Errors
+    /// [`IoError::Os`] on I/O failure.
+    pub fn write(&self, path: &Path) -> Result<(), IoError> {
+        let mut text =
+            serde_json::to_string_pretty(self).map_err(|e| IoError::Invalid(e.to_string()))?;
+        text.push('\n');
+        super::atomic::write_bytes(path, text.as_bytes())
+    }
+
+    /// Number of samples held.
+    pub fn len(&self) -> u64 {
+        self.end - self.start
+    }
+
+    /// Whether no sample is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

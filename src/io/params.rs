@@ -1,0 +1,208 @@
+//! `params.safetensors`: the ground truth (or a learner's checkpoint) under the
+//! tensor names of model.md section 6:
+//!
+//! | name | shape |
+//! |---|---|
+//! | `level1.w` | `(m_1, n_1, n_1, d0)` |
+//! | `level1.alpha`, `level1.beta` | `(m_1,)` |
+//! | `level{l}.weight` (l >= 2) | `(m_{l-1}, m_l, k, k)` |
+//! | `level{l}.bias` (l >= 2) | `(m_l,)` |
+//! | `level{l}.out` | `(m_l, c, ko, ko)` |
+//!
+//! The `__metadata__` holds `format = fsrgan-params`, the crate version, the
+//! seed and the config as JSON, so the file describes itself.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ndarray::{Array1, Array4, ArrayD, Ix1, Ix4};
+
+use super::IoError;
+use super::reader::{TensorFile, read_tensors};
+use super::writer::{Dtype, FileDigest, Format, TensorSpec, TensorWriter};
+use crate::model::params::{Level1, UpLayer};
+use crate::model::{Config, Params};
+
+/// The tensors of `params` as `(name, shape, values)` in file order.
+pub fn named_tensors(params: &Params) -> Vec<(String, Vec<usize>, Vec<f64>)> {
+    let mut out = Vec::new();
+    let mut push = |name: String, shape: &[usize], it: &mut dyn Iterator<Item = f64>| {
+        out.push((name, shape.to_vec(), it.collect()));
+    };
+    let l1 = &params.level1;
+    push("level1.w".into(), l1.w.shape(), &mut l1.w.iter().copied());
+    push(
+        "level1.alpha".into(),
+        l1.alpha.shape(),
+        &mut l1.alpha.iter().copied(),
+    );
+    push(
+        "level1.beta".into(),
+        l1.beta.shape(),
+        &mut l1.beta.iter().copied(),
+    );
+    for (l, o) in params.out.iter().enumerate() {
+        if l >= 1 {
+            let up = &params.up[l - 1];
+            push(
+                format!("level{}.weight", l + 1),
+                up.weight.shape(),
+                &mut up.weight.iter().copied(),
+            );
+            push(
+                format!("level{}.bias", l + 1),
+                up.bias.shape(),
+                &mut up.bias.iter().copied(),
+            );
+        }
+        push(
+            format!("level{}.out", l + 1),
+            o.shape(),
+            &mut o.iter().copied(),
+        );
+    }
+    out
+}
+
+/// Writes `params` atomically as safetensors in `dtype`.
+///
+/// # Errors
+/// [`IoError::Os`] on I/O failure (the destination is then untouched).
+pub fn write_params(
+    path: &Path,
+    params: &Params,
+    seed: u64,
+    dtype: Dtype,
+) -> Result<FileDigest, IoError> {
+    let tensors = named_tensors(params);
+    let specs = tensors
+        .iter()
+        .map(|(name, shape, _)| TensorSpec {
+            name: name.clone(),
+            dtype,
+            shape: shape.clone(),
+        })
+        .collect();
+    let mut meta = BTreeMap::new();
+    meta.insert("format".to_string(), "fsrgan-params".to_string());
+    meta.insert(
+        "crate_version".to_string(),
+        env!("CARGO_PKG_VERSION").to_string(),
+    );
+    meta.insert("seed".to_string(), seed.to_string());
+    meta.insert(
+        "config".to_string(),
+        serde_json::to_string(&params.config).map_err(|e| IoError::Invalid(e.to_string()))?,
+    );
+    let mut w = TensorWriter::create(path, Format::Safetensors, specs, &meta)?;
+    for (i, (_, _, values)) in tensors.iter().enumerate() {
+        w.append_f64(i, values)?;
+    }
+    w.finish()
+}
+
+/// Reads parameters written by [`write_params`] and checks every tensor's
+/// presence, shape and values against `config` (taken from the file's own
+/// metadata when `None`).
+///
+/// # Errors
+/// [`IoError::Corrupt`] for an unreadable file or non-finite values,
+/// [`IoError::Mismatch`] for a missing tensor, a wrong shape, an extra tensor,
+/// or `alpha <= 0`.
+pub fn read_params(path: &Path, config: Option<&Config>) -> Result<Params, IoError> {
+    let file = read_tensors(path)?;
+    let config = match config {
+        Some(c) => c.clone(),
+        None => {
+            let json = file
+                .metadata
+                .get("config")
+                .ok_or_else(|| IoError::corrupt(path, "no config in __metadata__; pass one"))?;
+            let c: Config = serde_json::from_str(json)
+                .map_err(|e| IoError::corrupt(path, format!("config in __metadata__: {e}")))?;
+            c.validated()?
+        }
+    };
+    params_from_tensors(path, &file, config)
+}
+
+fn params_from_tensors(path: &Path, file: &TensorFile, config: Config) -> Result<Params, IoError> {
+    let cfg = &config;
+    let ko = cfg.output.size(cfg.patch);
+    let mut used = std::collections::BTreeSet::new();
+    let mut get = |name: &str, shape: &[usize]| -> Result<ArrayD<f64>, IoError> {
+        let t = file
+            .tensors
+            .get(name)
+            .ok_or_else(|| IoError::mismatch(path, format!("missing tensor `{name}`")))?;
+        if t.shape() != shape {
+            return Err(IoError::mismatch(
+                path,
+                format!(
+                    "tensor `{name}` has shape {:?}, the config needs {shape:?}",
+                    t.shape()
+                ),
+            ));
+        }
+        let a = t.to_f64();
+        if a.iter().any(|v| !v.is_finite()) {
+            return Err(IoError::corrupt(
+                path,
+                format!("tensor `{name}` holds NaN or infinity"),
+            ));
+        }
+        used.insert(name.to_string());
+        Ok(a)
+    };
+    let to4 = |a: ArrayD<f64>| -> Result<Array4<f64>, IoError> {
+        a.into_dimensionality::<Ix4>()
+            .map_err(|e| IoError::corrupt(path, e.to_string()))
+    };
+    let to1 = |a: ArrayD<f64>| -> Result<Array1<f64>, IoError> {
+        a.into_dimensionality::<Ix1>()
+            .map_err(|e| IoError::corrupt(path, e.to_string()))
+    };
+    let (m1, n1) = (cfg.m[0], cfg.n1);
+    let level1 = Level1 {
+        w: to4(get("level1.w", &[m1, n1, n1, cfg.d0])?)?,
+        alpha: to1(get("level1.alpha", &[m1])?)?,
+        beta: to1(get("level1.beta", &[m1])?)?,
+    };
+    if let Some(j) = level1.alpha.iter().position(|&a| a <= 0.0) {
+        return Err(IoError::mismatch(
+            path,
+            format!("level1.alpha[{j}] must be > 0"),
+        ));
+    }
+    let mut up = Vec::new();
+    let mut out = Vec::new();
+    for l in 0..cfg.levels {
+        let lv = l + 1;
+        if l >= 1 {
+            let k = cfg.kernel;
+            up.push(UpLayer {
+                weight: to4(get(
+                    &format!("level{lv}.weight"),
+                    &[cfg.m[l - 1], cfg.m[l], k, k],
+                )?)?,
+                bias: to1(get(&format!("level{lv}.bias"), &[cfg.m[l]])?)?,
+            });
+        }
+        out.push(to4(get(
+            &format!("level{lv}.out"),
+            &[cfg.m[l], cfg.channels, ko, ko],
+        )?)?);
+    }
+    if let Some(extra) = file.tensors.keys().find(|k| !used.contains(*k)) {
+        return Err(IoError::mismatch(
+            path,
+            format!("unexpected tensor `{extra}` for this config"),
+        ));
+    }
+    Ok(Params {
+        config,
+        level1,
+        up,
+        out,
+    })
+}

@@ -1,0 +1,182 @@
+//! Validating readers of tensor files, independent of [`super::writer`]: npz
+//! through the `zip` crate (which checks each member's CRC-32) and
+//! `ndarray-npy`, safetensors through the `safetensors` crate (which checks that
+//! the header's offsets tile the file exactly). Anything truncated, corrupted or
+//! of an unsupported type is an [`IoError::Corrupt`], never a panic.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use ndarray::ArrayD;
+use ndarray_npy::{ReadNpyError, ReadNpyExt};
+
+use super::IoError;
+use super::writer::{Dtype, Format};
+
+/// A tensor read from a file, in its stored precision.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tensor {
+    /// float32 data.
+    F32(ArrayD<f32>),
+    /// float64 data.
+    F64(ArrayD<f64>),
+}
+
+impl Tensor {
+    /// Shape of the tensor.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            Tensor::F32(a) => a.shape(),
+            Tensor::F64(a) => a.shape(),
+        }
+    }
+    /// Stored element type.
+    pub fn dtype(&self) -> Dtype {
+        match self {
+            Tensor::F32(_) => Dtype::F32,
+            Tensor::F64(_) => Dtype::F64,
+        }
+    }
+    /// The values as float64 (exact for both types).
+    pub fn to_f64(&self) -> ArrayD<f64> {
+        match self {
+            Tensor::F32(a) => a.mapv(f64::from),
+            Tensor::F64(a) => a.clone(),
+        }
+    }
+    /// The values as float32 (rounded if stored as float64).
+    pub fn to_f32(&self) -> ArrayD<f32> {
+        match self {
+            Tensor::F32(a) => a.clone(),
+            Tensor::F64(a) => a.mapv(|v| v as f32),
+        }
+    }
+}
+
+/// The tensors of a file and, for safetensors, its `__metadata__`.
+#[derive(Debug, Clone, Default)]
+pub struct TensorFile {
+    /// Tensors by name (`.npy` suffix removed for npz).
+    pub tensors: BTreeMap<String, Tensor>,
+    /// The safetensors `__metadata__` map (empty for npz).
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Reads every tensor of an npz or safetensors file (detected from its first bytes).
+///
+/// # Errors
+/// [`IoError::Os`] if the file cannot be read, [`IoError::Corrupt`] if it is
+/// truncated, corrupted, compressed with an unsupported method, or holds a
+/// dtype other than float32/float64.
+pub fn read_tensors(path: &Path) -> Result<TensorFile, IoError> {
+    let mut f = std::fs::File::open(path).map_err(IoError::os(path))?;
+    let mut magic = [0u8; 4];
+    let n = f.read(&mut magic).map_err(IoError::os(path))?;
+    if n < 4 {
+        return Err(IoError::corrupt(
+            path,
+            "file too short to be npz or safetensors",
+        ));
+    }
+    if magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06" {
+        read_npz(path)
+    } else {
+        read_safetensors(path)
+    }
+}
+
+/// The format a path's extension names, if any.
+pub fn format_of(path: &Path) -> Option<Format> {
+    match path.extension()?.to_str()? {
+        "npz" => Some(Format::Npz),
+        "safetensors" => Some(Format::Safetensors),
+        _ => None,
+    }
+}
+
+fn read_npz(path: &Path) -> Result<TensorFile, IoError> {
+    let f = std::fs::File::open(path).map_err(IoError::os(path))?;
+    let mut zip = zip::ZipArchive::new(f)
+        .map_err(|e| IoError::corrupt(path, format!("not a readable npz (zip) archive: {e}")))?;
+    let mut out = TensorFile::default();
+    for i in 0..zip.len() {
+        let mut member = zip
+            .by_index(i)
+            .map_err(|e| IoError::corrupt(path, format!("member {i}: {e}")))?;
+        let name = member.name().to_string();
+        let Some(key) = name.strip_suffix(".npy") else {
+            return Err(IoError::corrupt(
+                path,
+                format!("member `{name}` is not a .npy array"),
+            ));
+        };
+        let mut bytes = Vec::with_capacity(member.size().min(1 << 32) as usize);
+        member
+            .read_to_end(&mut bytes)
+            .map_err(|e| IoError::corrupt(path, format!("member `{name}`: {e}")))?;
+        let tensor = parse_npy(&bytes)
+            .map_err(|e| IoError::corrupt(path, format!("member `{name}`: {e}")))?;
+        out.tensors.insert(key.to_string(), tensor);
+    }
+    Ok(out)
+}
+
+fn parse_npy(bytes: &[u8]) -> Result<Tensor, ReadNpyError> {
+    match ArrayD::<f32>::read_npy(bytes) {
+        Ok(a) => Ok(Tensor::F32(a)),
+        Err(ReadNpyError::WrongDescriptor(_)) => ArrayD::<f64>::read_npy(bytes).map(Tensor::F64),
+        Err(e) => Err(e),
+    }
+}
+
+fn read_safetensors(path: &Path) -> Result<TensorFile, IoError> {
+    let bytes = std::fs::read(path).map_err(IoError::os(path))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| IoError::corrupt(path, format!("not a valid safetensors file: {e}")))?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| IoError::corrupt(path, format!("not a valid safetensors file: {e}")))?;
+    let mut out = TensorFile {
+        metadata: meta
+            .metadata()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        ..TensorFile::default()
+    };
+    for (name, view) in st.tensors() {
+        let shape = view.shape().to_vec();
+        let data = view.data();
+        let tensor = match view.dtype() {
+            safetensors::Dtype::F32 => {
+                let v: Vec<f32> = data
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
+                Tensor::F32(
+                    ArrayD::from_shape_vec(shape, v)
+                        .map_err(|e| IoError::corrupt(path, format!("`{name}`: {e}")))?,
+                )
+            }
+            safetensors::Dtype::F64 => {
+                let v: Vec<f64> = data
+                    .chunks_exact(8)
+                    .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                    .collect();
+                Tensor::F64(
+                    ArrayD::from_shape_vec(shape, v)
+                        .map_err(|e| IoError::corrupt(path, format!("`{name}`: {e}")))?,
+                )
+            }
+            other => {
+                return Err(IoError::corrupt(
+                    path,
+                    format!("tensor `{name}` has dtype {other:?}; fsrgan reads F32 and F64"),
+                ));
+            }
+        };
+        out.tensors.insert(name, tensor);
+    }
+    Ok(out)
+}

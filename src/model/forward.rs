@@ -1,0 +1,318 @@
+//! The generator's forward pass for one sample, exploiting sparsity.
+//!
+//! Formulas (model.md section 2), with `u = (j, p)` a level-1 unit:
+//!
+//! * level 1: `S_1[j,p] = ReLU(alpha_j <w[j,p], z> - beta_j)`;
+//! * level `l+1`: `pre[o, y, x] = sum_{j, py, px} S_l[j, py, px] W[j, o, ky, kx]`
+//!   with `y = 2 py - pad + ky`, `x = 2 px - pad + kx` (PyTorch's
+//!   `conv_transpose2d`, stride 2, `pad = (k-2)/2`), then
+//!   `S_{l+1} = ReLU(pre - b + sigma xi)`;
+//! * output: `X_l[ch, y, x] = sum_{i, py, px} S_l[i, py, px] out[i, ch, ky, kx]`
+//!   with `y = q py - po + ky` (stride `q`, padding `po`).
+//!
+//! Hidden codes are held position-major, `s[(py n + px) m + j]`, so the
+//! active channels of a patch are contiguous and the scatter of one active
+//! code is an axpy over the output channels. Only non-zero codes do work: with
+//! `k_l` of `m_l` channels active, the super-resolution and output layers cost
+//! `k_l / m_l` of their dense counterparts. Every sum runs in a fixed order, so
+//! a sample's result does not depend on how samples are batched or threaded.
+
+use super::params::Params;
+use super::rng::Stream;
+
+/// One super-resolution layer in the sampler's layout.
+#[derive(Debug, Clone)]
+pub(crate) struct UpKernel {
+    /// `wt[((j k + ky) k + kx) m_out + o] = W[j, o, ky, kx]`.
+    pub wt: Vec<f64>,
+    pub bias: Vec<f64>,
+    pub sigma: f64,
+    pub m_in: usize,
+    pub m_out: usize,
+    pub n_in: usize,
+    pub k: usize,
+    pub pad: usize,
+}
+
+/// One output layer in the sampler's layout: `atoms[i * dout + (ch ko + ky) ko + kx]`.
+#[derive(Debug, Clone)]
+pub(crate) struct OutKernel {
+    pub atoms: Vec<f64>,
+    pub m: usize,
+    pub n: usize,
+    pub c: usize,
+    pub q: usize,
+    pub ko: usize,
+    pub po: usize,
+}
+
+/// The generator prepared for fast per-sample evaluation.
+#[derive(Debug, Clone)]
+pub(crate) struct Net {
+    pub d0: usize,
+    pub n1: usize,
+    pub m1: usize,
+    /// `w1[u * d0 + i]`, `u = (j n1 + py) n1 + px` (PyTorch order of `level1.w`).
+    pub w1: Vec<f64>,
+    pub alpha: Vec<f64>,
+    pub beta: Vec<f64>,
+    pub up: Vec<UpKernel>,
+    pub out: Vec<OutKernel>,
+}
+
+impl Net {
+    /// Builds the kernels from parameters in the interchange layout.
+    pub fn new(p: &Params) -> Net {
+        let cfg = &p.config;
+        let up =
+            p.up.iter()
+                .enumerate()
+                .map(|(i, layer)| {
+                    up_kernel(
+                        &layer.weight,
+                        &layer.bias,
+                        cfg.sigma[i + 1],
+                        cfg.n(i),
+                        cfg.up_padding(),
+                    )
+                })
+                .collect();
+        let out = p
+            .out
+            .iter()
+            .enumerate()
+            .map(|(l, o)| {
+                let (m, c, ko, _) = o.dim();
+                OutKernel {
+                    atoms: o.iter().copied().collect(),
+                    m,
+                    n: cfg.n(l),
+                    c,
+                    q: cfg.patch,
+                    ko,
+                    po: cfg.output.padding(cfg.patch),
+                }
+            })
+            .collect();
+        Net {
+            d0: cfg.d0,
+            n1: cfg.n1,
+            m1: cfg.m[0],
+            w1: p.level1.w.iter().copied().collect(),
+            alpha: p.level1.alpha.to_vec(),
+            beta: p.level1.beta.to_vec(),
+            up,
+            out,
+        }
+    }
+
+    /// Number of levels `L`.
+    pub fn levels(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Length of the position-major code vector at level `l`.
+    pub fn s_len(&self, l: usize) -> usize {
+        let o = &self.out[l];
+        o.n * o.n * o.m
+    }
+
+    /// Length of the image at level `l`, `c r_l r_l`.
+    pub fn x_len(&self, l: usize) -> usize {
+        let o = &self.out[l];
+        let r = o.n * o.q;
+        o.c * r * r
+    }
+}
+
+/// Converts a PyTorch-layout ConvT weight `(m_in, m_out, k, k)` to the sampler's layout.
+pub(crate) fn up_kernel(
+    weight: &ndarray::Array4<f64>,
+    bias: &ndarray::Array1<f64>,
+    sigma: f64,
+    n_in: usize,
+    pad: usize,
+) -> UpKernel {
+    let (m_in, m_out, k, _) = weight.dim();
+    let mut wt = vec![0.0; m_in * k * k * m_out];
+    for ((j, o, ky, kx), &v) in weight.indexed_iter() {
+        wt[((j * k + ky) * k + kx) * m_out + o] = v;
+    }
+    UpKernel {
+        wt,
+        bias: bias.to_vec(),
+        sigma,
+        m_in,
+        m_out,
+        n_in,
+        k,
+        pad,
+    }
+}
+
+/// `s[(p) m1 + j] = ReLU(alpha_j <w[j,p], z> - beta_j)` for all units.
+pub(crate) fn level1(net: &Net, z: &[f64], s: &mut [f64]) {
+    let (d0, np, m1) = (net.d0, net.n1 * net.n1, net.m1);
+    for j in 0..m1 {
+        for p in 0..np {
+            let u = j * np + p;
+            let g = dot(&net.w1[u * d0..(u + 1) * d0], z);
+            s[p * m1 + j] = (net.alpha[j] * g - net.beta[j]).max(0.0);
+        }
+    }
+}
+
+/// `pre = ConvT(s_in)` (no bias), position-major; `pre` is overwritten.
+pub(crate) fn up_pre(kn: &UpKernel, s_in: &[f64], pre: &mut [f64]) {
+    let (n, k, m_in, m_out) = (kn.n_in, kn.k, kn.m_in, kn.m_out);
+    let n_out = 2 * n;
+    pre.fill(0.0);
+    for py in 0..n {
+        for px in 0..n {
+            let codes = &s_in[(py * n + px) * m_in..(py * n + px + 1) * m_in];
+            for (j, &sv) in codes.iter().enumerate() {
+                if sv == 0.0 {
+                    continue;
+                }
+                for ky in 0..k {
+                    let Some(y) = (2 * py + ky).checked_sub(kn.pad).filter(|&y| y < n_out) else {
+                        continue;
+                    };
+                    for kx in 0..k {
+                        let Some(x) = (2 * px + kx).checked_sub(kn.pad).filter(|&x| x < n_out)
+                        else {
+                            continue;
+                        };
+                        let w = &kn.wt[((j * k + ky) * k + kx) * m_out..][..m_out];
+                        let dst = &mut pre[(y * n_out + x) * m_out..][..m_out];
+                        axpy(sv, w, dst);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `s_out = ReLU(pre - b + sigma xi)`, drawing `xi` from `stream` (position-major
+/// order) only when `sigma > 0`.
+pub(crate) fn up_activate(kn: &UpKernel, pre: &[f64], s_out: &mut [f64], stream: &mut Stream) {
+    let m = kn.m_out;
+    if kn.sigma > 0.0 {
+        for (i, (dst, &v)) in s_out.iter_mut().zip(pre).enumerate() {
+            *dst = (v - kn.bias[i % m] + kn.sigma * stream.normal()).max(0.0);
+        }
+    } else {
+        for (dst, v) in s_out.chunks_exact_mut(m).zip(pre.chunks_exact(m)) {
+            for ((d, &p), &b) in dst.iter_mut().zip(v).zip(&kn.bias) {
+                *d = (p - b).max(0.0);
+            }
+        }
+    }
+}
+
+/// `x = OutConvT(s)` in `(c, r, r)` layout; `patch` is a scratch of length `c ko ko`.
+pub(crate) fn output(kn: &OutKernel, s: &[f64], x: &mut [f64], patch: &mut [f64]) {
+    let (n, m, c, q, ko) = (kn.n, kn.m, kn.c, kn.q, kn.ko);
+    let r = n * q;
+    let dout = c * ko * ko;
+    x.fill(0.0);
+    for py in 0..n {
+        for px in 0..n {
+            let codes = &s[(py * n + px) * m..(py * n + px + 1) * m];
+            let mut any = false;
+            patch.fill(0.0);
+            for (i, &sv) in codes.iter().enumerate() {
+                if sv != 0.0 {
+                    any = true;
+                    axpy(sv, &kn.atoms[i * dout..(i + 1) * dout], patch);
+                }
+            }
+            if !any {
+                continue;
+            }
+            for ch in 0..c {
+                for ky in 0..ko {
+                    let Some(y) = (q * py + ky).checked_sub(kn.po).filter(|&y| y < r) else {
+                        continue;
+                    };
+                    for kx in 0..ko {
+                        let Some(xx) = (q * px + kx).checked_sub(kn.po).filter(|&xx| xx < r) else {
+                            continue;
+                        };
+                        x[(ch * r + y) * r + xx] += patch[(ch * ko + ky) * ko + kx];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `y += a x`.
+#[inline]
+pub(crate) fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
+    }
+}
+
+/// `<a, b>` summed in a fixed order with four partial sums (vectorisable,
+/// and independent of everything but the two slices).
+#[inline]
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..4 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in ra.iter().zip(rb) {
+        tail += x * y;
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// Per-sample workspace and outputs of [`forward`].
+#[derive(Debug, Clone)]
+pub(crate) struct Workspace {
+    pub z: Vec<f64>,
+    /// Position-major codes per level.
+    pub s: Vec<Vec<f64>>,
+    /// Images per level, `(c, r, r)`.
+    pub x: Vec<Vec<f64>>,
+    pre: Vec<f64>,
+    patch: Vec<f64>,
+}
+
+impl Workspace {
+    pub fn new(net: &Net) -> Workspace {
+        let levels = net.levels();
+        let max_s = (0..levels).map(|l| net.s_len(l)).max().unwrap_or(0);
+        let max_patch = net.out.iter().map(|o| o.c * o.ko * o.ko).max().unwrap_or(0);
+        Workspace {
+            z: vec![0.0; net.d0],
+            s: (0..levels).map(|l| vec![0.0; net.s_len(l)]).collect(),
+            x: (0..levels).map(|l| vec![0.0; net.x_len(l)]).collect(),
+            pre: vec![0.0; max_s],
+            patch: vec![0.0; max_patch],
+        }
+    }
+}
+
+/// The whole generator for one sample: draws `z` (then any noise) from
+/// `stream` and fills `ws.z`, `ws.s`, `ws.x`.
+pub(crate) fn forward(net: &Net, stream: &mut Stream, ws: &mut Workspace) {
+    stream.fill_normal(&mut ws.z);
+    level1(net, &ws.z, &mut ws.s[0]);
+    for (l, kn) in net.up.iter().enumerate() {
+        let (lo, hi) = ws.s.split_at_mut(l + 1);
+        let pre = &mut ws.pre[..hi[0].len()];
+        up_pre(kn, &lo[l], pre);
+        up_activate(kn, pre, &mut hi[0], stream);
+    }
+    for (l, kn) in net.out.iter().enumerate() {
+        output(kn, &ws.s[l], &mut ws.x[l], &mut ws.patch);
+    }
+}

@@ -1,0 +1,165 @@
+//! The parallel, deterministic sampler `z -> S_1..S_L -> X_1..X_L`.
+//!
+//! Sample `i` is computed from its own random stream `(seed, Samples, i)`
+//! ([`super::rng`]) by a fixed-order forward pass ([`super::forward`]), so it is
+//! bit-identical whatever the batch size, the number of rayon threads, or the
+//! shard that contains it. A batch is processed as `samples x (matrix
+//! products)`: level 1 as the rows of `Z W^T`, the sparse layers as scatters of
+//! the active codes only.
+
+use ndarray::{Array2, Array4};
+use rayon::prelude::*;
+
+use super::diagnostics::Activity;
+use super::forward::{self, Net, Workspace};
+use super::params::Params;
+use super::rng::{Domain, Stream};
+
+/// A contiguous run of samples `start..start+len`, in PyTorch layouts.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Index of the first sample.
+    pub start: u64,
+    /// Latents `z`, shape `(B, d0)`.
+    pub z: Array2<f64>,
+    /// Hidden codes `S_l`, shape `(B, m_l, n_l, n_l)` per level.
+    pub s: Vec<Array4<f64>>,
+    /// Images `X_l`, shape `(B, c, r_l, r_l)` per level.
+    pub x: Vec<Array4<f64>>,
+    /// Active-channel statistics of the batch, per level.
+    pub activity: Vec<Activity>,
+}
+
+impl Batch {
+    /// Number of samples `B`.
+    pub fn len(&self) -> usize {
+        self.z.nrows()
+    }
+    /// Whether the batch holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Samples the generator of one [`Params`] under one seed.
+#[derive(Debug, Clone)]
+pub struct Sampler {
+    net: Net,
+    seed: u64,
+    config: super::Config,
+}
+
+impl Sampler {
+    /// A sampler for `params`; `seed` keys the samples' random streams.
+    pub fn new(params: &Params, seed: u64) -> Sampler {
+        Sampler {
+            net: Net::new(params),
+            seed,
+            config: params.config.clone(),
+        }
+    }
+
+    /// Samples `start..start+count` in parallel on the current rayon pool.
+    pub fn sample(&self, start: u64, count: usize) -> Batch {
+        let cfg = &self.config;
+        let levels = cfg.levels;
+        let mut z = Array2::<f64>::zeros((count, cfg.d0));
+        let mut s: Vec<Array4<f64>> = (0..levels)
+            .map(|l| Array4::zeros((count, cfg.m[l], cfg.n(l), cfg.n(l))))
+            .collect();
+        let mut x: Vec<Array4<f64>> = (0..levels)
+            .map(|l| Array4::zeros((count, cfg.channels, cfg.resolution(l), cfg.resolution(l))))
+            .collect();
+        // Per sample and level: the number of patches with 0..=m_l active channels.
+        let hist_width: usize = cfg.m.iter().map(|m| m + 1).sum();
+        let mut hist = vec![0u32; count * hist_width];
+
+        {
+            let mut slots: Vec<Slot<'_>> = Vec::with_capacity(count);
+            let z_rows = as_mut_slice(z.as_slice_mut(), "z").chunks_exact_mut(cfg.d0.max(1));
+            let mut s_rows: Vec<_> = s
+                .iter_mut()
+                .map(|a| {
+                    let per = a.len() / count.max(1);
+                    as_mut_slice(a.as_slice_mut(), "s").chunks_exact_mut(per.max(1))
+                })
+                .collect();
+            let mut x_rows: Vec<_> = x
+                .iter_mut()
+                .map(|a| {
+                    let per = a.len() / count.max(1);
+                    as_mut_slice(a.as_slice_mut(), "x").chunks_exact_mut(per.max(1))
+                })
+                .collect();
+            for (i, (zr, hr)) in z_rows.zip(hist.chunks_exact_mut(hist_width)).enumerate() {
+                slots.push(Slot {
+                    index: start + i as u64,
+                    z: zr,
+                    s: s_rows.iter_mut().filter_map(Iterator::next).collect(),
+                    x: x_rows.iter_mut().filter_map(Iterator::next).collect(),
+                    hist: hr,
+                });
+            }
+            let net = &self.net;
+            let seed = self.seed;
+            slots
+                .into_par_iter()
+                .for_each_init(|| Workspace::new(net), |ws, slot| fill(net, seed, ws, slot));
+        }
+
+        let activity = (0..levels)
+            .map(|l| {
+                let offset: usize = cfg.m[..l].iter().map(|m| m + 1).sum();
+                Activity::from_counts(
+                    hist.chunks_exact(hist_width)
+                        .map(|h| &h[offset..offset + cfg.m[l] + 1]),
+                    cfg.m[l],
+                )
+            })
+            .collect();
+        Batch {
+            start,
+            z,
+            s,
+            x,
+            activity,
+        }
+    }
+}
+
+fn as_mut_slice<'a>(s: Option<&'a mut [f64]>, what: &str) -> &'a mut [f64] {
+    // Arrays made by `zeros` are contiguous in standard order.
+    s.unwrap_or_else(|| panic!("freshly allocated array `{what}` is contiguous"))
+}
+
+struct Slot<'a> {
+    index: u64,
+    z: &'a mut [f64],
+    s: Vec<&'a mut [f64]>,
+    x: Vec<&'a mut [f64]>,
+    hist: &'a mut [u32],
+}
+
+fn fill(net: &Net, seed: u64, ws: &mut Workspace, slot: Slot<'_>) {
+    let mut stream = Stream::new(seed, Domain::Samples, slot.index);
+    forward::forward(net, &mut stream, ws);
+    slot.z.copy_from_slice(&ws.z);
+    let mut offset = 0;
+    for (l, (s_out, x_out)) in slot.s.into_iter().zip(slot.x).enumerate() {
+        let o = &net.out[l];
+        let (n, m) = (o.n, o.m);
+        let codes = &ws.s[l];
+        let hist = &mut slot.hist[offset..offset + m + 1];
+        offset += m + 1;
+        for p in 0..n * n {
+            let patch = &codes[p * m..(p + 1) * m];
+            let mut active = 0;
+            for (j, &v) in patch.iter().enumerate() {
+                s_out[j * n * n + p] = v;
+                active += usize::from(v > 0.0);
+            }
+            hist[active] += 1;
+        }
+        x_out.copy_from_slice(&ws.x[l]);
+    }
+}
