@@ -8,9 +8,12 @@
 //!   so `P(S_1[j,p] > 0) = Q(t) = k_1 / m_1` exactly;
 //! * ConvT weights: Gaussian, then each output channel scaled so that its
 //!   pre-activation has unit variance on the calibration sample;
-//! * `b_l[o]`: the `(1 - k_l/m_l)` quantile of channel `o`'s pre-activation (plus
-//!   noise) on the calibration sample, so the mean number of active channels per
-//!   patch is `k_l` on that sample (A1). Calibration draws its own random stream,
+//! * `b_l`: one threshold per level (the same for every channel), the
+//!   `(1 - k_l/m_l)` quantile of the pre-activations (plus noise) of all channels
+//!   on the calibration sample, so the mean number of active channels per patch
+//!   is `k_l` on that sample (A1). (Per-channel quantiles would make every
+//!   channel equally active, but some channels rarely receive positive input —
+//!   e.g. `tiny` with kernel 2 — and would need `b <= 0`.) Calibration draws its own random stream,
 //!   so it is the same for every shard and every `n`.
 //!
 //! Everything is computed with IEEE arithmetic and `libm` in a fixed order,
@@ -190,7 +193,8 @@ fn dictionary(rng: &mut Stream, d: usize, m: usize, kind: Dictionary) -> Vec<f64
 }
 
 /// Scales each ConvT output channel to unit pre-activation variance and sets
-/// `b_l` to the `(1 - k_l/m_l)` quantile, level by level, on the calibration sample.
+/// the level's threshold `b_l` to the `(1 - k_l/m_l)` quantile of all its
+/// pre-activations, level by level, on the calibration sample.
 fn calibrate(params: &mut Params, seed: u64) -> Result<(), ModelError> {
     let cfg = params.config.clone();
     let n_cal = cfg.calibration_samples;
@@ -282,33 +286,37 @@ fn calibrate(params: &mut Params, seed: u64) -> Result<(), ModelError> {
                 pre
             })
             .collect();
-        let rate = cfg.k[l] / m_out as f64;
-        let mut channel = vec![0.0; n_cal * positions];
-        let mut reachable = 0.0;
-        for o in 0..m_out {
-            for (dst, pre) in channel.chunks_exact_mut(positions).zip(&pres) {
-                for (d, row) in dst.iter_mut().zip(pre.chunks_exact(m_out)) {
-                    *d = row[o];
-                }
-            }
-            reachable += channel.iter().filter(|&&v| v > 0.0).count() as f64 / total;
-            params.up[l - 1].bias[o] = upper_quantile(&mut channel, rate);
-        }
-        if let Some(o) = params.up[l - 1]
-            .bias
+        // One threshold for the level: the mean number of active channels per
+        // patch is k_l, i.e. a fraction k_l / m_l of all (sample, position,
+        // channel) pre-activations lies above b_l. Only positive values can lie
+        // above a threshold b_l > 0, so only they are kept for the selection.
+        let entries = (n_cal * positions * m_out) as f64;
+        let wanted = (cfg.k[l] / m_out as f64 * entries).round() as usize;
+        let mut positive: Vec<f64> = pres
             .iter()
-            .position(|&b| b.is_nan() || b <= 0.0)
-        {
+            .flatten()
+            .copied()
+            .filter(|&v| v > 0.0)
+            .collect();
+        let reachable = positive.len() as f64 / (n_cal * positions) as f64;
+        let b = if wanted >= 1 && wanted < positive.len() {
+            upper_quantile(&mut positive, wanted)
+        } else {
+            0.0
+        };
+        drop(positive);
+        if b.is_nan() || b <= 0.0 {
             return Err(ModelError::InvalidConfig {
                 field: "k".into(),
                 rule: format!(
-                    "k[{}] = {} is unreachable: channel {o} would need a threshold b <= 0; \
-                     with b_l > 0 at most {reachable:.3} channels per patch are active on average",
+                    "k[{}] = {} is unreachable: on the calibration sample at most {reachable:.3} channels \
+                     per patch are active with a threshold b_l > 0 (and at least 1 / ({n_cal} * {positions}))",
                     l + 1,
                     cfg.k[l]
                 ),
             });
         }
+        params.up[l - 1].bias.fill(b);
         // Codes of this level for the next one (noise already drawn above).
         let bias = params.up[l - 1].bias.to_vec();
         codes = pres
@@ -326,16 +334,12 @@ fn calibrate(params: &mut Params, seed: u64) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// The threshold `b` with a fraction `rate` of `values` above it: the midpoint
-/// between the `c`-th and `(c+1)`-th largest values, `c = round(rate * len)`.
-fn upper_quantile(values: &mut [f64], rate: f64) -> f64 {
+/// The threshold `b` with exactly `c` of `values` above it (`1 <= c < len`):
+/// the midpoint between the `c`-th and `(c+1)`-th largest values.
+fn upper_quantile(values: &mut [f64], c: usize) -> f64 {
     let len = values.len();
-    let c = ((rate * len as f64).round() as usize).clamp(1, len - 1);
     // After this, values[..len-c] <= values[len-c] <= values[len-c+1..].
-    let (_, &mut c_th, _) = values.select_nth_unstable_by(len - c, f64::total_cmp);
-    let below = values[..len - c]
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
-    0.5 * (below + c_th)
+    let (below, &mut c_th, _) = values.select_nth_unstable_by(len - c, f64::total_cmp);
+    let next = below.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    0.5 * (next + c_th)
 }

@@ -1,0 +1,23 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use ndarray::{ArrayView4, Axis};
+
+/// Bitwise equality of two f64 arrays (distinguishes -0.0 and NaN payloads).
+pub fn same_bits(a: ArrayView4<'_, f64>, b: ArrayView4<'_, f64>) -> bool {
+    a.shape() == b.shape()
+        && a.iter()
+            .zip(b.iter())
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+/// Concatenates arrays along axis 0.
+pub fn concat(parts: &[ArrayView4<'_, f64>]) -> ndarray::Array4<f64> {
+    ndarray::concatenate(Axis(0), parts).expect("same trailing shapes")
+}
+
+/// The repository's Python with numpy and torch, if set up.
+pub fn python() -> Option<std::path::PathBuf> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    p.exists().then_some(p)
+}
