@@ -158,9 +158,14 @@ pub fn write(
     let mut residual_samples = 0u64;
     let chunk = opts.chunk.max(1);
     let mut done = 0usize;
+    let mut batch = sampler.sample(start, chunk.min(count));
     while done < count {
         let len = chunk.min(count - done);
-        let batch = sampler.sample(start + done as u64, len);
+        if len != batch.len() {
+            batch = sampler.sample(start + done as u64, len);
+        } else if done > 0 {
+            sampler.sample_into(start + done as u64, &mut batch);
+        }
         let levels = cfg.levels;
         for l in 0..levels {
             writer.append_f64(l, contiguous(batch.x[l].as_slice())?)?;

@@ -230,6 +230,16 @@ pub(crate) fn output(kn: &OutKernel, s: &[f64], x: &mut [f64], patch: &mut [f64]
             if !any {
                 continue;
             }
+            if kn.po == 0 && ko == q {
+                // Non-overlapping patches: each row of the patch is a row segment of x.
+                for ch in 0..c {
+                    for ky in 0..q {
+                        let dst = &mut x[(ch * r + q * py + ky) * r + q * px..][..q];
+                        dst.copy_from_slice(&patch[(ch * q + ky) * q..][..q]);
+                    }
+                }
+                continue;
+            }
             for ch in 0..c {
                 for ky in 0..ko {
                     let Some(y) = (q * py + ky).checked_sub(kn.po).filter(|&y| y < r) else {
@@ -274,14 +284,12 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
-/// Per-sample workspace and outputs of [`forward`].
+/// Per-sample workspace of [`forward`].
 #[derive(Debug, Clone)]
 pub(crate) struct Workspace {
     pub z: Vec<f64>,
     /// Position-major codes per level.
     pub s: Vec<Vec<f64>>,
-    /// Images per level, `(c, r, r)`.
-    pub x: Vec<Vec<f64>>,
     pre: Vec<f64>,
     patch: Vec<f64>,
 }
@@ -294,7 +302,6 @@ impl Workspace {
         Workspace {
             z: vec![0.0; net.d0],
             s: (0..levels).map(|l| vec![0.0; net.s_len(l)]).collect(),
-            x: (0..levels).map(|l| vec![0.0; net.x_len(l)]).collect(),
             pre: vec![0.0; max_s],
             patch: vec![0.0; max_patch],
         }
@@ -302,8 +309,9 @@ impl Workspace {
 }
 
 /// The whole generator for one sample: draws `z` (then any noise) from
-/// `stream` and fills `ws.z`, `ws.s`, `ws.x`.
-pub(crate) fn forward(net: &Net, stream: &mut Stream, ws: &mut Workspace) {
+/// `stream`, fills `ws.z` and `ws.s`, and paints the images into `x[l]`
+/// (`(c, r_l, r_l)` each).
+pub(crate) fn forward(net: &Net, stream: &mut Stream, ws: &mut Workspace, x: &mut [&mut [f64]]) {
     stream.fill_normal(&mut ws.z);
     level1(net, &ws.z, &mut ws.s[0]);
     for (l, kn) in net.up.iter().enumerate() {
@@ -312,7 +320,7 @@ pub(crate) fn forward(net: &Net, stream: &mut Stream, ws: &mut Workspace) {
         up_pre(kn, &lo[l], pre);
         up_activate(kn, pre, &mut hi[0], stream);
     }
-    for (l, kn) in net.out.iter().enumerate() {
-        output(kn, &ws.s[l], &mut ws.x[l], &mut ws.patch);
+    for ((kn, s), xl) in net.out.iter().zip(&ws.s).zip(x.iter_mut()) {
+        output(kn, s, xl, &mut ws.patch);
     }
 }

@@ -62,33 +62,57 @@ impl Sampler {
     /// Samples `start..start+count` in parallel on the current rayon pool.
     pub fn sample(&self, start: u64, count: usize) -> Batch {
         let cfg = &self.config;
+        let mut batch = Batch {
+            start,
+            z: Array2::zeros((count, cfg.d0)),
+            s: (0..cfg.levels)
+                .map(|l| Array4::zeros((count, cfg.m[l], cfg.n(l), cfg.n(l))))
+                .collect(),
+            x: (0..cfg.levels)
+                .map(|l| Array4::zeros((count, cfg.channels, cfg.resolution(l), cfg.resolution(l))))
+                .collect(),
+            activity: Vec::new(),
+        };
+        self.sample_into(start, &mut batch);
+        batch
+    }
+
+    /// Samples `start..start+B` into an existing batch of `B` samples (made by
+    /// [`Sampler::sample`] for the same config), reusing its memory.
+    ///
+    /// # Panics
+    /// If the batch's arrays do not have this sampler's shapes (a programmer error).
+    #[track_caller]
+    pub fn sample_into(&self, start: u64, batch: &mut Batch) {
+        let cfg = &self.config;
         let levels = cfg.levels;
-        let mut z = Array2::<f64>::zeros((count, cfg.d0));
-        let mut s: Vec<Array4<f64>> = (0..levels)
-            .map(|l| Array4::zeros((count, cfg.m[l], cfg.n(l), cfg.n(l))))
-            .collect();
-        let mut x: Vec<Array4<f64>> = (0..levels)
-            .map(|l| Array4::zeros((count, cfg.channels, cfg.resolution(l), cfg.resolution(l))))
-            .collect();
+        let count = batch.z.nrows();
+        assert!(
+            batch.z.ncols() == cfg.d0 && batch.s.len() == levels && batch.x.len() == levels,
+            "batch shapes do not match the sampler's config"
+        );
+        batch.start = start;
         // Per sample and level: the number of patches with 0..=m_l active channels.
         let hist_width: usize = cfg.m.iter().map(|m| m + 1).sum();
         let mut hist = vec![0u32; count * hist_width];
-
         {
+            let per = |a: &Array4<f64>| a.len() / count.max(1);
             let mut slots: Vec<Slot<'_>> = Vec::with_capacity(count);
-            let z_rows = as_mut_slice(z.as_slice_mut(), "z").chunks_exact_mut(cfg.d0.max(1));
-            let mut s_rows: Vec<_> = s
+            let z_rows = as_mut_slice(batch.z.as_slice_mut(), "z").chunks_exact_mut(cfg.d0.max(1));
+            let mut s_rows: Vec<_> = batch
+                .s
                 .iter_mut()
                 .map(|a| {
-                    let per = a.len() / count.max(1);
-                    as_mut_slice(a.as_slice_mut(), "s").chunks_exact_mut(per.max(1))
+                    let len = per(a).max(1);
+                    as_mut_slice(a.as_slice_mut(), "s").chunks_exact_mut(len)
                 })
                 .collect();
-            let mut x_rows: Vec<_> = x
+            let mut x_rows: Vec<_> = batch
+                .x
                 .iter_mut()
                 .map(|a| {
-                    let per = a.len() / count.max(1);
-                    as_mut_slice(a.as_slice_mut(), "x").chunks_exact_mut(per.max(1))
+                    let len = per(a).max(1);
+                    as_mut_slice(a.as_slice_mut(), "x").chunks_exact_mut(len)
                 })
                 .collect();
             for (i, (zr, hr)) in z_rows.zip(hist.chunks_exact_mut(hist_width)).enumerate() {
@@ -106,8 +130,7 @@ impl Sampler {
                 .into_par_iter()
                 .for_each_init(|| Workspace::new(net), |ws, slot| fill(net, seed, ws, slot));
         }
-
-        let activity = (0..levels)
+        batch.activity = (0..levels)
             .map(|l| {
                 let offset: usize = cfg.m[..l].iter().map(|m| m + 1).sum();
                 Activity::from_counts(
@@ -117,13 +140,6 @@ impl Sampler {
                 )
             })
             .collect();
-        Batch {
-            start,
-            z,
-            s,
-            x,
-            activity,
-        }
     }
 }
 
@@ -140,12 +156,12 @@ struct Slot<'a> {
     hist: &'a mut [u32],
 }
 
-fn fill(net: &Net, seed: u64, ws: &mut Workspace, slot: Slot<'_>) {
+fn fill(net: &Net, seed: u64, ws: &mut Workspace, mut slot: Slot<'_>) {
     let mut stream = Stream::new(seed, Domain::Samples, slot.index);
-    forward::forward(net, &mut stream, ws);
+    forward::forward(net, &mut stream, ws, &mut slot.x);
     slot.z.copy_from_slice(&ws.z);
     let mut offset = 0;
-    for (l, (s_out, x_out)) in slot.s.into_iter().zip(slot.x).enumerate() {
+    for (l, s_out) in slot.s.into_iter().enumerate() {
         let o = &net.out[l];
         let (n, m) = (o.n, o.m);
         let codes = &ws.s[l];
@@ -160,6 +176,5 @@ fn fill(net: &Net, seed: u64, ws: &mut Workspace, slot: Slot<'_>) {
             }
             hist[active] += 1;
         }
-        x_out.copy_from_slice(&ws.x[l]);
     }
 }
