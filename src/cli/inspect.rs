@@ -51,6 +51,7 @@ struct LevelReport {
     recomputed_mean_active: f64,
     recomputed_from: String,
     p_ge2: f64,
+    histogram: Vec<u64>,
     coherence: f64,
     a5_residual: Option<f64>,
     a5_residual_stored: Option<f64>,
@@ -115,6 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             recomputed_mean_active: recomputed.mean(),
             recomputed_from: from,
             p_ge2: act.p_ge2(),
+            histogram: act.hist.clone(),
             coherence: d.coherence.get(l).copied().unwrap_or(f64::NAN),
             a5_residual: l.checked_sub(1).and_then(|i| d.a5_residual.get(i).copied()),
             a5_residual_stored: l.checked_sub(1).map(|i| a5[i].relative()),
@@ -208,6 +210,17 @@ fn print_text(r: &Report, shard: Option<String>, take: usize) {
             opt(lv.a5_residual_stored),
             opt(lv.resolution_consistency),
         );
+    }
+    println!("  histogram of active channels per patch (count: fraction of patches)");
+    for lv in &r.levels {
+        let total: u64 = lv.histogram.iter().sum::<u64>().max(1);
+        let last = lv.histogram.iter().rposition(|&c| c > 0).unwrap_or(0);
+        let cells: Vec<String> = lv.histogram[..=last]
+            .iter()
+            .enumerate()
+            .map(|(a, &c)| format!("{a}:{:.3}", c as f64 / total as f64))
+            .collect();
+        println!("  {:>5} {}", lv.level, cells.join(" "));
     }
     if let Some(first) = r.levels.first() {
         println!(
