@@ -144,6 +144,9 @@ where
 /// Names of the built-in presets (part of the interface).
 pub const PRESETS: [&str; 3] = ["tiny", "small", "paper"];
 
+/// Most levels a config may have.
+pub const MAX_LEVELS: usize = 8;
+
 /// Upper limit on the number of scalars in one sample, to refuse configs that
 /// would overflow memory or index arithmetic.
 const MAX_SAMPLE_SCALARS: usize = 1 << 28;
@@ -224,10 +227,10 @@ impl Config {
             field: field.to_string(),
             rule,
         };
-        if self.levels == 0 || self.levels > 8 {
+        if self.levels == 0 || self.levels > MAX_LEVELS {
             return Err(bad(
                 "levels",
-                format!("must be in 1..=8, got {}", self.levels),
+                format!("must be in 1..={MAX_LEVELS}, got {}", self.levels),
             ));
         }
         let l_count = self.levels;

@@ -10,6 +10,7 @@
 use ndarray::{Array2, Array4};
 use rayon::prelude::*;
 
+use super::config::MAX_LEVELS;
 use super::diagnostics::Activity;
 use super::forward::{self, Net, Workspace};
 use super::params::Params;
@@ -28,6 +29,8 @@ pub struct Batch {
     pub x: Vec<Array4<f64>>,
     /// Active-channel statistics of the batch, per level.
     pub activity: Vec<Activity>,
+    /// Per-sample histograms, kept to reuse their memory.
+    hist: Vec<u32>,
 }
 
 impl Batch {
@@ -72,6 +75,7 @@ impl Sampler {
                 .map(|l| Array4::zeros((count, cfg.channels, cfg.resolution(l), cfg.resolution(l))))
                 .collect(),
             activity: Vec::new(),
+            hist: Vec::new(),
         };
         self.sample_into(start, &mut batch);
         batch
@@ -94,16 +98,17 @@ impl Sampler {
         batch.start = start;
         // Per sample and level: the number of patches with 0..=m_l active channels.
         let hist_width: usize = cfg.m.iter().map(|m| m + 1).sum();
-        let mut hist = vec![0u32; count * hist_width];
+        let mut hist = std::mem::take(&mut batch.hist);
+        hist.clear();
+        hist.resize(count * hist_width, 0);
         {
-            let per = |a: &Array4<f64>| a.len() / count.max(1);
-            let mut slots: Vec<Slot<'_>> = Vec::with_capacity(count);
+            let per = |a: &Array4<f64>| (a.len() / count.max(1)).max(1);
             let z_rows = as_mut_slice(batch.z.as_slice_mut(), "z").chunks_exact_mut(cfg.d0.max(1));
             let mut s_rows: Vec<_> = batch
                 .s
                 .iter_mut()
                 .map(|a| {
-                    let len = per(a).max(1);
+                    let len = per(a);
                     as_mut_slice(a.as_slice_mut(), "s").chunks_exact_mut(len)
                 })
                 .collect();
@@ -111,23 +116,30 @@ impl Sampler {
                 .x
                 .iter_mut()
                 .map(|a| {
-                    let len = per(a).max(1);
+                    let len = per(a);
                     as_mut_slice(a.as_slice_mut(), "x").chunks_exact_mut(len)
                 })
                 .collect();
+            let mut slots: Vec<Slot<'_>> = Vec::with_capacity(count);
             for (i, (zr, hr)) in z_rows.zip(hist.chunks_exact_mut(hist_width)).enumerate() {
-                slots.push(Slot {
+                let mut slot = Slot {
                     index: start + i as u64,
                     z: zr,
-                    s: s_rows.iter_mut().filter_map(Iterator::next).collect(),
-                    x: x_rows.iter_mut().filter_map(Iterator::next).collect(),
+                    s: Default::default(),
+                    x: Default::default(),
                     hist: hr,
-                });
+                };
+                for l in 0..levels {
+                    slot.s[l] = s_rows[l].next().unwrap_or_default();
+                    slot.x[l] = x_rows[l].next().unwrap_or_default();
+                }
+                slots.push(slot);
             }
             let net = &self.net;
             let seed = self.seed;
             slots
                 .into_par_iter()
+                .with_min_len(16)
                 .for_each_init(|| Workspace::new(net), |ws, slot| fill(net, seed, ws, slot));
         }
         batch.activity = (0..levels)
@@ -140,6 +152,7 @@ impl Sampler {
                 )
             })
             .collect();
+        batch.hist = hist;
     }
 }
 
@@ -148,31 +161,37 @@ fn as_mut_slice<'a>(s: Option<&'a mut [f64]>, what: &str) -> &'a mut [f64] {
     s.unwrap_or_else(|| panic!("freshly allocated array `{what}` is contiguous"))
 }
 
+/// One sample's outputs; levels beyond `L` hold empty slices.
 struct Slot<'a> {
     index: u64,
     z: &'a mut [f64],
-    s: Vec<&'a mut [f64]>,
-    x: Vec<&'a mut [f64]>,
+    s: [&'a mut [f64]; MAX_LEVELS],
+    x: [&'a mut [f64]; MAX_LEVELS],
     hist: &'a mut [u32],
 }
 
 fn fill(net: &Net, seed: u64, ws: &mut Workspace, mut slot: Slot<'_>) {
     let mut stream = Stream::new(seed, Domain::Samples, slot.index);
-    forward::forward(net, &mut stream, ws, &mut slot.x);
+    let levels = net.levels();
+    forward::forward(net, &mut stream, ws, &mut slot.x[..levels]);
     slot.z.copy_from_slice(&ws.z);
     let mut offset = 0;
-    for (l, s_out) in slot.s.into_iter().enumerate() {
+    for (l, s_out) in slot.s.into_iter().take(levels).enumerate() {
         let o = &net.out[l];
         let (n, m) = (o.n, o.m);
         let codes = &ws.s[l];
         let hist = &mut slot.hist[offset..offset + m + 1];
         offset += m + 1;
+        // Channel-major output: zero it, then scatter the (few) active codes.
+        s_out.fill(0.0);
         for p in 0..n * n {
             let patch = &codes[p * m..(p + 1) * m];
             let mut active = 0;
             for (j, &v) in patch.iter().enumerate() {
-                s_out[j * n * n + p] = v;
-                active += usize::from(v > 0.0);
+                if v > 0.0 {
+                    s_out[j * n * n + p] = v;
+                    active += 1;
+                }
             }
             hist[active] += 1;
         }
