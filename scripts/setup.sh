@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 say() { printf '[setup] %s\n' "$*"; }
 
 # 1. Debian packages.
-pkgs=(libopenblas-dev pkg-config libfontconfig1-dev libfreetype-dev)
+pkgs=(libopenblas-dev pkg-config libfontconfig1-dev libfreetype-dev fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
