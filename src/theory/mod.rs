@@ -1,2 +1,6 @@
 //! The theory's claims T1–T8 (`../shared/spec/theory.md`), each a function that
 //! computes both sides of an identity.
+pub mod bvn;
+pub mod gauss_relu;
+pub mod normal;
+pub mod quadrature;
