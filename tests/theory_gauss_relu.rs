@@ -2,6 +2,8 @@
 //! inversions, against adaptive quadrature (an independent computation) and
 //! Monte Carlo with confidence bounds.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the math
+
 use fsrgan::theory::bvn::Phi2;
 use fsrgan::theory::gauss_relu::*;
 use fsrgan::theory::normal::{Phi, phi, q};
