@@ -230,3 +230,64 @@ fn inversions_recover_alpha_beta_and_rho_from_exact_moments() {
     );
     assert!(alpha_beta_from_moments(-1.0, 1.0).is_err());
 }
+
+/// Level-1 codes of the FSR model (`tiny`, 10^6 samples): each unit is
+/// `ReLU(alpha_j <w[j,p], z> - beta_j)`; the truth is in the parameters.
+#[test]
+fn alpha_beta_rho_recovered_from_model_samples_within_the_delta_method_error() {
+    use fsrgan::model::{Config, Params, Sampler};
+    use fsrgan::testing::Z_MC;
+    let p = Params::generate(&Config::preset("tiny").unwrap(), 21).unwrap();
+    let n = 1_000_000;
+    let batch = Sampler::new(&p, 21).sample(0, n);
+    let s1 = &batch.s[0];
+    let unit = |j: usize, py: usize, px: usize| -> Vec<f64> {
+        (0..n).map(|b| s1[[b, j, py, px]]).collect()
+    };
+    // False-failure rate 5.7e-7 per assertion (z = 5), 4 + 4 + 3 assertions.
+    for j in 0..4 {
+        let y = unit(j, 0, 0);
+        let (a, b) = estimate_alpha_beta(&y).unwrap();
+        let (alpha, beta) = (p.level1.alpha[j], p.level1.beta[j]);
+        assert!(
+            a.covers(alpha, Z_MC),
+            "channel {j}: alpha {} +- {} vs {alpha}",
+            a.value,
+            a.se
+        );
+        assert!(
+            b.covers(beta, Z_MC),
+            "channel {j}: beta {} +- {} vs {beta}",
+            b.value,
+            b.se
+        );
+        // Power: a 3% error in alpha would be detected.
+        assert!(
+            !a.covers(1.03 * alpha, Z_MC),
+            "channel {j}: se {} too large to see 3%",
+            a.se
+        );
+    }
+    let w = &p.level1.w;
+    for (u, v) in [
+        ((0, 0, 0), (1, 0, 0)),
+        ((2, 0, 1), (3, 1, 1)),
+        ((0, 1, 0), (0, 1, 1)),
+    ] {
+        let rho: f64 = (0..p.config.d0)
+            .map(|i| w[[u.0, u.1, u.2, i]] * w[[v.0, v.1, v.2, i]])
+            .sum();
+        let est = estimate_rho(&unit(u.0, u.1, u.2), &unit(v.0, v.1, v.2)).unwrap();
+        assert!(
+            est.covers(rho, Z_MC),
+            "rho {} +- {} vs {rho}",
+            est.value,
+            est.se
+        );
+        assert!(
+            !est.covers(rho + 0.05, Z_MC),
+            "se {} too large to see 0.05",
+            est.se
+        );
+    }
+}

@@ -185,3 +185,42 @@ pub fn bisect(f: impl Fn(f64) -> f64, target: f64, lo: f64, hi: f64) -> Option<f
     }
     Some(0.5 * (lo + hi))
 }
+
+/// Estimates `(alpha, beta)` of `y = ReLU(alpha g - beta)` from i.i.d. samples
+/// by inverting the sample moments `(E[y], E[y^2])`, with delta-method standard errors.
+///
+/// # Errors
+/// [`InversionError::Unattainable`] if the sample moments cannot be inverted.
+pub fn estimate_alpha_beta(
+    y: &[f64],
+) -> Result<(super::montecarlo::Estimate, super::montecarlo::Estimate), InversionError> {
+    let mc = super::montecarlo::MeanCov::from_rows(y.len(), 2, |i, b| {
+        b[0] = y[i];
+        b[1] = y[i] * y[i];
+    });
+    let alpha = mc.delta(|m| alpha_beta_from_moments(m[0], m[1]).map(|p| p.0))?;
+    let beta = mc.delta(|m| alpha_beta_from_moments(m[0], m[1]).map(|p| p.1))?;
+    Ok((alpha, beta))
+}
+
+/// Estimates `rho = corr(g_i, g_j)` from i.i.d. pairs `(y_i, y_j)` of
+/// Gaussian-ReLU variables: `(alpha, t)` of each from its two moments, then
+/// `rho` from `E[y_i y_j]`, with a delta-method standard error over the five moments.
+///
+/// # Errors
+/// [`InversionError::Unattainable`] if the sample moments cannot be inverted.
+pub fn estimate_rho(yi: &[f64], yj: &[f64]) -> Result<super::montecarlo::Estimate, InversionError> {
+    let n = yi.len().min(yj.len());
+    let mc = super::montecarlo::MeanCov::from_rows(n, 5, |k, b| {
+        b[0] = yi[k];
+        b[1] = yi[k] * yi[k];
+        b[2] = yj[k];
+        b[3] = yj[k] * yj[k];
+        b[4] = yi[k] * yj[k];
+    });
+    mc.delta(|m| {
+        let (ai, bi) = alpha_beta_from_moments(m[0], m[1])?;
+        let (aj, bj) = alpha_beta_from_moments(m[2], m[3])?;
+        rho_from_cross_moment(m[4], (ai, bi / ai), (aj, bj / aj))
+    })
+}

@@ -2,5 +2,6 @@
 //! computes both sides of an identity.
 pub mod bvn;
 pub mod gauss_relu;
+pub mod montecarlo;
 pub mod normal;
 pub mod quadrature;
