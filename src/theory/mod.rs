@@ -1,6 +1,8 @@
 //! The theory's claims T1–T8 (`../shared/spec/theory.md`), each a function that
 //! computes both sides of an identity.
 pub mod bvn;
+pub mod divergence;
+pub mod gan;
 pub mod gauss_relu;
 pub mod montecarlo;
 pub mod normal;
