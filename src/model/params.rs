@@ -176,20 +176,28 @@ fn dictionary(rng: &mut Stream, d: usize, m: usize, kind: Dictionary) -> Vec<f64
         unit_vector(rng, col);
     }
     if kind == Dictionary::Orthonormal {
-        for i in 0..m {
-            let (done, rest) = cols.split_at_mut(i * d);
-            let col = &mut rest[..d];
-            for _pass in 0..2 {
-                for prev in done.chunks_exact(d) {
-                    let c = forward::dot(prev, col);
-                    forward::axpy(-c, prev, col);
-                }
-            }
-            let norm = forward::dot(col, col).sqrt();
-            col.iter_mut().for_each(|x| *x /= norm);
-        }
+        orthonormalize(&mut cols, d);
     }
     cols
+}
+
+/// Orthonormalises the columns (each `d` long, stored one after another) in
+/// place by modified Gram–Schmidt run twice ("twice is enough"), in order.
+/// Columns must be linearly independent (random Gaussian ones are, almost surely).
+pub fn orthonormalize(cols: &mut [f64], d: usize) {
+    let m = cols.len() / d.max(1);
+    for i in 0..m {
+        let (done, rest) = cols.split_at_mut(i * d);
+        let col = &mut rest[..d];
+        for _pass in 0..2 {
+            for prev in done.chunks_exact(d) {
+                let c = forward::dot(prev, col);
+                forward::axpy(-c, prev, col);
+            }
+        }
+        let norm = forward::dot(col, col).sqrt();
+        col.iter_mut().for_each(|x| *x /= norm);
+    }
 }
 
 /// Scales each ConvT output channel to unit pre-activation variance and sets
