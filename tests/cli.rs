@@ -125,3 +125,20 @@ fn bad_input_gives_clear_errors_not_panics() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn verify_runs_a_claim_and_rejects_unknown_ones() {
+    let o = fsrgan(&["verify", "--claim", "T3", "--samples", "1000"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("0 failed"));
+    let o = fsrgan(&["verify", "--claim", "T9"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("T1, T2"), "{}", stderr(&o));
+    let o = fsrgan(&["verify", "--claim", "t8", "--samples", "1000", "--json"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v.as_array()
+            .is_some_and(|a| !a.is_empty() && a.iter().all(|c| c["pass"] == true))
+    );
+}

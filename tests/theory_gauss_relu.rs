@@ -7,17 +7,9 @@
 use fsrgan::theory::bvn::Phi2;
 use fsrgan::theory::gauss_relu::*;
 use fsrgan::theory::normal::{Phi, phi, q};
-use fsrgan::theory::quadrature::{integrate_breaks, integrate_to_inf};
 
-/// `I_k(t)` by quadrature of the positive integrand `u^k phi(t + u)` on
-/// `[0, inf)` (no cancellation), to relative 1e-14.
 fn i_k_quad(t: f64, k: usize) -> f64 {
-    let r = integrate_to_inf(|u| u.powi(k as i32) * phi(t + u), 0.0, 0.0, 1e-14);
-    assert!(
-        r.converged,
-        "quadrature did not converge at t = {t}, k = {k}"
-    );
-    r.value
+    fsrgan::theory::reference::relu_moment(t, k).expect("quadrature converges")
 }
 
 #[test]
@@ -99,20 +91,7 @@ fn table_of_theory_md_and_the_reflection_law() {
     assert!((wrong - i_k_quad(t, 2)).abs() > 1e-3);
 }
 
-/// `Phi2` by adaptive quadrature of `int_{-40}^a phi(x) Phi((b - rho x) / s) dx`,
-/// with a breakpoint where the inner cdf switches.
-fn phi2_quad(a: f64, b: f64, rho: f64) -> f64 {
-    let s = (1.0 - rho * rho).sqrt();
-    let mut pts = vec![-40.0];
-    let switch = b / rho;
-    if switch > -40.0 && switch < a {
-        pts.push(switch);
-    }
-    pts.push(a);
-    let mut f = |x: f64| phi(x) * Phi((b - rho * x) / s);
-    let r = integrate_breaks(&mut f, &pts, 1e-16, 1e-14);
-    r.value
-}
+use fsrgan::theory::reference::{Phi2 as phi2_quad, cross_moment as f_quad};
 
 #[test]
 fn bivariate_normal_cdf_within_1e12_of_quadrature_up_to_rho_0999() {
@@ -143,26 +122,6 @@ fn bivariate_normal_cdf_within_1e12_of_quadrature_up_to_rho_0999() {
     assert!((Phi2(0.7, -0.2, 1.0) - Phi(-0.2)).abs() < 1e-16);
     // A wrong rho is detected at this tolerance.
     assert!((Phi2(0.5, 0.5, 0.9) - phi2_quad(0.5, 0.5, 0.9 + 1e-6)).abs() > 1e-12);
-}
-
-/// `F(a, b, rho)` by quadrature: `int_a^inf (x - a) phi(x) s I_1((b - rho x)/s) dx`,
-/// using `E[(Y - b)_+ | X = x] = s I_1((b - rho x) / s)`.
-fn f_quad(a: f64, b: f64, rho: f64) -> f64 {
-    let s = (1.0 - rho * rho).sqrt();
-    let inner = |x: f64| {
-        let m = (b - rho * x) / s;
-        s * (phi(m) - m * q(m)).max(0.0)
-    };
-    let mut f = |x: f64| (x - a) * phi(x) * inner(x);
-    let mut pts = vec![a];
-    if rho.abs() > 0.0 {
-        let sw = b / rho;
-        if sw > a && sw < 40.0 {
-            pts.push(sw);
-        }
-    }
-    pts.push(a.max(0.0) + 40.0);
-    integrate_breaks(&mut f, &pts, 1e-17, 1e-13).value
 }
 
 #[test]

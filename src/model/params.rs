@@ -89,7 +89,7 @@ impl Params {
         for row in w.chunks_exact_mut(d0) {
             unit_vector(&mut rng, row);
         }
-        let t = q_inverse(config.k[0] / m1 as f64);
+        let t = crate::theory::normal::q_inv(config.k[0] / m1 as f64);
         let alpha: Array1<f64> = (0..m1)
             .map(|_| config.alpha_min + (config.alpha_max - config.alpha_min) * rng.uniform())
             .collect();
@@ -134,26 +134,6 @@ impl Params {
 
 fn shape_err(e: ndarray::ShapeError) -> ModelError {
     ModelError::Internal(format!("shape: {e}"))
-}
-
-/// `Q^{-1}(p)`, the upper-tail normal quantile: statrs' inverse cdf refined by
-/// two Newton steps on `Q(t) - p` with `libm::erfc` (`Q(t) = erfc(t/sqrt 2)/2`).
-pub fn q_inverse(p: f64) -> f64 {
-    use statrs::distribution::{ContinuousCDF, Normal};
-    let normal = Normal::standard();
-    let mut t = normal.inverse_cdf(1.0 - p);
-    if p < 0.5 {
-        // For small p, 1 - p loses digits; start from the symmetric form.
-        t = -normal.inverse_cdf(p);
-    }
-    for _ in 0..2 {
-        let q = 0.5 * libm::erfc(t / std::f64::consts::SQRT_2);
-        let phi = libm::exp(-0.5 * t * t) / (2.0 * std::f64::consts::PI).sqrt();
-        if phi > 0.0 {
-            t += (q - p) / phi;
-        }
-    }
-    t
 }
 
 /// Fills `v` with a uniformly random unit vector (normalised Gaussian).

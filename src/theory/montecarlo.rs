@@ -6,6 +6,8 @@
 //! `se(g(m))^2 ~= grad g(m)^T (S / n) grad g(m)` (first-order delta method).
 //! The gradient is taken by central differences with steps `1e-6 max(|m_k|, 1e-3)`.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the matrix algebra
+
 /// An estimate and its standard error.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Estimate {
