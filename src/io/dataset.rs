@@ -1,7 +1,7 @@
 //! A dataset directory: `params.safetensors`, `samples.{npz,safetensors}` and,
 //! written last, `manifest.json`.
 //!
-//! [`write`] samples in chunks straight into the samples file (bounded memory,
+//! [`write`](fn@write) samples in chunks straight into the samples file (bounded memory,
 //! any `n`), measuring the diagnostics on the way; [`Dataset::open`] checks
 //! every file's size and CRC-32 against the manifest, then every shape against
 //! the config, before returning the arrays.
@@ -24,7 +24,7 @@ pub const MANIFEST: &str = "manifest.json";
 /// Name of the ground-truth file.
 pub const PARAMS: &str = "params.safetensors";
 
-/// What [`write`] writes.
+/// What [`write`](fn@write) writes.
 #[derive(Debug, Clone)]
 pub struct WriteOptions {
     /// Samples in the whole dataset.

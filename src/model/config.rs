@@ -48,7 +48,7 @@ impl OutputKernel {
     }
 }
 
-/// A validated-on-demand FSR model configuration (see [`Config::validate`]).
+/// A validated-on-demand FSR model configuration (see [`Config::validated`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {

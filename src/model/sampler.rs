@@ -1,7 +1,7 @@
 //! The parallel, deterministic sampler `z -> S_1..S_L -> X_1..X_L`.
 //!
 //! Sample `i` is computed from its own random stream `(seed, Samples, i)`
-//! ([`super::rng`]) by a fixed-order forward pass ([`super::forward`]), so it is
+//! ([`super::rng`]) by a fixed-order forward pass (`model::forward`), so it is
 //! bit-identical whatever the batch size, the number of rayon threads, or the
 //! shard that contains it. A batch is processed as `samples x (matrix
 //! products)`: level 1 as the rows of `Z W^T`, the sparse layers as scatters of

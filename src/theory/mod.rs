@@ -1,5 +1,16 @@
-//! The theory's claims T1–T8 (`../shared/spec/theory.md`), each a function that
-//! computes both sides of an identity.
+//! The theory's claims T1–T8 (`../shared/spec/theory.md`), each a function
+//! that computes both sides of an identity, checked by the tests and, at
+//! scale, by `fsrgan verify` ([`claims`]). Derivations: [`proofs`].
+//!
+//! * numerics: [`normal`] (tail-accurate normal functions), [`quadrature`]
+//!   (adaptive Gauss–Kronrod), [`bvn`] (bivariate normal cdf), [`montecarlo`]
+//!   (means, covariances, delta method), [`reference`](mod@reference) (quadrature truths);
+//! * T1–T3: [`divergence`], [`gan`];
+//! * T4–T5: [`moments`], [`tensor_decomp`], [`hungarian`];
+//! * T6: [`gauss_relu`]; T7: [`discriminator`]; T8: [`sparse_decode`].
+//!
+//! Pure Rust (ndarray-linalg/OpenBLAS for dense linear algebra); no libtorch.
+
 pub mod bvn;
 pub mod claims;
 pub mod discriminator;
@@ -14,3 +25,33 @@ pub mod quadrature;
 pub mod reference;
 pub mod sparse_decode;
 pub mod tensor_decomp;
+
+/// The derivations of `proofs/`, one page per claim.
+pub mod proofs {
+    #![doc = include_str!("../../proofs/README.md")]
+
+    /// T1.
+    #[doc = include_str!("../../proofs/T1-optimal-discriminator.md")]
+    pub mod t1 {}
+    /// T2.
+    #[doc = include_str!("../../proofs/T2-mle-is-kl.md")]
+    pub mod t2 {}
+    /// T3.
+    #[doc = include_str!("../../proofs/T3-generator-losses.md")]
+    pub mod t3 {}
+    /// T4.
+    #[doc = include_str!("../../proofs/T4-moment-tensor-identity.md")]
+    pub mod t4 {}
+    /// T5.
+    #[doc = include_str!("../../proofs/T5-dictionary-recovery.md")]
+    pub mod t5 {}
+    /// T6.
+    #[doc = include_str!("../../proofs/T6-gaussian-relu.md")]
+    pub mod t6 {}
+    /// T7.
+    #[doc = include_str!("../../proofs/T7-linear-discriminator.md")]
+    pub mod t7 {}
+    /// T8.
+    #[doc = include_str!("../../proofs/T8-sparse-decoding.md")]
+    pub mod t8 {}
+}
