@@ -18,3 +18,5 @@ pub mod model;
 pub mod plot;
 pub mod testing;
 pub mod theory;
+#[cfg(feature = "torch")]
+pub mod train;

@@ -1,0 +1,178 @@
+//! The FSR generator in tch (model.md section 2), for the target (truth) and the learner.
+//!
+//! `S_1 = ReLU(alpha (W_1 z) - alpha t)` (with `t = beta / alpha`),
+//! `S_l = ReLU(conv_transpose2d(S_{l-1}, W_l, stride 2, padding (k-2)/2) - b_l)`,
+//! `X_l = conv_transpose2d(S_l, out_l, stride q)`; `out_l` is held as the
+//! `m_l x D` matrix whose rows are the atoms `M_l[:, i]`.
+
+use ndarray::{Array1, Array4};
+use tch::{Device, Kind, Tensor};
+
+use crate::model::params::{Level1, UpLayer};
+use crate::model::{Config, Params};
+
+/// Generator parameters as tensors.
+#[derive(Debug)]
+pub struct Generator {
+    /// Model config (shapes).
+    pub config: Config,
+    /// Level-1 unit vectors, `(m_1 n_1^2, d0)`.
+    pub w1: Tensor,
+    /// `alpha`, `(m_1,)`.
+    pub alpha: Tensor,
+    /// `t = beta / alpha`, `(m_1,)`.
+    pub t: Tensor,
+    /// Super-resolution weights `(m_{l-1}, m_l, k, k)` and biases `(m_l,)`, levels 2..L.
+    pub up: Vec<(Tensor, Tensor)>,
+    /// Output atoms as rows, `(m_l, D)` per level.
+    pub out: Vec<Tensor>,
+}
+
+/// An ndarray (f64) as a tensor of `kind` on `device`.
+pub fn tensor_from<D: ndarray::Dimension>(a: &ndarray::Array<f64, D>, kind: Kind, device: Device) -> Tensor {
+    let shape: Vec<i64> = a.shape().iter().map(|&s| s as i64).collect();
+    let data: Vec<f64> = a.iter().copied().collect();
+    Tensor::from_slice(&data).reshape(shape.as_slice()).to_kind(kind).to_device(device)
+}
+
+/// A tensor's values as f64, in C order, with its shape.
+pub fn values(t: &Tensor) -> (Vec<usize>, Vec<f64>) {
+    let shape: Vec<usize> = t.size().iter().map(|&s| s as usize).collect();
+    let flat = t.detach().to_device(Device::Cpu).to_kind(Kind::Double).contiguous().view([-1]);
+    let v: Vec<f64> = Vec::try_from(&flat).unwrap_or_default();
+    (shape, v)
+}
+
+fn array4(t: &Tensor) -> Array4<f64> {
+    let (s, v) = values(t);
+    Array4::from_shape_vec((s[0], s[1], s[2], s[3]), v).unwrap_or_else(|_| Array4::zeros((0, 0, 0, 0)))
+}
+
+fn array1(t: &Tensor) -> Array1<f64> {
+    Array1::from(values(t).1)
+}
+
+impl Generator {
+    /// The generator of `params` (frozen tensors).
+    pub fn from_params(p: &Params, kind: Kind, device: Device) -> Generator {
+        let cfg = &p.config;
+        let (m1, n1) = (cfg.m[0], cfg.n1);
+        let w1 = tensor_from(&p.level1.w, kind, device).reshape([(m1 * n1 * n1) as i64, cfg.d0 as i64]);
+        let alpha = tensor_from(&p.level1.alpha, kind, device);
+        let t = tensor_from(&(&p.level1.beta / &p.level1.alpha), kind, device);
+        let up = p
+            .up
+            .iter()
+            .map(|u| (tensor_from(&u.weight, kind, device), tensor_from(&u.bias, kind, device)))
+            .collect();
+        let out = p
+            .out
+            .iter()
+            .map(|o| {
+                let m = o.dim().0 as i64;
+                tensor_from(o, kind, device).reshape([m, -1])
+            })
+            .collect();
+        Generator { config: cfg.clone(), w1, alpha, t, up, out }
+    }
+
+    /// The parameters in the interchange layout (f64).
+    pub fn to_params(&self) -> Params {
+        let cfg = &self.config;
+        let (m1, n1) = (cfg.m[0], cfg.n1);
+        let (_, w) = values(&self.w1);
+        let alpha = array1(&self.alpha);
+        let t = array1(&self.t);
+        let ko = cfg.output.size(cfg.patch);
+        Params {
+            config: cfg.clone(),
+            level1: Level1 {
+                w: Array4::from_shape_vec((m1, n1, n1, cfg.d0), w).unwrap_or_else(|_| Array4::zeros((m1, n1, n1, cfg.d0))),
+                beta: &alpha * &t,
+                alpha,
+            },
+            up: self.up.iter().map(|(w, b)| UpLayer { weight: array4(w), bias: array1(b) }).collect(),
+            out: self
+                .out
+                .iter()
+                .enumerate()
+                .map(|(l, o)| {
+                    let (_, v) = values(o);
+                    Array4::from_shape_vec((cfg.m[l], cfg.channels, ko, ko), v)
+                        .unwrap_or_else(|_| Array4::zeros((cfg.m[l], cfg.channels, ko, ko)))
+                })
+                .collect(),
+        }
+    }
+
+    /// Level-1 codes `(B, m_1, n_1, n_1)` from latents `(B, d0)`.
+    pub fn level1(&self, z: &Tensor) -> Tensor {
+        let cfg = &self.config;
+        let (m1, n1) = (cfg.m[0] as i64, cfg.n1 as i64);
+        let g = z.matmul(&self.w1.tr()).view([-1, m1, n1, n1]);
+        let a = self.alpha.view([1, m1, 1, 1]);
+        let t = self.t.view([1, m1, 1, 1]);
+        (a * (g - t)).relu()
+    }
+
+    /// Codes of level `l + 2` (1-based) from codes of level `l + 1`:
+    /// `ReLU(conv_transpose2d(s, W) - b)`.
+    pub fn up(&self, l: usize, s: &Tensor) -> Tensor {
+        (self.up_pre(l, s) - self.up[l].1.view([1, -1, 1, 1])).relu()
+    }
+
+    /// Pre-activation `conv_transpose2d(s, W_{l+1})` without the bias.
+    pub fn up_pre(&self, l: usize, s: &Tensor) -> Tensor {
+        let pad = self.config.up_padding() as i64;
+        s.conv_transpose2d(&self.up[l].0, None::<Tensor>, [2, 2], [pad, pad], [0, 0], 1, [1, 1])
+    }
+
+    /// All codes `S_1..S_L` from latents.
+    pub fn codes(&self, z: &Tensor) -> Vec<Tensor> {
+        let mut s = vec![self.level1(z)];
+        for l in 0..self.up.len() {
+            let next = self.up(l, &s[l]);
+            s.push(next);
+        }
+        s
+    }
+
+    /// The image `X_l = conv_transpose2d(S_l, out_l, stride q)`, `(B, c, r_l, r_l)`.
+    pub fn image(&self, l: usize, s: &Tensor) -> Tensor {
+        let cfg = &self.config;
+        let (c, q) = (cfg.channels as i64, cfg.patch as i64);
+        let ko = cfg.output.size(cfg.patch) as i64;
+        let po = cfg.output.padding(cfg.patch) as i64;
+        let m = self.out[l].size()[0];
+        let w = self.out[l].view([m, c, ko, ko]);
+        s.conv_transpose2d(&w, None::<Tensor>, [q, q], [po, po], [0, 0], 1, [1, 1])
+    }
+
+    /// All images from latents.
+    pub fn images(&self, z: &Tensor) -> Vec<Tensor> {
+        self.codes(z).iter().enumerate().map(|(l, s)| self.image(l, s)).collect()
+    }
+}
+
+/// Patches `(B n^2, c q q)` of images `(B, c, n q, n q)` in `(c, qy, qx)` order.
+pub fn patches(x: &Tensor, q: usize) -> Tensor {
+    let s = x.size();
+    let (b, c, r) = (s[0], s[1], s[2]);
+    let q = q as i64;
+    let n = r / q;
+    x.view([b, c, n, q, n, q]).permute([0, 2, 4, 1, 3, 5]).reshape([b * n * n, c * q * q])
+}
+
+/// Decoded codes `ReLU(patches(x) M'^T - tau)` as `(B, m, n, n)`.
+pub fn decode(x: &Tensor, atoms: &Tensor, q: usize, tau: f64) -> Tensor {
+    let s = x.size();
+    let (b, n) = (s[0], s[2] / q as i64);
+    let m = atoms.size()[0];
+    (patches(x, q).matmul(&atoms.tr()) - tau).relu().view([b, n, n, m]).permute([0, 3, 1, 2])
+}
+
+/// `N(0, I)` latents `(B, d0)` from `tch::manual_seed(seed)`.
+pub fn latents(seed: u64, b: usize, d0: usize, kind: Kind, device: Device) -> Tensor {
+    tch::manual_seed(seed as i64);
+    Tensor::randn([b as i64, d0 as i64], (Kind::Double, Device::Cpu)).to_kind(kind).to_device(device)
+}

@@ -1,0 +1,75 @@
+//! Layer-wise GAN training of the FSR model with libtorch (`tch`), scored
+//! against the known generator (`../shared/spec/training.md`, theory track).
+//!
+//! * [`config`] — the TOML training config (stages, losses, optimisers, schedules);
+//! * [`generator`] — the FSR generator in tch, for the target (truth, to sample
+//!   real data at training speed) and for the learner (trainable);
+//! * [`disc`] — the discriminators: degree-4 patch discriminator, linear
+//!   discriminator on moment features of decoded codes, pair discriminator;
+//! * [`optim`] — SGD and Adam with serialisable state (for exact resume);
+//! * [`stage`] — one GAN step per stage kind; [`trainer`] — the loop, metrics,
+//!   checkpoints, resume and NaN checks; [`rundir`] — the run directory.
+//!
+//! Randomness: every batch's latents come from `tch::manual_seed(f(seed, stage,
+//! step))`, and initialisations from named Rust generators, so a run is a
+//! function of its config and a resumed run repeats the uninterrupted one.
+
+pub mod config;
+pub mod disc;
+pub mod generator;
+pub mod optim;
+pub mod rundir;
+pub mod stage;
+pub mod trainer;
+
+pub use config::TrainConfig;
+pub use trainer::{TrainOutcome, train};
+
+/// Errors of training.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainError {
+    /// A training-config field breaks a rule.
+    #[error("invalid training config: field `{field}`: {rule}")]
+    InvalidConfig {
+        /// The field (dotted path for stage fields).
+        field: String,
+        /// The rule and the offending value.
+        rule: String,
+    },
+    /// libtorch reported an error.
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+    /// A loss or parameter became NaN or infinite.
+    #[error("stage `{stage}` step {step}: {what} is not finite; the run stopped, the last good checkpoint is kept")]
+    NonFinite {
+        /// Stage name.
+        stage: String,
+        /// Step within the stage.
+        step: usize,
+        /// Which loss or parameter.
+        what: String,
+    },
+    /// Reading or writing the run directory failed.
+    #[error(transparent)]
+    Io(#[from] crate::io::IoError),
+    /// The model rejected its config or parameters.
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    /// A run directory cannot be resumed.
+    #[error("cannot resume {path}: {reason}")]
+    Resume {
+        /// The run directory.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// An OS error on a path.
+    #[error("{path}: {source}")]
+    Os {
+        /// The path.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,325 @@
+//! One GAN step per stage kind. A [`Game`] says what the real and fake
+//! inputs of the discriminator are, how it scores them, and which tensors
+//! each player owns; [`gan_step`] applies the loss, the update rule
+//! (alternating with `n_d` discriminator steps, or simultaneous) and the
+//! projections. Losses, with per-sample scores `r = D(real)`, `f = D(fake)`:
+//!
+//! | loss | discriminator minimises | generator minimises |
+//! |---|---|---|
+//! | linear | `-(mean r - mean f) + gamma reg` | `-mean f` |
+//! | minimax | `-(mean log s(r) + mean log s(-f)) + gamma reg` | `mean log s(-f)` |
+//! | non-saturating | same | `-mean log s(f)` |
+
+use tch::{Kind, Tensor};
+
+use super::config::{Condition, Loss, StageConfig, Update};
+use super::disc::{Degree4, Moments, Pair, normalize_rows};
+use super::generator::{Generator, decode, latents};
+use super::optim::Optim;
+
+/// What a stage trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageKind {
+    /// The output dictionary of level `l` (0-based).
+    Dictionary(usize),
+    /// Level 1's `alpha`, `t`, `w`.
+    Level1,
+    /// The super-resolution layer producing level `l` (0-based, `l >= 1`).
+    Superres(usize),
+}
+
+impl StageKind {
+    /// The stage's name in files and progress (`dict1`, `level1`, `superres2`).
+    pub fn name(self) -> String {
+        match self {
+            StageKind::Dictionary(l) => format!("dict{}", l + 1),
+            StageKind::Level1 => "level1".into(),
+            StageKind::Superres(l) => format!("superres{}", l + 1),
+        }
+    }
+    /// The stages of a model with `levels` levels, in training order.
+    pub fn all(levels: usize) -> Vec<StageKind> {
+        let mut v = vec![StageKind::Dictionary(0), StageKind::Level1];
+        for l in 1..levels {
+            v.push(StageKind::Dictionary(l));
+            v.push(StageKind::Superres(l));
+        }
+        v
+    }
+}
+
+/// Shared read-only context of a stage.
+pub struct Ctx<'a> {
+    /// The truth.
+    pub target: &'a Generator,
+    /// Batch size.
+    pub batch: usize,
+    /// Decoder threshold.
+    pub tau: f64,
+    /// Condition of the super-resolution stages.
+    pub condition: Condition,
+    /// Tensor kind and device.
+    pub kind: Kind,
+    /// Device.
+    pub device: tch::Device,
+}
+
+impl Ctx<'_> {
+    /// Latents for `seed`.
+    pub fn z(&self, seed: u64) -> Tensor {
+        latents(seed, self.batch, self.target.config.d0, self.kind, self.device)
+    }
+}
+
+/// The discriminator of a stage.
+#[derive(Debug)]
+pub enum Disc {
+    /// Dictionary stages.
+    Degree4(Degree4),
+    /// The level-1 stage.
+    Moments(Moments),
+    /// Super-resolution stages.
+    Pair(Pair),
+}
+
+impl Disc {
+    /// The discriminator's parameters in a fixed order (for optimisers and checkpoints).
+    pub fn params(&mut self) -> Vec<&mut Tensor> {
+        match self {
+            Disc::Degree4(d) => d.params(),
+            Disc::Moments(d) => d.params(),
+            Disc::Pair(d) => d.params(),
+        }
+    }
+    fn reg(&self) -> Tensor {
+        match self {
+            Disc::Degree4(d) => d.reg(),
+            Disc::Moments(d) => d.reg(),
+            Disc::Pair(d) => d.reg(),
+        }
+    }
+    fn project(&mut self) {
+        match self {
+            Disc::Degree4(d) => d.project(),
+            Disc::Moments(_) => {}
+            Disc::Pair(d) => d.project(),
+        }
+    }
+    /// First-layer filters, if any.
+    pub fn filters(&self) -> Option<&Tensor> {
+        match self {
+            Disc::Degree4(d) => Some(&d.v),
+            Disc::Moments(_) => None,
+            Disc::Pair(d) => Some(&d.v),
+        }
+    }
+}
+
+/// The discriminator's inputs: images (dictionary), codes (level 1), or
+/// (parent codes, child images) (super-resolution).
+pub type Inputs = Vec<Tensor>;
+
+/// Real inputs of `kind` from latents `z` (no gradient).
+pub fn real_inputs(kind: StageKind, ctx: &Ctx<'_>, learner: &Generator, z: &Tensor) -> Inputs {
+    tch::no_grad(|| {
+        let t = ctx.target;
+        let q = t.config.patch;
+        match kind {
+            StageKind::Dictionary(l) => vec![codes_image(t, z, l)],
+            StageKind::Level1 => {
+                let x = t.image(0, &t.level1(z));
+                vec![decode(&x, &learner.out[0], q, ctx.tau)]
+            }
+            StageKind::Superres(l) => {
+                let s = t.codes(z);
+                let parent = decode(&t.image(l - 1, &s[l - 1]), &learner.out[l - 1], q, ctx.tau);
+                vec![parent, t.image(l, &s[l])]
+            }
+        }
+    })
+}
+
+fn codes_image(g: &Generator, z: &Tensor, l: usize) -> Tensor {
+    let mut s = g.level1(z);
+    for k in 0..l {
+        s = g.up(k, &s);
+    }
+    g.image(l, &s)
+}
+
+/// Fake inputs of `kind` (differentiable in the learner's parameters). The
+/// super-resolution stage conditions on `real[0]` (decoded real parents) or on
+/// the learner's own codes.
+pub fn fake_inputs(kind: StageKind, ctx: &Ctx<'_>, learner: &Generator, z: &Tensor, real: &Inputs) -> Inputs {
+    let q = learner.config.patch;
+    match kind {
+        StageKind::Dictionary(l) => vec![codes_image(learner, z, l)],
+        StageKind::Level1 => {
+            let x = learner.image(0, &learner.level1(z));
+            vec![decode(&x, &learner.out[0], q, ctx.tau)]
+        }
+        StageKind::Superres(l) => {
+            let parent = match ctx.condition {
+                Condition::Real => real[0].shallow_clone(),
+                Condition::Generated => tch::no_grad(|| {
+                    let mut s = learner.level1(z);
+                    for k in 0..l - 1 {
+                        s = learner.up(k, &s);
+                    }
+                    decode(&learner.image(l - 1, &s), &learner.out[l - 1], q, ctx.tau)
+                }),
+            };
+            let child = learner.image(l, &learner.up(l - 1, &parent));
+            vec![parent, child]
+        }
+    }
+}
+
+/// Per-sample scores.
+pub fn score(d: &Disc, inputs: &Inputs) -> Tensor {
+    match d {
+        Disc::Degree4(d) => d.score(&inputs[0]),
+        Disc::Moments(d) => d.score(&inputs[0]),
+        Disc::Pair(d) => d.score(&inputs[0], &inputs[1]),
+    }
+}
+
+/// The learner's tensors a stage trains, in a fixed order.
+pub fn g_params(kind: StageKind, g: &mut Generator) -> Vec<&mut Tensor> {
+    match kind {
+        StageKind::Dictionary(l) => vec![&mut g.out[l]],
+        StageKind::Level1 => vec![&mut g.w1, &mut g.alpha, &mut g.t],
+        StageKind::Superres(l) => {
+            let (w, b) = &mut g.up[l - 1];
+            vec![w, b]
+        }
+    }
+}
+
+/// Projections of the learner after a step: unit atoms and level-1 vectors, `alpha >= 0.05`.
+pub fn project_g(kind: StageKind, g: &mut Generator) {
+    match kind {
+        StageKind::Dictionary(l) => normalize_rows(&mut g.out[l]),
+        StageKind::Level1 => {
+            normalize_rows(&mut g.w1);
+            tch::no_grad(|| {
+                let _ = g.alpha.f_clamp_min_(0.05);
+            });
+        }
+        StageKind::Superres(_) => {}
+    }
+}
+
+fn d_loss(loss: Loss, r: &Tensor, f: &Tensor) -> Tensor {
+    match loss {
+        Loss::Linear => -(r.mean(None::<Kind>) - f.mean(None::<Kind>)),
+        Loss::Minimax | Loss::NonSaturating => {
+            -(r.log_sigmoid().mean(None::<Kind>) + (-f).log_sigmoid().mean(None::<Kind>))
+        }
+    }
+}
+
+fn g_loss(loss: Loss, f: &Tensor) -> Tensor {
+    match loss {
+        Loss::Linear => -f.mean(None::<Kind>),
+        Loss::Minimax => (-f).log_sigmoid().mean(None::<Kind>),
+        Loss::NonSaturating => -f.log_sigmoid().mean(None::<Kind>),
+    }
+}
+
+/// Losses of one step, as numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepLosses {
+    /// Last discriminator loss.
+    pub d: f64,
+    /// Generator loss.
+    pub g: f64,
+}
+
+/// Everything one GAN step needs besides the learner and the discriminator.
+pub struct StepArgs<'a> {
+    /// The stage.
+    pub kind: StageKind,
+    /// Its settings.
+    pub cfg: &'a StageConfig,
+    /// Rates after the schedule.
+    pub lr_d: f64,
+    /// Generator rate after the schedule.
+    pub lr_g: f64,
+    /// Seed of this step's batches.
+    pub seed: u64,
+    /// Skip the discriminator's updates (sabotage).
+    pub freeze_d: bool,
+    /// Flip the generator's loss (sabotage).
+    pub flip_g: bool,
+}
+
+/// One GAN step (alternating: `n_d` discriminator steps then one generator
+/// step; simultaneous: both from the same batch).
+pub fn gan_step(
+    a: &StepArgs<'_>,
+    ctx: &Ctx<'_>,
+    learner: &mut Generator,
+    disc: &mut Disc,
+    opt_d: &mut Optim,
+    opt_g: &mut Optim,
+) -> StepLosses {
+    let gamma = a.cfg.gamma;
+    let sign = if a.flip_g { -1.0 } else { 1.0 };
+    match a.cfg.update {
+        Update::Alternating => {
+            let mut dl = f64::NAN;
+            for i in 0..a.cfg.n_d {
+                let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64));
+                let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64 + 1));
+                let real = real_inputs(a.kind, ctx, learner, &z_r);
+                let fake: Inputs = tch::no_grad(|| fake_inputs(a.kind, ctx, learner, &z_f, &real))
+                    .iter()
+                    .map(Tensor::detach)
+                    .collect();
+                let loss = d_loss(a.cfg.loss, &score(disc, &real), &score(disc, &fake)) + disc.reg() * gamma;
+                dl = loss.double_value(&[]);
+                if !a.freeze_d {
+                    let mut ps = disc.params();
+                    let grads = Tensor::run_backward(&[&loss], &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(), false, false);
+                    opt_d.step(&mut ps, &grads, a.lr_d);
+                    disc.project();
+                }
+            }
+            let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * a.cfg.n_d as u64 + 2));
+            let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * a.cfg.n_d as u64 + 3));
+            let real = real_inputs(a.kind, ctx, learner, &z_r);
+            let fake = fake_inputs(a.kind, ctx, learner, &z_f, &real);
+            let gl = g_loss(a.cfg.loss, &score(disc, &fake)) * sign;
+            let gv = gl.double_value(&[]) * sign;
+            let mut ps = g_params(a.kind, learner);
+            let grads = Tensor::run_backward(&[&gl], &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(), false, false);
+            opt_g.step(&mut ps, &grads, a.lr_g);
+            project_g(a.kind, learner);
+            StepLosses { d: dl, g: gv }
+        }
+        Update::Simultaneous => {
+            let z_r = ctx.z(a.seed.wrapping_mul(4));
+            let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(1));
+            let real = real_inputs(a.kind, ctx, learner, &z_r);
+            let fake = fake_inputs(a.kind, ctx, learner, &z_f, &real);
+            let (r, f) = (score(disc, &real), score(disc, &fake));
+            let dloss = d_loss(a.cfg.loss, &r, &f) + disc.reg() * gamma;
+            let gloss = g_loss(a.cfg.loss, &f) * sign;
+            let (dv, gv) = (dloss.double_value(&[]), gloss.double_value(&[]) * sign);
+            let dparams: Vec<Tensor> = disc.params().iter().map(|p| p.shallow_clone()).collect();
+            let gparams: Vec<Tensor> = g_params(a.kind, learner).iter().map(|p| p.shallow_clone()).collect();
+            let gd = Tensor::run_backward(&[&dloss], &dparams, true, false);
+            let gg = Tensor::run_backward(&[&gloss], &gparams, false, false);
+            if !a.freeze_d {
+                let mut ps = disc.params();
+                opt_d.step(&mut ps, &gd, a.lr_d);
+                disc.project();
+            }
+            let mut ps = g_params(a.kind, learner);
+            opt_g.step(&mut ps, &gg, a.lr_g);
+            project_g(a.kind, learner);
+            StepLosses { d: dv, g: gv }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! placeholder
+/// Outcome.
+pub struct TrainOutcome;
+/// Train.
+pub fn train() {}
