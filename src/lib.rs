@@ -14,6 +14,7 @@
 
 pub mod cli;
 pub mod io;
+pub mod metrics;
 pub mod model;
 pub mod plot;
 pub mod testing;

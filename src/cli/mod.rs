@@ -9,6 +9,8 @@ mod common;
 mod demo;
 mod inspect;
 mod sample;
+#[cfg(feature = "torch")]
+mod train;
 mod verify;
 
 /// fsrgan: sample the forward super-resolution (FSR) model with its ground truth,
@@ -30,6 +32,9 @@ enum Command {
     Verify(verify::Args),
     /// The main job on a built-in default: sample `small`, inspect it, draw a grid.
     Demo(demo::Args),
+    /// Layer-wise GAN training against the known generator (needs the `torch` feature).
+    #[cfg(feature = "torch")]
+    Train(train::Args),
 }
 
 /// Runs the command line; errors are printed with their causes.
@@ -40,6 +45,8 @@ pub fn main() -> ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Demo(a) => demo::run(a),
+        #[cfg(feature = "torch")]
+        Command::Train(a) => train::run(a),
     };
     match result {
         Ok(code) => code,

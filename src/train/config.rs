@@ -235,16 +235,24 @@ impl TrainConfig {
     /// # Errors
     /// [`TrainError::InvalidConfig`] naming the field and the rule.
     pub fn from_toml(text: &str) -> Result<TrainConfig, TrainError> {
-        let bad = |field: &str, rule: String| TrainError::InvalidConfig { field: field.into(), rule };
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| bad("(syntax)", e.to_string()))?;
+        let bad = |field: &str, rule: String| TrainError::InvalidConfig {
+            field: field.into(),
+            rule,
+        };
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| bad("(syntax)", e.to_string()))?;
         let base = match table.remove("preset") {
             Some(v) => {
-                let name = v.as_str().ok_or_else(|| bad("preset", "must be a string".into()))?;
+                let name = v
+                    .as_str()
+                    .ok_or_else(|| bad("preset", "must be a string".into()))?;
                 TrainConfig::preset(name)?
             }
             None => TrainConfig::preset("tiny")?,
         };
-        let mut merged = toml::Table::try_from(&base).map_err(|e| bad("(internal)", e.to_string()))?;
+        let mut merged =
+            toml::Table::try_from(&base).map_err(|e| bad("(internal)", e.to_string()))?;
         merge(&mut merged, table);
         let cfg: TrainConfig = merged
             .try_into()
@@ -262,8 +270,15 @@ impl TrainConfig {
     /// # Errors
     /// [`TrainError::InvalidConfig`].
     pub fn validated(mut self) -> Result<TrainConfig, TrainError> {
-        let bad = |field: &str, rule: String| TrainError::InvalidConfig { field: field.into(), rule };
-        self.model = self.model.clone().validated().map_err(|e| bad("model", e.to_string()))?;
+        let bad = |field: &str, rule: String| TrainError::InvalidConfig {
+            field: field.into(),
+            rule,
+        };
+        self.model = self
+            .model
+            .clone()
+            .validated()
+            .map_err(|e| bad("model", e.to_string()))?;
         for (field, v, min) in [
             ("batch", self.batch, 2usize),
             ("eval_batch", self.eval_batch, 16),
@@ -276,9 +291,16 @@ impl TrainConfig {
             }
         }
         if !(self.decode_tau.is_finite() && self.decode_tau >= 0.0) {
-            return Err(bad("decode_tau", format!("must be finite and >= 0, got {}", self.decode_tau)));
+            return Err(bad(
+                "decode_tau",
+                format!("must be finite and >= 0, got {}", self.decode_tau),
+            ));
         }
-        for (name, s) in [("dictionary", &self.dictionary), ("level1", &self.level1), ("superres", &self.superres)] {
+        for (name, s) in [
+            ("dictionary", &self.dictionary),
+            ("level1", &self.level1),
+            ("superres", &self.superres),
+        ] {
             let f = |x: &str| format!("{name}.{x}");
             if s.n_d == 0 {
                 return Err(bad(&f("n_d"), "must be at least 1".into()));

@@ -82,8 +82,13 @@ pub fn moment_features(s: &Tensor) -> Tensor {
     let nu = u.size()[1];
     let outer = u.unsqueeze(2) * u.unsqueeze(1); // (B, U, U)
     let iu = Tensor::triu_indices(nu, nu, 1, (Kind::Int64, s.device()));
-    let pairs = outer.view([b, nu * nu]).index_select(1, &(iu.get(0) * nu + iu.get(1)));
-    Tensor::cat(&[u.shallow_clone(), u.square(), u.pow_tensor_scalar(3), pairs], 1)
+    let pairs = outer
+        .view([b, nu * nu])
+        .index_select(1, &(iu.get(0) * nu + iu.get(1)));
+    Tensor::cat(
+        &[u.shallow_clone(), u.square(), u.pow_tensor_scalar(3), pairs],
+        1,
+    )
 }
 
 /// The linear discriminator on standardised moment features of decoded codes.
@@ -137,7 +142,9 @@ pub fn parent_windows(s: &Tensor) -> Tensor {
     let (b, m, np) = (sz[0], sz[1], sz[2]);
     let cols = s.im2col([3, 3], [1, 1], [1, 1], [1, 1]); // (B, 9m, n'^2)
     let cols = cols.view([b, 9 * m, np, np]);
-    let up = cols.repeat_interleave_self_int(2, Some(2), None).repeat_interleave_self_int(2, Some(3), None);
+    let up = cols
+        .repeat_interleave_self_int(2, Some(2), None)
+        .repeat_interleave_self_int(2, Some(3), None);
     up.permute([0, 2, 3, 1]).reshape([b * 4 * np * np, 9 * m])
 }
 
@@ -165,7 +172,9 @@ impl Pair {
         let j = v.size()[0];
         let (kind, dev) = (v.kind(), v.device());
         tch::manual_seed(seed as i64);
-        let u = Tensor::randn([j, window], (Kind::Double, Device::Cpu)).to_kind(kind).to_device(dev)
+        let u = Tensor::randn([j, window], (Kind::Double, Device::Cpu))
+            .to_kind(kind)
+            .to_device(dev)
             / (window as f64).sqrt();
         let mut vv = param(v.copy());
         normalize_rows(&mut vv);
@@ -195,7 +204,14 @@ impl Pair {
     }
     /// Parameters.
     pub fn params(&mut self) -> Vec<&mut Tensor> {
-        vec![&mut self.v, &mut self.u, &mut self.tau, &mut self.lambda, &mut self.mu, &mut self.c]
+        vec![
+            &mut self.v,
+            &mut self.u,
+            &mut self.tau,
+            &mut self.lambda,
+            &mut self.mu,
+            &mut self.c,
+        ]
     }
     /// Keeps the filters and directions unit.
     pub fn project(&mut self) {

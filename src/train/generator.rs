@@ -29,23 +29,36 @@ pub struct Generator {
 }
 
 /// An ndarray (f64) as a tensor of `kind` on `device`.
-pub fn tensor_from<D: ndarray::Dimension>(a: &ndarray::Array<f64, D>, kind: Kind, device: Device) -> Tensor {
+pub fn tensor_from<D: ndarray::Dimension>(
+    a: &ndarray::Array<f64, D>,
+    kind: Kind,
+    device: Device,
+) -> Tensor {
     let shape: Vec<i64> = a.shape().iter().map(|&s| s as i64).collect();
     let data: Vec<f64> = a.iter().copied().collect();
-    Tensor::from_slice(&data).reshape(shape.as_slice()).to_kind(kind).to_device(device)
+    Tensor::from_slice(&data)
+        .reshape(shape.as_slice())
+        .to_kind(kind)
+        .to_device(device)
 }
 
 /// A tensor's values as f64, in C order, with its shape.
 pub fn values(t: &Tensor) -> (Vec<usize>, Vec<f64>) {
     let shape: Vec<usize> = t.size().iter().map(|&s| s as usize).collect();
-    let flat = t.detach().to_device(Device::Cpu).to_kind(Kind::Double).contiguous().view([-1]);
+    let flat = t
+        .detach()
+        .to_device(Device::Cpu)
+        .to_kind(Kind::Double)
+        .contiguous()
+        .view([-1]);
     let v: Vec<f64> = Vec::try_from(&flat).unwrap_or_default();
     (shape, v)
 }
 
 fn array4(t: &Tensor) -> Array4<f64> {
     let (s, v) = values(t);
-    Array4::from_shape_vec((s[0], s[1], s[2], s[3]), v).unwrap_or_else(|_| Array4::zeros((0, 0, 0, 0)))
+    Array4::from_shape_vec((s[0], s[1], s[2], s[3]), v)
+        .unwrap_or_else(|_| Array4::zeros((0, 0, 0, 0)))
 }
 
 fn array1(t: &Tensor) -> Array1<f64> {
@@ -57,14 +70,19 @@ impl Generator {
     pub fn from_params(p: &Params, kind: Kind, device: Device) -> Generator {
         let cfg = &p.config;
         let (m1, n1) = (cfg.m[0], cfg.n1);
-        let w1 = tensor_from(&p.level1.w, kind, device).reshape([(m1 * n1 * n1) as i64, cfg.d0 as i64]);
+        let w1 =
+            tensor_from(&p.level1.w, kind, device).reshape([(m1 * n1 * n1) as i64, cfg.d0 as i64]);
         let alpha = tensor_from(&p.level1.alpha, kind, device);
         let t = tensor_from(&(&p.level1.beta / &p.level1.alpha), kind, device);
-        let up = p
-            .up
-            .iter()
-            .map(|u| (tensor_from(&u.weight, kind, device), tensor_from(&u.bias, kind, device)))
-            .collect();
+        let up =
+            p.up.iter()
+                .map(|u| {
+                    (
+                        tensor_from(&u.weight, kind, device),
+                        tensor_from(&u.bias, kind, device),
+                    )
+                })
+                .collect();
         let out = p
             .out
             .iter()
@@ -73,7 +91,14 @@ impl Generator {
                 tensor_from(o, kind, device).reshape([m, -1])
             })
             .collect();
-        Generator { config: cfg.clone(), w1, alpha, t, up, out }
+        Generator {
+            config: cfg.clone(),
+            w1,
+            alpha,
+            t,
+            up,
+            out,
+        }
     }
 
     /// The parameters in the interchange layout (f64).
@@ -87,11 +112,19 @@ impl Generator {
         Params {
             config: cfg.clone(),
             level1: Level1 {
-                w: Array4::from_shape_vec((m1, n1, n1, cfg.d0), w).unwrap_or_else(|_| Array4::zeros((m1, n1, n1, cfg.d0))),
+                w: Array4::from_shape_vec((m1, n1, n1, cfg.d0), w)
+                    .unwrap_or_else(|_| Array4::zeros((m1, n1, n1, cfg.d0))),
                 beta: &alpha * &t,
                 alpha,
             },
-            up: self.up.iter().map(|(w, b)| UpLayer { weight: array4(w), bias: array1(b) }).collect(),
+            up: self
+                .up
+                .iter()
+                .map(|(w, b)| UpLayer {
+                    weight: array4(w),
+                    bias: array1(b),
+                })
+                .collect(),
             out: self
                 .out
                 .iter()
@@ -124,7 +157,15 @@ impl Generator {
     /// Pre-activation `conv_transpose2d(s, W_{l+1})` without the bias.
     pub fn up_pre(&self, l: usize, s: &Tensor) -> Tensor {
         let pad = self.config.up_padding() as i64;
-        s.conv_transpose2d(&self.up[l].0, None::<Tensor>, [2, 2], [pad, pad], [0, 0], 1, [1, 1])
+        s.conv_transpose2d(
+            &self.up[l].0,
+            None::<Tensor>,
+            [2, 2],
+            [pad, pad],
+            [0, 0],
+            1,
+            [1, 1],
+        )
     }
 
     /// All codes `S_1..S_L` from latents.
@@ -150,7 +191,11 @@ impl Generator {
 
     /// All images from latents.
     pub fn images(&self, z: &Tensor) -> Vec<Tensor> {
-        self.codes(z).iter().enumerate().map(|(l, s)| self.image(l, s)).collect()
+        self.codes(z)
+            .iter()
+            .enumerate()
+            .map(|(l, s)| self.image(l, s))
+            .collect()
     }
 }
 
@@ -160,7 +205,9 @@ pub fn patches(x: &Tensor, q: usize) -> Tensor {
     let (b, c, r) = (s[0], s[1], s[2]);
     let q = q as i64;
     let n = r / q;
-    x.view([b, c, n, q, n, q]).permute([0, 2, 4, 1, 3, 5]).reshape([b * n * n, c * q * q])
+    x.view([b, c, n, q, n, q])
+        .permute([0, 2, 4, 1, 3, 5])
+        .reshape([b * n * n, c * q * q])
 }
 
 /// Decoded codes `ReLU(patches(x) M'^T - tau)` as `(B, m, n, n)`.
@@ -168,11 +215,16 @@ pub fn decode(x: &Tensor, atoms: &Tensor, q: usize, tau: f64) -> Tensor {
     let s = x.size();
     let (b, n) = (s[0], s[2] / q as i64);
     let m = atoms.size()[0];
-    (patches(x, q).matmul(&atoms.tr()) - tau).relu().view([b, n, n, m]).permute([0, 3, 1, 2])
+    (patches(x, q).matmul(&atoms.tr()) - tau)
+        .relu()
+        .view([b, n, n, m])
+        .permute([0, 3, 1, 2])
 }
 
 /// `N(0, I)` latents `(B, d0)` from `tch::manual_seed(seed)`.
 pub fn latents(seed: u64, b: usize, d0: usize, kind: Kind, device: Device) -> Tensor {
     tch::manual_seed(seed as i64);
-    Tensor::randn([b as i64, d0 as i64], (Kind::Double, Device::Cpu)).to_kind(kind).to_device(device)
+    Tensor::randn([b as i64, d0 as i64], (Kind::Double, Device::Cpu))
+        .to_kind(kind)
+        .to_device(device)
 }

@@ -23,7 +23,7 @@ pub mod stage;
 pub mod trainer;
 
 pub use config::TrainConfig;
-pub use trainer::{TrainOutcome, train};
+pub use trainer::{TrainOptions, TrainOutcome, train};
 
 /// Errors of training.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +41,9 @@ pub enum TrainError {
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
     /// A loss or parameter became NaN or infinite.
-    #[error("stage `{stage}` step {step}: {what} is not finite; the run stopped, the last good checkpoint is kept")]
+    #[error(
+        "stage `{stage}` step {step}: {what} is not finite; the run stopped, the last good checkpoint is kept"
+    )]
     NonFinite {
         /// Stage name.
         stage: String,

@@ -27,7 +27,14 @@ impl Optim {
     /// A fresh optimiser for parameters shaped like `params`.
     pub fn new(kind: Optimizer, beta1: f64, beta2: f64, params: &[&Tensor]) -> Optim {
         let zeros = || params.iter().map(|p| p.zeros_like().detach()).collect();
-        Optim { kind, beta1, beta2, t: 0, m: zeros(), v: zeros() }
+        Optim {
+            kind,
+            beta1,
+            beta2,
+            t: 0,
+            m: zeros(),
+            v: zeros(),
+        }
     }
 
     /// One step with gradients `grads` (same order as the parameters) and rate `lr`.

@@ -67,7 +67,13 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// Latents for `seed`.
     pub fn z(&self, seed: u64) -> Tensor {
-        latents(seed, self.batch, self.target.config.d0, self.kind, self.device)
+        latents(
+            seed,
+            self.batch,
+            self.target.config.d0,
+            self.kind,
+            self.device,
+        )
     }
 }
 
@@ -150,7 +156,13 @@ fn codes_image(g: &Generator, z: &Tensor, l: usize) -> Tensor {
 /// Fake inputs of `kind` (differentiable in the learner's parameters). The
 /// super-resolution stage conditions on `real[0]` (decoded real parents) or on
 /// the learner's own codes.
-pub fn fake_inputs(kind: StageKind, ctx: &Ctx<'_>, learner: &Generator, z: &Tensor, real: &Inputs) -> Inputs {
+pub fn fake_inputs(
+    kind: StageKind,
+    ctx: &Ctx<'_>,
+    learner: &Generator,
+    z: &Tensor,
+    real: &Inputs,
+) -> Inputs {
     let q = learner.config.patch;
     match kind {
         StageKind::Dictionary(l) => vec![codes_image(learner, z, l)],
@@ -277,23 +289,40 @@ pub fn gan_step(
                     .iter()
                     .map(Tensor::detach)
                     .collect();
-                let loss = d_loss(a.cfg.loss, &score(disc, &real), &score(disc, &fake)) + disc.reg() * gamma;
+                let loss = d_loss(a.cfg.loss, &score(disc, &real), &score(disc, &fake))
+                    + disc.reg() * gamma;
                 dl = loss.double_value(&[]);
                 if !a.freeze_d {
                     let mut ps = disc.params();
-                    let grads = Tensor::run_backward(&[&loss], &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(), false, false);
+                    let grads = Tensor::run_backward(
+                        &[&loss],
+                        &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(),
+                        false,
+                        false,
+                    );
                     opt_d.step(&mut ps, &grads, a.lr_d);
                     disc.project();
                 }
             }
-            let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * a.cfg.n_d as u64 + 2));
-            let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * a.cfg.n_d as u64 + 3));
+            let z_r = ctx
+                .z(a.seed
+                    .wrapping_mul(4)
+                    .wrapping_add(2 * a.cfg.n_d as u64 + 2));
+            let z_f = ctx
+                .z(a.seed
+                    .wrapping_mul(4)
+                    .wrapping_add(2 * a.cfg.n_d as u64 + 3));
             let real = real_inputs(a.kind, ctx, learner, &z_r);
             let fake = fake_inputs(a.kind, ctx, learner, &z_f, &real);
             let gl = g_loss(a.cfg.loss, &score(disc, &fake)) * sign;
             let gv = gl.double_value(&[]) * sign;
             let mut ps = g_params(a.kind, learner);
-            let grads = Tensor::run_backward(&[&gl], &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(), false, false);
+            let grads = Tensor::run_backward(
+                &[&gl],
+                &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(),
+                false,
+                false,
+            );
             opt_g.step(&mut ps, &grads, a.lr_g);
             project_g(a.kind, learner);
             StepLosses { d: dl, g: gv }
@@ -308,7 +337,10 @@ pub fn gan_step(
             let gloss = g_loss(a.cfg.loss, &f) * sign;
             let (dv, gv) = (dloss.double_value(&[]), gloss.double_value(&[]) * sign);
             let dparams: Vec<Tensor> = disc.params().iter().map(|p| p.shallow_clone()).collect();
-            let gparams: Vec<Tensor> = g_params(a.kind, learner).iter().map(|p| p.shallow_clone()).collect();
+            let gparams: Vec<Tensor> = g_params(a.kind, learner)
+                .iter()
+                .map(|p| p.shallow_clone())
+                .collect();
             let gd = Tensor::run_backward(&[&dloss], &dparams, true, false);
             let gg = Tensor::run_backward(&[&gloss], &gparams, false, false);
             if !a.freeze_d {

@@ -1,0 +1,145 @@
+//! `fsrgan train`: layer-wise GAN training of the FSR model (theory track).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::common::progress_bar;
+use crate::train::{TrainConfig, TrainOptions, train};
+
+/// Arguments of `fsrgan train`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  fsrgan train --preset tiny --out runs/tiny
+  fsrgan train --config experiments/training/small.toml --out runs/small --device cpu
+  fsrgan train --resume runs/small            # continue a stopped run
+  fsrgan report runs/small                    # Markdown report with tables and plots")]
+pub struct Args {
+    /// A training preset: tiny, small or paper.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["config", "resume"])]
+    pub preset: Option<String>,
+    /// A training config (TOML); `preset = "NAME"` inside starts from a preset.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub config: Option<PathBuf>,
+    /// Train against the ground truth of this dataset directory (its
+    /// `manifest.json` config and seed) instead of the preset's model.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Device: auto (CUDA if available), cpu, cuda.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Run directory.
+    #[arg(long, default_value = "runs/latest")]
+    pub out: PathBuf,
+    /// Continue the stopped run in this directory from its checkpoint.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Overwrite an existing run directory (without --resume).
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn device(name: &str) -> anyhow::Result<tch::Device> {
+    Ok(match name {
+        "auto" => tch::Device::cuda_if_available(),
+        "cpu" => tch::Device::Cpu,
+        "cuda" => {
+            if !tch::Cuda::is_available() {
+                anyhow::bail!("--device cuda: no CUDA device is available");
+            }
+            tch::Device::Cuda(0)
+        }
+        other => anyhow::bail!("--device must be auto, cpu or cuda, got `{other}`"),
+    })
+}
+
+/// Runs `fsrgan train`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (cfg, out, resume) = if let Some(dir) = &args.resume {
+        let text = std::fs::read_to_string(dir.join("config.toml"))
+            .with_context(|| format!("reading {}/config.toml", dir.display()))?;
+        (TrainConfig::from_toml(&text)?, dir.clone(), true)
+    } else {
+        let mut cfg = match (&args.preset, &args.config) {
+            (Some(p), _) => TrainConfig::preset(p)?,
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                TrainConfig::from_toml(&text).with_context(|| format!("in {}", path.display()))?
+            }
+            (None, None) => TrainConfig::preset("small")?,
+        };
+        if let Some(dir) = &args.data {
+            let m = crate::io::Manifest::read(&dir.join("manifest.json"))?;
+            cfg.model = m.config;
+            cfg.seed = m.seed;
+        }
+        if args.out.join("config.toml").exists() && !args.force {
+            anyhow::bail!(
+                "{} already holds a run; pass --resume {} to continue it or --force to start over",
+                args.out.display(),
+                args.out.display()
+            );
+        }
+        (cfg, args.out.clone(), false)
+    };
+    let dev = device(&args.device)?;
+    let total: usize = crate::train::stage::StageKind::all(cfg.model.levels)
+        .iter()
+        .map(|k| match k {
+            crate::train::stage::StageKind::Dictionary(_) => cfg.dictionary.steps,
+            crate::train::stage::StageKind::Level1 => cfg.level1.steps,
+            crate::train::stage::StageKind::Superres(_) => cfg.superres.steps,
+        })
+        .sum();
+    let bar = progress_bar(total as u64, "training");
+    eprintln!(
+        "training `{}` on {dev:?} into {} ({total} steps)",
+        cfg.model.name,
+        out.display()
+    );
+    let mut progress =
+        |stage: &str, k: usize, n: usize, step: usize, _total: usize, d: f64, g: f64| {
+            bar.set_position(step as u64);
+            bar.set_message(format!("{stage} {k}/{n} D {d:+.3e} G {g:+.3e}"));
+        };
+    let opts = TrainOptions {
+        out: out.clone(),
+        resume,
+        device: dev,
+        quiet: false,
+    };
+    let outcome = train(&cfg, &opts, &mut progress)
+        .with_context(|| format!("training into {}", out.display()))?;
+    bar.finish_and_clear();
+    let v = &outcome.last.values;
+    let get = |k: &str| v.get(k).copied().unwrap_or(f64::NAN);
+    eprintln!(
+        "{} steps in {:.1} s{}",
+        outcome.steps_run,
+        outcome.secs,
+        if outcome.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        }
+    );
+    for l in 1..=cfg.model.levels {
+        eprintln!(
+            "level {l}: dictionary min |cos| {:.4} (mean {:.4}), moment gaps c=2 {:.2e} c=4 {:.2e}, sparsity {:.3}",
+            get(&format!("dict{l}_min_cos")),
+            get(&format!("dict{l}_mean_cos")),
+            get(&format!("gap{l}_c2")),
+            get(&format!("gap{l}_c4")),
+            get(&format!("sparsity{l}"))
+        );
+    }
+    eprintln!(
+        "level 1: alpha err {:.3}, beta err {:.3}, C err {:.3}",
+        get("alpha_err"),
+        get("beta_err"),
+        get("c_err")
+    );
+    Ok(ExitCode::SUCCESS)
+}

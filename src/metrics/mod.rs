@@ -1,0 +1,182 @@
+//! Metrics of a learned FSR generator against the known truth (pure Rust, no
+//! libtorch: they score any checkpoint). training.md, "Metrics".
+//!
+//! * [`moment_gap`]: `||E x^{(x)c}_real - E x^{(x)c}_fake||_F / ||E x^{(x)c}_real||_F`
+//!   for patches, by Gram sums (`||E x^c - E y^c||^2 = E<x,x'>^c - 2 E<x,y>^c + E<y,y'>^c`),
+//!   exact for the two empirical distributions, any dimension;
+//! * dictionary recovery: [`crate::theory::hungarian::match_atoms`] on `|cos|`;
+//! * [`level1_recovery`]: `alpha`, `beta` relative errors and `||C' - C||_F / ||C||_F`
+//!   after matching channels;
+//! * learner sparsity: [`crate::model::diagnostics::activity_of_codes`];
+//! * [`alignment`]: the `|cos|` matrix between a discriminator's filters and a dictionary;
+//! * super-resolution residual: [`crate::model::diagnostics::a5_residual`] with
+//!   the learner's parameters on real data;
+//! * [`sliced_wasserstein`]: mean over random unit directions of the 1-D `W1`
+//!   between projected real and fake patches.
+
+use ndarray::{Array2, ArrayView2, ArrayView4, Axis};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::model::Params;
+use crate::theory::hungarian::{Matching, match_atoms};
+
+/// Patches `(B n^2, c q q)` of images `(B, c, n q, n q)`, rows in `(b, py, px)`
+/// order, columns in `(c, qy, qx)` order (the atoms' order).
+pub fn patches(x: ArrayView4<'_, f64>, q: usize) -> Array2<f64> {
+    let (b, c, r, _) = x.dim();
+    let n = r / q;
+    let mut out = Array2::zeros((b * n * n, c * q * q));
+    for bi in 0..b {
+        for py in 0..n {
+            for px in 0..n {
+                let mut row = out.row_mut((bi * n + py) * n + px);
+                for ch in 0..c {
+                    for dy in 0..q {
+                        for dx in 0..q {
+                            row[(ch * q + dy) * q + dx] = x[[bi, ch, py * q + dy, px * q + dx]];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Relative `c`-th moment gap between two sets of patches (rows).
+pub fn moment_gap(real: ArrayView2<'_, f64>, fake: ArrayView2<'_, f64>, c: i32) -> f64 {
+    let e = |a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>| {
+        let g = a.dot(&b.t());
+        g.iter().map(|v| v.powi(c)).sum::<f64>() / (a.nrows().max(1) * b.nrows().max(1)) as f64
+    };
+    let rr = e(real, real);
+    let gap2 = (rr - 2.0 * e(real, fake) + e(fake, fake)).max(0.0);
+    if rr > 0.0 {
+        (gap2 / rr).sqrt()
+    } else {
+        gap2.sqrt()
+    }
+}
+
+/// Rows of `a` as slices.
+pub fn rows(a: &Array2<f64>) -> Vec<&[f64]> {
+    a.as_slice()
+        .map(|s| s.chunks_exact(a.ncols().max(1)).collect())
+        .unwrap_or_default()
+}
+
+/// The atoms of level `l` as rows `(m_l, D)`.
+pub fn atoms(p: &Params, l: usize) -> Array2<f64> {
+    let o = &p.out[l];
+    let m = o.dim().0;
+    let d = o.len() / m.max(1);
+    Array2::from_shape_vec((m, d), o.iter().copied().collect())
+        .unwrap_or_else(|_| Array2::zeros((m, d)))
+}
+
+/// Matches the truth's atoms of level `l` to the learner's.
+pub fn dictionary_recovery(truth: &Params, learner: &Params, l: usize) -> Matching {
+    let (t, g) = (atoms(truth, l), atoms(learner, l));
+    match_atoms(&rows(&t), &rows(&g))
+}
+
+/// Level-1 recovery after matching channels (`perm[j]` = learner channel of true channel `j`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Level1Recovery {
+    /// `max_j |alpha'_{perm j} - alpha_j| / alpha_j`.
+    pub alpha_err: f64,
+    /// `max_j |beta'_{perm j} - beta_j| / |beta_j|`.
+    pub beta_err: f64,
+    /// `||C' - C||_F / ||C||_F`, `C` the Gram matrix of the level-1 unit vectors.
+    pub c_err: f64,
+}
+
+/// `alpha`, `beta` and correlation recovery of level 1.
+pub fn level1_recovery(truth: &Params, learner: &Params, perm: &[usize]) -> Level1Recovery {
+    let (a, b) = (&truth.level1.alpha, &truth.level1.beta);
+    let (a2, b2) = (&learner.level1.alpha, &learner.level1.beta);
+    let mut alpha_err: f64 = 0.0;
+    let mut beta_err: f64 = 0.0;
+    for (j, &pj) in perm.iter().enumerate() {
+        alpha_err = alpha_err.max((a2[pj] - a[j]).abs() / a[j]);
+        beta_err = beta_err.max((b2[pj] - b[j]).abs() / b[j].abs().max(1e-12));
+    }
+    let cfg = &truth.config;
+    let (n1, d0) = (cfg.n1, cfg.d0);
+    let np = n1 * n1;
+    let units = |p: &Params, map: &dyn Fn(usize) -> usize| -> Array2<f64> {
+        let m = perm.len();
+        Array2::from_shape_fn((m * np, d0), |(u, i)| {
+            let (j, pp) = (u / np, u % np);
+            p.level1.w[[map(j), pp / n1, pp % n1, i]]
+        })
+    };
+    let wt = units(truth, &|j| j);
+    let wl = units(learner, &|j| perm[j]);
+    let (ct, cl) = (wt.dot(&wt.t()), wl.dot(&wl.t()));
+    let num: f64 = (&cl - &ct).iter().map(|v| v * v).sum();
+    let den: f64 = ct.iter().map(|v| v * v).sum();
+    Level1Recovery {
+        alpha_err,
+        beta_err,
+        c_err: (num / den).sqrt(),
+    }
+}
+
+/// `|cos|` between each filter (row of `filters`) and each atom (row of `atoms`).
+pub fn alignment(filters: &Array2<f64>, atoms: &Array2<f64>) -> Array2<f64> {
+    Array2::from_shape_fn((filters.nrows(), atoms.nrows()), |(i, j)| {
+        crate::theory::hungarian::abs_cos(
+            filters.row(i).as_slice().unwrap_or(&[]),
+            atoms.row(j).as_slice().unwrap_or(&[]),
+        )
+    })
+}
+
+/// Mean over filters of the largest `|cos|` with any atom.
+pub fn mean_best_alignment(m: &Array2<f64>) -> f64 {
+    if m.nrows() == 0 {
+        return 0.0;
+    }
+    m.axis_iter(Axis(0))
+        .map(|r| r.iter().copied().fold(0.0, f64::max))
+        .sum::<f64>()
+        / m.nrows() as f64
+}
+
+/// Sliced Wasserstein distance: mean over `k` random unit directions (seeded)
+/// of `W1` between the projections of equally many real and fake patches.
+pub fn sliced_wasserstein(
+    real: ArrayView2<'_, f64>,
+    fake: ArrayView2<'_, f64>,
+    k: usize,
+    seed: u64,
+) -> f64 {
+    let d = real.ncols();
+    let n = real.nrows().min(fake.nrows());
+    if n == 0 || d == 0 {
+        return 0.0;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut total = 0.0;
+    for _ in 0..k {
+        let mut u: Vec<f64> = (0..d).map(|_| StandardNormal.sample(&mut rng)).collect();
+        let nrm = u.iter().map(|x| x * x).sum::<f64>().sqrt();
+        u.iter_mut().for_each(|x| *x /= nrm);
+        let proj = |a: ArrayView2<'_, f64>| -> Vec<f64> {
+            let mut v: Vec<f64> = a
+                .rows()
+                .into_iter()
+                .take(n)
+                .map(|r| r.iter().zip(&u).map(|(x, y)| x * y).sum())
+                .collect();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        let (pr, pf) = (proj(real), proj(fake));
+        total += pr.iter().zip(&pf).map(|(a, b)| (a - b).abs()).sum::<f64>() / n as f64;
+    }
+    total / k as f64
+}
