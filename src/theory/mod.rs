@@ -6,18 +6,20 @@
 //!   (adaptive Gauss–Kronrod), [`bvn`] (bivariate normal cdf), [`montecarlo`]
 //!   (means, covariances, delta method), [`reference`](mod@reference) (quadrature truths);
 //! * T1–T3: [`divergence`], [`gan`];
-//! * T4–T5: [`moments`], [`tensor_decomp`], [`hungarian`];
-//! * T6: [`gauss_relu`]; T7: [`discriminator`]; T8: [`sparse_decode`].
+//! * T4–T5: [`moments`], [`tensor_decomp`], [`hungarian`], [`dictionary`] (warm start of a learner's dictionary);
+//! * T6: [`gauss_relu`], [`level1_fit`] (warm start of a learner's level 1); T7: [`discriminator`]; T8: [`sparse_decode`].
 //!
 //! Pure Rust (ndarray-linalg/OpenBLAS for dense linear algebra); no libtorch.
 
 pub mod bvn;
 pub mod claims;
+pub mod dictionary;
 pub mod discriminator;
 pub mod divergence;
 pub mod gan;
 pub mod gauss_relu;
 pub mod hungarian;
+pub mod level1_fit;
 pub mod moments;
 pub mod montecarlo;
 pub mod normal;
