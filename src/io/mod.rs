@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod npy;
 pub mod params;
 pub mod reader;
+pub mod rundir;
 pub mod writer;
 
 pub use dataset::{Dataset, WriteOptions};

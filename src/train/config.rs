@@ -5,18 +5,21 @@
 //! ```toml
 //! preset = "tiny"
 //! batch = 4096
-//! [dictionary]        # stages "dict{l}": output dictionary M'_l (degree-4 discriminator)
+//! [dictionary]        # stage "dict1": output dictionary M'_1 (degree-4 discriminator)
 //! steps = 200
 //! loss = "linear"     # linear | minimax | non_saturating
 //! optimizer = "adam"  # adam | sgd (SGDA: gradient descent-ascent)
 //! update = "alternating"   # alternating | simultaneous
 //! n_d = 1
 //! lr_d = 0.01
-//! lr_g = 0.01
-//! schedule = "constant"    # constant | cosine
+//! lr_g = 0.002
+//! schedule = "cosine"      # constant | cosine
 //! gamma = 1.0         # l2 regulariser of the discriminator's linear weights
+//! warm_start = true   # theory-driven start (T5 dictionary, T6 level 1)
+//! adversarial = 1.0   # weight of the adversarial term in the generator's loss
+//! recon = 0.0         # weight of the L1 (pix2pix) term, super-resolution stages only
 //! [level1]            # stage "level1": alpha, beta, C (moment features of decoded codes)
-//! [superres]          # stages "superres{l}": the super-resolution layers (pair discriminator)
+//! [superres]          # stages "superres{l}": W_l, b_l and M'_l (pair discriminator + L1)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -119,6 +122,13 @@ pub struct StageConfig {
     /// learner's dictionary from them.
     #[serde(default = "default_true")]
     pub warm_start: bool,
+    /// Weight of the adversarial term in the generator's loss.
+    #[serde(default = "default_one")]
+    pub adversarial: f64,
+    /// Weight of the L1 reconstruction term `mean |G(s_{l-1}) - X_l|` of the
+    /// super-resolution stages (pix2pix; needs `condition = "real"`).
+    #[serde(default)]
+    pub recon: f64,
 }
 
 fn default_beta1() -> f64 {
@@ -129,6 +139,9 @@ fn default_beta2() -> f64 {
 }
 fn default_true() -> bool {
     true
+}
+fn default_one() -> f64 {
+    1.0
 }
 
 /// Switches that break the trainer on purpose, so tests can show a broken
@@ -192,11 +205,11 @@ impl TrainConfig {
     pub fn preset(name: &str) -> Result<TrainConfig, TrainError> {
         let model = Config::preset(name)?;
         let (batch, steps_dict, steps_l1, steps_sr, precision) = match name {
-            "tiny" => (4096, 150, 600, 600, Precision::F64),
-            "small" => (4096, 200, 1500, 1500, Precision::F64),
-            _ => (8192, 500, 4000, 4000, Precision::F32),
+            "tiny" => (4096, 200, 600, 600, Precision::F64),
+            "small" => (4096, 200, 1000, 1000, Precision::F64),
+            _ => (8192, 500, 3000, 3000, Precision::F32),
         };
-        let stage = |steps: usize, lr_d: f64, lr_g: f64, gamma: f64| StageConfig {
+        let stage = |steps: usize, lr_d: f64, lr_g: f64, adversarial: f64, recon: f64| StageConfig {
             steps,
             loss: Loss::Linear,
             optimizer: Optimizer::Adam,
@@ -205,10 +218,12 @@ impl TrainConfig {
             lr_d,
             lr_g,
             schedule: Schedule::Cosine,
-            gamma,
+            gamma: 1.0,
             beta1: default_beta1(),
             beta2: default_beta2(),
             warm_start: true,
+            adversarial,
+            recon,
         };
         Ok(TrainConfig {
             model,
@@ -222,9 +237,9 @@ impl TrainConfig {
             warm_samples: 20_000,
             decode_tau: 0.0,
             condition: Condition::Real,
-            dictionary: stage(steps_dict, 0.01, 0.002, 1.0),
-            level1: stage(steps_l1, 0.05, 0.01, 1.0),
-            superres: stage(steps_sr, 0.05, 0.01, 1.0),
+            dictionary: stage(steps_dict, 0.01, 0.001, 1.0, 0.0),
+            level1: stage(steps_l1, 0.05, 0.003, 1.0, 0.0),
+            superres: stage(steps_sr, 0.05, 0.05, 0.0, 1.0),
             debug: Debug::default(),
         })
     }
@@ -310,11 +325,28 @@ impl TrainConfig {
                     return Err(bad(&f(field), format!("must be finite and > 0, got {v}")));
                 }
             }
+            for (field, v) in [("adversarial", s.adversarial), ("recon", s.recon)] {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(bad(&f(field), format!("must be finite and >= 0, got {v}")));
+                }
+            }
+            if name != "superres" && s.recon > 0.0 {
+                return Err(bad(&f("recon"), "the L1 term exists only in the super-resolution stages; set it to 0".into()));
+            }
+            if s.adversarial <= 0.0 && s.recon <= 0.0 {
+                return Err(bad(&f("adversarial"), "the generator needs a loss: adversarial and recon cannot both be 0".into()));
+            }
             for (field, v) in [("beta1", s.beta1), ("beta2", s.beta2)] {
                 if !(0.0..1.0).contains(&v) {
                     return Err(bad(&f(field), format!("must be in [0, 1), got {v}")));
                 }
             }
+        }
+        if self.superres.recon > 0.0 && self.condition != Condition::Real {
+            return Err(bad(
+                "superres.recon",
+                "the L1 term compares with the real image of the same parents: it needs condition = \"real\"".into(),
+            ));
         }
         Ok(self)
     }

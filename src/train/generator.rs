@@ -5,7 +5,7 @@
 //! `X_l = conv_transpose2d(S_l, out_l, stride q)`; `out_l` is held as the
 //! `m_l x D` matrix whose rows are the atoms `M_l[:, i]`.
 
-use ndarray::{Array1, Array4};
+use ndarray::{Array1, Array2, Array4};
 use tch::{Device, Kind, Tensor};
 
 use crate::model::params::{Level1, UpLayer};
@@ -55,10 +55,22 @@ pub fn values(t: &Tensor) -> (Vec<usize>, Vec<f64>) {
     (shape, v)
 }
 
-fn array4(t: &Tensor) -> Array4<f64> {
+/// A 4-d tensor as an f64 array (empty if the tensor is not 4-d).
+pub fn array4(t: &Tensor) -> Array4<f64> {
     let (s, v) = values(t);
-    Array4::from_shape_vec((s[0], s[1], s[2], s[3]), v)
-        .unwrap_or_else(|_| Array4::zeros((0, 0, 0, 0)))
+    match *s.as_slice() {
+        [a, b, c, d] => Array4::from_shape_vec((a, b, c, d), v).unwrap_or_else(|_| Array4::zeros((0, 0, 0, 0))),
+        _ => Array4::zeros((0, 0, 0, 0)),
+    }
+}
+
+/// A 2-d tensor as an f64 array (empty if the tensor is not 2-d).
+pub fn array2(t: &Tensor) -> Array2<f64> {
+    let (s, v) = values(t);
+    match *s.as_slice() {
+        [a, b] => Array2::from_shape_vec((a, b), v).unwrap_or_else(|_| Array2::zeros((0, 0))),
+        _ => Array2::zeros((0, 0)),
+    }
 }
 
 fn array1(t: &Tensor) -> Array1<f64> {

@@ -7,20 +7,25 @@
 //! * [`disc`] — the discriminators: degree-4 patch discriminator, linear
 //!   discriminator on moment features of decoded codes, pair discriminator;
 //! * [`optim`] — SGD and Adam with serialisable state (for exact resume);
-//! * [`stage`] — one GAN step per stage kind; [`trainer`] — the loop, metrics,
-//!   checkpoints, resume and NaN checks; [`rundir`] — the run directory.
+//! * [`warm`] — each stage's start: its discriminator and the learner's
+//!   theory-driven warm start;
+//! * [`stage`] — one GAN step per stage kind; [`trainer`] — the loop, resume
+//!   and NaN checks; [`eval`] — the metrics; [`checkpoint`] — exact state;
+//!   the run directory is [`crate::io::rundir`].
 //!
 //! Randomness: every batch's latents come from `tch::manual_seed(f(seed, stage,
 //! step))`, and initialisations from named Rust generators, so a run is a
 //! function of its config and a resumed run repeats the uninterrupted one.
 
+pub mod checkpoint;
 pub mod config;
 pub mod disc;
+pub mod eval;
 pub mod generator;
 pub mod optim;
-pub mod rundir;
 pub mod stage;
 pub mod trainer;
+pub mod warm;
 
 pub use config::TrainConfig;
 pub use trainer::{TrainOptions, TrainOutcome, train};
@@ -66,6 +71,9 @@ pub enum TrainError {
         /// Why.
         reason: String,
     },
+    /// Drawing a plot failed.
+    #[error("plot: {0}")]
+    Plot(String),
     /// An OS error on a path.
     #[error("{path}: {source}")]
     Os {

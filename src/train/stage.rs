@@ -9,6 +9,14 @@
 //! | linear | `-(mean r - mean f) + gamma reg` | `-mean f` |
 //! | minimax | `-(mean log s(r) + mean log s(-f)) + gamma reg` | `mean log s(-f)` |
 //! | non-saturating | same | `-mean log s(f)` |
+//!
+//! The generator's loss is `adversarial * (row above) + recon * mean |G(s_{l-1}) - X_l|`
+//! (the L1 term of pix2pix, super-resolution stages only). For the level-1
+//! moment discriminator with the linear loss, `mean r` is replaced by its exact
+//! value `<lambda, E_real phi> + c = c` (features are standardised by a large
+//! real sample, so their real mean is 0): for a linear discriminator the data
+//! side of the game is a fixed vector of moments (T7), and estimating it from
+//! each batch only adds noise.
 
 use tch::{Kind, Tensor};
 
@@ -20,11 +28,12 @@ use super::optim::Optim;
 /// What a stage trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StageKind {
-    /// The output dictionary of level `l` (0-based).
+    /// The output dictionary of level `l` (0-based; the stage list uses level 1 only).
     Dictionary(usize),
     /// Level 1's `alpha`, `t`, `w`.
     Level1,
-    /// The super-resolution layer producing level `l` (0-based, `l >= 1`).
+    /// The super-resolution layer producing level `l` (0-based, `l >= 1`) and
+    /// that level's output dictionary.
     Superres(usize),
 }
 
@@ -37,14 +46,19 @@ impl StageKind {
             StageKind::Superres(l) => format!("superres{}", l + 1),
         }
     }
-    /// The stages of a model with `levels` levels, in training order.
+    /// The stages of a model with `levels` levels, in training order:
+    /// `dict1`, `level1`, `superres2`, ..., `superresL`.
     pub fn all(levels: usize) -> Vec<StageKind> {
         let mut v = vec![StageKind::Dictionary(0), StageKind::Level1];
-        for l in 1..levels {
-            v.push(StageKind::Dictionary(l));
-            v.push(StageKind::Superres(l));
-        }
+        v.extend((1..levels).map(StageKind::Superres));
         v
+    }
+    /// The level (0-based) whose dictionary the stage's discriminator looks at, if any.
+    pub fn level(self) -> Option<usize> {
+        match self {
+            StageKind::Dictionary(l) | StageKind::Superres(l) => Some(l),
+            StageKind::Level1 => None,
+        }
     }
 }
 
@@ -97,7 +111,8 @@ impl Disc {
             Disc::Pair(d) => d.params(),
         }
     }
-    fn reg(&self) -> Tensor {
+    /// `(1/2)||weights||^2`.
+    pub fn reg(&self) -> Tensor {
         match self {
             Disc::Degree4(d) => d.reg(),
             Disc::Moments(d) => d.reg(),
@@ -203,7 +218,7 @@ pub fn g_params(kind: StageKind, g: &mut Generator) -> Vec<&mut Tensor> {
         StageKind::Level1 => vec![&mut g.w1, &mut g.alpha, &mut g.t],
         StageKind::Superres(l) => {
             let (w, b) = &mut g.up[l - 1];
-            vec![w, b]
+            vec![w, b, &mut g.out[l]]
         }
     }
 }
@@ -218,11 +233,17 @@ pub fn project_g(kind: StageKind, g: &mut Generator) {
                 let _ = g.alpha.f_clamp_min_(0.05);
             });
         }
-        StageKind::Superres(_) => {}
+        StageKind::Superres(l) => normalize_rows(&mut g.out[l]),
     }
 }
 
-fn d_loss(loss: Loss, r: &Tensor, f: &Tensor) -> Tensor {
+/// The discriminator's loss from real inputs and fake scores.
+fn d_loss(loss: Loss, d: &Disc, real: &Inputs, f: &Tensor) -> Tensor {
+    let r = match (loss, d) {
+        // The exact real side of a linear discriminator on standardised features.
+        (Loss::Linear, Disc::Moments(m)) => return -(&m.c - f.mean(None::<Kind>)),
+        _ => score(d, real),
+    };
     match loss {
         Loss::Linear => -(r.mean(None::<Kind>) - f.mean(None::<Kind>)),
         Loss::Minimax | Loss::NonSaturating => {
@@ -231,12 +252,22 @@ fn d_loss(loss: Loss, r: &Tensor, f: &Tensor) -> Tensor {
     }
 }
 
-fn g_loss(loss: Loss, f: &Tensor) -> Tensor {
-    match loss {
-        Loss::Linear => -f.mean(None::<Kind>),
-        Loss::Minimax => (-f).log_sigmoid().mean(None::<Kind>),
-        Loss::NonSaturating => -f.log_sigmoid().mean(None::<Kind>),
+/// The generator's loss: `adversarial * loss(D(fake)) + recon * mean |fake child - real child|`.
+fn g_loss(cfg: &StageConfig, d: &Disc, real: &Inputs, fake: &Inputs) -> Tensor {
+    let mut total = Tensor::zeros([], (fake[0].kind(), fake[0].device()));
+    if cfg.adversarial > 0.0 {
+        let f = score(d, fake);
+        let adv = match cfg.loss {
+            Loss::Linear => -f.mean(None::<Kind>),
+            Loss::Minimax => (-f).log_sigmoid().mean(None::<Kind>),
+            Loss::NonSaturating => -f.log_sigmoid().mean(None::<Kind>),
+        };
+        total = total + adv * cfg.adversarial;
     }
+    if cfg.recon > 0.0 && fake.len() == 2 {
+        total = total + (&fake[1] - &real[1]).abs().mean(None::<Kind>) * cfg.recon;
+    }
+    total
 }
 
 /// Losses of one step, as numbers.
@@ -289,8 +320,7 @@ pub fn gan_step(
                     .iter()
                     .map(Tensor::detach)
                     .collect();
-                let loss = d_loss(a.cfg.loss, &score(disc, &real), &score(disc, &fake))
-                    + disc.reg() * gamma;
+                let loss = d_loss(a.cfg.loss, disc, &real, &score(disc, &fake)) + disc.reg() * gamma;
                 dl = loss.double_value(&[]);
                 if !a.freeze_d {
                     let mut ps = disc.params();
@@ -314,7 +344,7 @@ pub fn gan_step(
                     .wrapping_add(2 * a.cfg.n_d as u64 + 3));
             let real = real_inputs(a.kind, ctx, learner, &z_r);
             let fake = fake_inputs(a.kind, ctx, learner, &z_f, &real);
-            let gl = g_loss(a.cfg.loss, &score(disc, &fake)) * sign;
+            let gl = g_loss(a.cfg, disc, &real, &fake) * sign;
             let gv = gl.double_value(&[]) * sign;
             let mut ps = g_params(a.kind, learner);
             let grads = Tensor::run_backward(
@@ -332,9 +362,8 @@ pub fn gan_step(
             let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(1));
             let real = real_inputs(a.kind, ctx, learner, &z_r);
             let fake = fake_inputs(a.kind, ctx, learner, &z_f, &real);
-            let (r, f) = (score(disc, &real), score(disc, &fake));
-            let dloss = d_loss(a.cfg.loss, &r, &f) + disc.reg() * gamma;
-            let gloss = g_loss(a.cfg.loss, &f) * sign;
+            let dloss = d_loss(a.cfg.loss, disc, &real, &score(disc, &fake)) + disc.reg() * gamma;
+            let gloss = g_loss(a.cfg, disc, &real, &fake) * sign;
             let (dv, gv) = (dloss.double_value(&[]), gloss.double_value(&[]) * sign);
             let dparams: Vec<Tensor> = disc.params().iter().map(|p| p.shallow_clone()).collect();
             let gparams: Vec<Tensor> = g_params(a.kind, learner)

@@ -1,4 +1,5 @@
-//! The run directory:
+//! The run directory of `fsrgan train` (pure Rust, so `fsrgan report` and
+//! other tools read it without libtorch):
 //!
 //! | file | content |
 //! |---|---|
@@ -10,7 +11,9 @@
 //! | `checkpoint/stage-NAME.safetensors` | the learner at the end of each stage |
 //! | `learner.safetensors` | the final learner |
 //! | `alignment-levelL.json` | E2: `|cos|` of the level's discriminator filters with `M'_l` and `M_l` |
-//! | `moment-gaps.png`, `alignment-levelL.png`, `samples.png` | E1, E2, sample grids |
+//! | `moment-gaps.png`, `alignment-levelL.png` | E1, E2 plots |
+//! | `samples.png`, `samples-real.png` | learner and real samples, every level |
+//! | `report.md` | `fsrgan report`: the metrics table and the plots |
 //!
 //! Every file is written atomically (temporary name, then rename).
 
@@ -19,8 +22,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::TrainError;
-use crate::io::atomic::write_bytes;
+use super::IoError;
+use super::atomic::write_bytes;
 
 /// One row of metrics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -31,6 +34,9 @@ pub struct Row {
     pub stage_step: usize,
     /// Steps since the start of training.
     pub step: usize,
+    /// Wall-clock seconds since the start of training (summed over resumed runs).
+    #[serde(default)]
+    pub secs: f64,
     /// Named values (losses and metrics).
     pub values: BTreeMap<String, f64>,
 }
@@ -42,20 +48,14 @@ pub struct RunDir {
     pub path: PathBuf,
 }
 
-fn os(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
-    move |source| TrainError::Os {
-        path: path.display().to_string(),
-        source,
-    }
-}
 
 impl RunDir {
     /// Opens (creating) `path`.
     ///
     /// # Errors
-    /// [`TrainError::Os`] if it cannot be created.
-    pub fn create(path: &Path) -> Result<RunDir, TrainError> {
-        std::fs::create_dir_all(path.join("checkpoint")).map_err(os(path))?;
+    /// [`IoError::Os`] if it cannot be created.
+    pub fn create(path: &Path) -> Result<RunDir, IoError> {
+        std::fs::create_dir_all(path.join("checkpoint")).map_err(IoError::os(path))?;
         Ok(RunDir {
             path: path.to_path_buf(),
         })
@@ -66,27 +66,49 @@ impl RunDir {
         self.path.join(name)
     }
 
-    /// All rows of `metrics.jsonl` (incomplete trailing lines are ignored).
+    /// Opens an existing run directory (one with a `metrics.jsonl`).
     ///
     /// # Errors
-    /// [`TrainError::Os`] if the file exists but cannot be read.
-    pub fn rows(&self) -> Result<Vec<Row>, TrainError> {
+    /// [`IoError::Invalid`] if `path` holds no run.
+    pub fn open(path: &Path) -> Result<RunDir, IoError> {
+        if !path.join("metrics.jsonl").is_file() {
+            return Err(IoError::Invalid(format!(
+                "{} is not a run directory (no metrics.jsonl)",
+                path.display()
+            )));
+        }
+        Ok(RunDir { path: path.to_path_buf() })
+    }
+
+    /// All rows of `metrics.jsonl`. A last line that does not parse is taken
+    /// as cut off by an interrupted run and ignored; any other bad line is an error.
+    ///
+    /// # Errors
+    /// [`IoError::Os`] if the file exists but cannot be read,
+    /// [`IoError::Corrupt`] for a malformed line before the last.
+    pub fn rows(&self) -> Result<Vec<Row>, IoError> {
         let p = self.file("metrics.jsonl");
         if !p.exists() {
             return Ok(Vec::new());
         }
-        let text = std::fs::read_to_string(&p).map_err(os(&p))?;
-        Ok(text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect())
+        let text = std::fs::read_to_string(&p).map_err(IoError::os(&p))?;
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut rows = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            match serde_json::from_str::<Row>(line) {
+                Ok(r) => rows.push(r),
+                Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
+                Err(e) => return Err(IoError::corrupt(&p, format!("line {}: {e}", i + 1))),
+            }
+        }
+        Ok(rows)
     }
 
     /// Replaces `metrics.jsonl` and `metrics.csv` by `rows`.
     ///
     /// # Errors
-    /// [`TrainError::Io`] on write failure.
-    pub fn write_rows(&self, rows: &[Row]) -> Result<(), TrainError> {
+    /// [`IoError`] on write failure.
+    pub fn write_rows(&self, rows: &[Row]) -> Result<(), IoError> {
         let mut jsonl = String::new();
         for r in rows {
             jsonl.push_str(&serde_json::to_string(r).unwrap_or_default());
@@ -95,14 +117,14 @@ impl RunDir {
         write_bytes(&self.file("metrics.jsonl"), jsonl.as_bytes())?;
         let keys: std::collections::BTreeSet<&String> =
             rows.iter().flat_map(|r| r.values.keys()).collect();
-        let mut csv = String::from("stage,stage_step,step");
+        let mut csv = String::from("stage,stage_step,step,secs");
         for k in &keys {
             csv.push(',');
             csv.push_str(k);
         }
         csv.push('\n');
         for r in rows {
-            csv.push_str(&format!("{},{},{}", r.stage, r.stage_step, r.step));
+            csv.push_str(&format!("{},{},{},{:.3}", r.stage, r.stage_step, r.step, r.secs));
             for k in &keys {
                 csv.push(',');
                 if let Some(v) = r.values.get(*k) {
@@ -118,16 +140,16 @@ impl RunDir {
     /// Appends one row to `metrics.jsonl` (the CSV is rewritten at checkpoints).
     ///
     /// # Errors
-    /// [`TrainError::Os`] on write failure.
-    pub fn append(&self, row: &Row) -> Result<(), TrainError> {
+    /// [`IoError::Os`] on write failure.
+    pub fn append(&self, row: &Row) -> Result<(), IoError> {
         use std::io::Write;
         let p = self.file("metrics.jsonl");
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&p)
-            .map_err(os(&p))?;
+            .map_err(IoError::os(&p))?;
         let line = serde_json::to_string(row).unwrap_or_default();
-        writeln!(f, "{line}").map_err(os(&p))
+        writeln!(f, "{line}").map_err(IoError::os(&p))
     }
 }

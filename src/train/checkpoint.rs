@@ -1,0 +1,178 @@
+//! Checkpoints: `checkpoint/learner.safetensors` (the learner under the
+//! interchange names, so it loads like any `params.safetensors`) and
+//! `checkpoint/state.safetensors` (exact `t`, the discriminator's tensors, both
+//! optimisers' moments; position and step counts in the metadata). Both are
+//! written atomically; a resumed run restores them exactly.
+
+use std::collections::BTreeMap;
+
+use tch::Tensor;
+
+use super::TrainError;
+use super::config::{Precision, TrainConfig};
+use super::generator::{Generator, tensor_from, values};
+use super::optim::Optim;
+use crate::io::rundir::RunDir;
+use super::stage::Disc;
+use crate::io::reader::{Tensor as IoTensor, read_tensors};
+use crate::io::writer::{Dtype, Format, TensorSpec, TensorWriter};
+
+/// The storage type of a precision.
+pub fn dtype(p: Precision) -> Dtype {
+    match p {
+        Precision::F64 => Dtype::F64,
+        Precision::F32 => Dtype::F32,
+    }
+}
+
+/// Saves checkpoint: learner (interchange) + state (discriminator, optimisers, exact t, position).
+pub fn save_checkpoint(
+    run: &RunDir,
+    cfg: &TrainConfig,
+    learner: &Generator,
+    disc: &mut Disc,
+    opts: (&Optim, &Optim),
+    pos: (usize, usize, usize),
+) -> Result<(), TrainError> {
+    let dtype = dtype(cfg.precision);
+    crate::io::params::write_params(
+        &run.file("checkpoint/learner.safetensors"),
+        &learner.to_params(),
+        cfg.seed,
+        dtype,
+    )?;
+    let mut named: Vec<(String, Tensor)> = vec![("learner.t".into(), learner.t.shallow_clone())];
+    for (i, p) in disc.params().iter().enumerate() {
+        named.push((format!("disc.{i}"), p.shallow_clone()));
+    }
+    for (who, o) in [("opt_d", opts.0), ("opt_g", opts.1)] {
+        for (i, (m, v)) in o.m.iter().zip(&o.v).enumerate() {
+            named.push((format!("{who}.m.{i}"), m.shallow_clone()));
+            named.push((format!("{who}.v.{i}"), v.shallow_clone()));
+        }
+    }
+    let specs = named
+        .iter()
+        .map(|(n, t)| TensorSpec {
+            name: n.clone(),
+            dtype,
+            shape: t.size().iter().map(|&s| s as usize).collect(),
+        })
+        .collect();
+    let mut meta = BTreeMap::new();
+    meta.insert("format".into(), "fsrgan-train-state".into());
+    meta.insert("stage_index".into(), pos.0.to_string());
+    meta.insert("stage_step".into(), pos.1.to_string());
+    meta.insert("step".into(), pos.2.to_string());
+    meta.insert("opt_d.t".into(), opts.0.t.to_string());
+    meta.insert("opt_g.t".into(), opts.1.t.to_string());
+    let mut w = TensorWriter::create(
+        &run.file("checkpoint/state.safetensors"),
+        Format::Safetensors,
+        specs,
+        &meta,
+    )?;
+    for (i, (_, t)) in named.iter().enumerate() {
+        w.append_f64(i, &values(t).1)?;
+    }
+    w.finish()?;
+    Ok(())
+}
+
+/// Position and tensors of a saved state.
+#[derive(Debug)]
+pub struct Saved {
+    /// Index of the stage to continue.
+    pub stage_index: usize,
+    /// Steps done in that stage.
+    pub stage_step: usize,
+    /// Steps done in total.
+    pub step: usize,
+    /// The discriminator optimiser's step count.
+    pub t_d: u64,
+    /// The generator optimiser's step count.
+    pub t_g: u64,
+    /// The saved tensors by name.
+    pub tensors: BTreeMap<String, IoTensor>,
+}
+
+/// Reads `checkpoint/state.safetensors` of a run.
+///
+/// # Errors
+/// [`TrainError::Resume`] if it is missing or lacks its metadata.
+pub fn load_state(run: &RunDir) -> Result<Saved, TrainError> {
+    let path = run.file("checkpoint/state.safetensors");
+    let bad = |reason: String| TrainError::Resume {
+        path: run.path.display().to_string(),
+        reason,
+    };
+    if !path.exists() {
+        return Err(bad(
+            "no checkpoint/state.safetensors (the run has no checkpoint yet)".into(),
+        ));
+    }
+    let f = read_tensors(&path)?;
+    let get = |k: &str| -> Result<u64, TrainError> {
+        f.metadata
+            .get(k)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| bad(format!("state metadata lacks `{k}`")))
+    };
+    Ok(Saved {
+        stage_index: get("stage_index")? as usize,
+        stage_step: get("stage_step")? as usize,
+        step: get("step")? as usize,
+        t_d: get("opt_d.t")?,
+        t_g: get("opt_g.t")?,
+        tensors: f.tensors,
+    })
+}
+
+/// Copies the saved tensor `name` into `dst`.
+///
+/// # Errors
+/// [`TrainError::Resume`] if it is missing or has another shape.
+pub fn restore(
+    dst: &mut Tensor,
+    src: Option<&IoTensor>,
+    name: &str,
+    run: &RunDir,
+) -> Result<(), TrainError> {
+    let src = src.ok_or_else(|| TrainError::Resume {
+        path: run.path.display().to_string(),
+        reason: format!("state lacks `{name}`"),
+    })?;
+    let a = src.to_f64();
+    let want: Vec<usize> = dst.size().iter().map(|&s| s as usize).collect();
+    if a.shape() != want.as_slice() {
+        return Err(TrainError::Resume {
+            path: run.path.display().to_string(),
+            reason: format!("`{name}` has shape {:?}, expected {want:?}", a.shape()),
+        });
+    }
+    let t = tensor_from(&a, dst.kind(), dst.device());
+    tch::no_grad(|| dst.copy_(&t));
+    Ok(())
+}
+
+
+/// Restores the discriminator and both optimisers of the stage being resumed.
+///
+/// # Errors
+/// [`TrainError::Resume`] if a tensor is missing or has another shape.
+pub fn restore_stage(s: &Saved, disc: &mut Disc, opt_d: &mut Optim, opt_g: &mut Optim, run: &RunDir) -> Result<(), TrainError> {
+    for (i, p) in disc.params().into_iter().enumerate() {
+        let name = format!("disc.{i}");
+        restore(p, s.tensors.get(&name), &name, run)?;
+    }
+    for (who, o) in [("opt_d", &mut *opt_d), ("opt_g", &mut *opt_g)] {
+        for i in 0..o.m.len() {
+            let (nm, nv) = (format!("{who}.m.{i}"), format!("{who}.v.{i}"));
+            restore(&mut o.m[i], s.tensors.get(&nm), &nm, run)?;
+            restore(&mut o.v[i], s.tensors.get(&nv), &nv, run)?;
+        }
+    }
+    opt_d.t = s.t_d;
+    opt_g.t = s.t_g;
+    Ok(())
+}
