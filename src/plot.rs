@@ -1,9 +1,24 @@
-//! Pictures: sample grids (PNG) of the FSR model's images at every level.
+//! Pictures (PNG): sample grids of the FSR model's images at every level, and
+//! the training plots of a run directory (training.md, "Experiments"):
+//!
+//! * `moment-gaps.png` (E1): the relative moment gaps `gap{l}_c2`, `gap{l}_c4`
+//!   of every level against the global step, stage by stage, with their
+//!   sampling floors `floor{l}_c{c}`;
+//! * `alignment-level{l}.png` (E2): heatmaps of `|cos|` between the stage
+//!   discriminator's first-layer filters and the atoms of the learner's `M'_l`
+//!   and of the true `M_l`, read from `alignment-level{l}.json`.
+//!
+//! Every PNG is drawn into a temporary file in the destination directory and
+//! renamed into place.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayView4, Axis};
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+
+use crate::io::rundir::Row;
 
 /// Errors of drawing a plot.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +30,14 @@ pub enum PlotError {
     /// Nothing to draw.
     #[error("nothing to draw: {0}")]
     Empty(String),
+    /// An input file (`alignment-level{l}.json`) cannot be read or is malformed.
+    #[error("{path}: {reason}")]
+    Input {
+        /// The input file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The drawing backend failed.
     #[error("drawing {path}: {reason}")]
     Backend {
@@ -101,12 +124,463 @@ pub fn sample_grid(path: &Path, x: &[ArrayView4<'_, f64>], rows: usize) -> Resul
 }
 
 /// Draws the training plots of a run directory `dir` from its metrics `rows`:
-/// `moment-gaps.png` (E1) and `alignment-level{l}.png` for every
-/// `alignment-level{l}.json` in `dir` (E2).
+/// `moment-gaps.png` (E1, when some row has a `gap{l}_c2`) and
+/// `alignment-level{l}.png` for every `alignment-level{l}.json` in `dir` (E2).
 ///
 /// # Errors
-/// [`PlotError`] if drawing fails.
-pub fn training_plots(dir: &Path, rows: &[crate::io::rundir::Row]) -> Result<(), PlotError> {
-    let _ = (dir, rows);
+/// [`PlotError::Input`] naming the file for an unreadable or malformed
+/// `alignment-level{l}.json` (or an unreadable `dir`),
+/// [`PlotError::Backend`] if drawing fails.
+pub fn training_plots(dir: &Path, rows: &[Row]) -> Result<(), PlotError> {
+    let levels = gap_levels(rows);
+    if levels > 0 {
+        moment_gaps_plot(&dir.join("moment-gaps.png"), rows, levels)?;
+    }
+    for (l, json) in alignment_files(dir)? {
+        let a = read_alignment(&json, l)?;
+        alignment_plot(&dir.join(format!("alignment-level{l}.png")), &a)?;
+    }
+    Ok(())
+}
+
+/// The number of model levels in `rows`: the largest `l` such that some row
+/// has a value `gap{l}_c2` (0 if none).
+pub fn gap_levels(rows: &[Row]) -> usize {
+    rows.iter()
+        .flat_map(|r| r.values.keys())
+        .filter_map(|k| {
+            k.strip_prefix("gap")?
+                .strip_suffix("_c2")?
+                .parse::<usize>()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// What a drawing step returns; plotters' errors are boxed and become
+/// [`PlotError::Backend`] in [`write_png`].
+type Drawn = Result<(), Box<dyn std::error::Error>>;
+
+/// Text style of titles, labels and legends.
+fn font(size: u32) -> TextStyle<'static> {
+    ("sans-serif", size).into_font().into()
+}
+
+/// Draws a `size` PNG with `draw` into a temporary file beside `path` and
+/// renames it to `path`.
+fn write_png(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Drawn,
+) -> Result<(), PlotError> {
+    let backend_err = |reason: String| PlotError::Backend {
+        path: path.display().to_string(),
+        reason,
+    };
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}.png",
+        path.file_stem().and_then(|s| s.to_str()).unwrap_or("plot"),
+        std::process::id()
+    ));
+    let drawn = {
+        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(Into::into)
+            .and_then(|()| draw(&root))
+            .and_then(|()| root.present().map_err(Into::into))
+    };
+    match drawn
+        .map_err(|e| e.to_string())
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()))
+    {
+        Ok(()) => Ok(()),
+        Err(reason) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(backend_err(reason))
+        }
+    }
+}
+
+// ---------------------------------------------------------------- E1 ----
+
+/// The moment orders drawn in E1 and their colours.
+const GAP_SERIES: [(usize, RGBColor); 2] =
+    [(2, RGBColor(31, 119, 180)), (4, RGBColor(214, 39, 40))];
+
+/// Colour of the stage boundaries and labels.
+const STAGE_COLOUR: RGBColor = RGBColor(110, 110, 110);
+
+/// Pixels from the top of an E1 panel to its legend (below the stage names).
+const LEGEND_TOP: i32 = 26;
+
+/// Room kept for the legend at the right of an E1 panel, in pixels.
+const LEGEND_WIDTH: i32 = 230;
+
+/// Stand-in for zeros on the log axis when no value is positive.
+const DEFAULT_LOG_FLOOR: f64 = 1e-6;
+
+/// A stage's consecutive rows: its name and the global steps where it starts
+/// (the previous stage's last step) and ends (its own last step).
+struct StageSpan<'a> {
+    name: &'a str,
+    start: f64,
+    end: f64,
+}
+
+/// The stages of `rows` in order (a new span wherever `row.stage` changes).
+fn stage_spans(rows: &[Row]) -> Vec<StageSpan<'_>> {
+    let mut spans: Vec<StageSpan<'_>> = Vec::new();
+    for r in rows {
+        let step = r.step as f64;
+        match spans.last_mut() {
+            Some(s) if s.name == r.stage => s.end = step,
+            last => {
+                let start = last.map_or(step, |s| s.end);
+                spans.push(StageSpan {
+                    name: &r.stage,
+                    start,
+                    end: step,
+                });
+            }
+        }
+    }
+    spans
+}
+
+/// The points `(step, value)` of the metric `key` (rows without it are skipped).
+fn series(rows: &[Row], key: &str) -> Vec<(f64, f64)> {
+    rows.iter()
+        .filter_map(|r| r.values.get(key).map(|&v| (r.step as f64, v)))
+        .filter(|(_, v)| v.is_finite())
+        .collect()
+}
+
+/// The constant sampling floor `floor{l}_c{c}` (its last finite value).
+fn floor_value(rows: &[Row], key: &str) -> Option<f64> {
+    rows.iter()
+        .rev()
+        .filter_map(|r| r.values.get(key))
+        .copied()
+        .find(|v| v.is_finite())
+}
+
+/// `moment-gaps.png` (E1): one panel per level `1..=levels` (two columns).
+fn moment_gaps_plot(path: &Path, rows: &[Row], levels: usize) -> Result<(), PlotError> {
+    let cols = levels.min(2);
+    let grid_rows = levels.div_ceil(cols);
+    let size = (760 * cols as u32, 60 + 440 * grid_rows as u32);
+    write_png(path, size, |root| {
+        let area = root.titled(
+            "E1: relative moment gaps of the learner's patches vs global step, by stage",
+            font(22),
+        )?;
+        for (i, panel) in area
+            .split_evenly((grid_rows, cols))
+            .iter()
+            .enumerate()
+            .take(levels)
+        {
+            gap_panel(panel, rows, i + 1)?;
+        }
+        Ok(())
+    })
+}
+
+/// One E1 panel: `gap{l}_c2`, `gap{l}_c4` against the global step (log y,
+/// lines with markers; zeros clamped to a tenth of the smallest positive
+/// value), their floors as dashed lines of the same colours, thin grey
+/// vertical lines at stage boundaries with the stage names at the top, and a legend.
+fn gap_panel(area: &DrawingArea<BitMapBackend<'_>, Shift>, rows: &[Row], l: usize) -> Drawn {
+    let gaps: Vec<Vec<(f64, f64)>> = GAP_SERIES
+        .iter()
+        .map(|(c, _)| series(rows, &format!("gap{l}_c{c}")))
+        .collect();
+    let floors: Vec<Option<f64>> = GAP_SERIES
+        .iter()
+        .map(|(c, _)| floor_value(rows, &format!("floor{l}_c{c}")))
+        .collect();
+    let all = || {
+        gaps.iter()
+            .flatten()
+            .map(|p| p.1)
+            .chain(floors.iter().flatten().copied())
+    };
+    let tiny = all().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min) / 10.0;
+    let tiny = if tiny.is_finite() {
+        tiny
+    } else {
+        DEFAULT_LOG_FLOOR
+    };
+    let lo = all()
+        .fold(f64::INFINITY, |m, v| m.min(v.max(tiny)))
+        .min(tiny * 10.0)
+        / 2.0;
+    // Two decades of headroom above the data for the stage names and the legend.
+    let hi = all().fold(lo * 10.0, |m, v| m.max(v)) * 100.0;
+    let x_max = rows.iter().map(|r| r.step).max().unwrap_or(0).max(1) as f64 * 1.02;
+
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("level {l}"), font(18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0f64..x_max, (lo..hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("global step")
+        .y_desc("relative moment gap")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .label_style(font(13))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    let legend_x = chart.plotting_area().dim_in_pixel().0 as i32 - LEGEND_WIDTH;
+    for s in stage_spans(rows) {
+        if s.start > 0.0 {
+            chart.draw_series(LineSeries::new(
+                [(s.start, lo), (s.start, hi)],
+                STAGE_COLOUR.stroke_width(1),
+            ))?;
+        }
+        if s.end > s.start {
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((s.start, hi))
+                    + Text::new(s.name.to_string(), (4, 4), font(13).color(&STAGE_COLOUR)),
+            ))?;
+        }
+    }
+    for (((c, colour), pts), floor) in GAP_SERIES.iter().zip(&gaps).zip(&floors) {
+        let colour = *colour;
+        let pts = pts.iter().map(|&(x, y)| (x, y.max(tiny)));
+        chart
+            .draw_series(LineSeries::new(pts, colour.filled().stroke_width(2)).point_size(3))?
+            .label(format!("gap{l}_c{c}"))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(2)));
+        if let Some(f) = floor {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(0.0, f.max(tiny)), (x_max, f.max(tiny))],
+                    8,
+                    5,
+                    colour.stroke_width(1),
+                ))?
+                .label(format!("floor{l}_c{c} (two real sets)"))
+                .legend(move |(x, y)| {
+                    DashedPathElement::new([(x, y), (x + 24, y)], 5, 3, colour.stroke_width(1))
+                });
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::Coordinate(legend_x, LEGEND_TOP))
+        .label_font(font(13))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.5))
+        .draw()?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- E2 ----
+
+/// The content of `alignment-level{l}.json` (written by the trainer); `null`
+/// entries (a NaN `|cos|`) are drawn grey.
+#[derive(Debug, serde::Deserialize)]
+struct Alignment {
+    level: usize,
+    filters_vs_learner: Vec<Vec<Option<f64>>>,
+    filters_vs_truth: Vec<Vec<Option<f64>>>,
+}
+
+/// Colour of `|cos| = 1`; 0 is white.
+const COS_DARK: RGBColor = RGBColor(8, 48, 107);
+
+/// Colour of a missing (`null`) entry.
+const COS_MISSING: RGBColor = RGBColor(190, 190, 190);
+
+/// The `alignment-level{l}.json` files of `dir` with their `l`, by level.
+fn alignment_files(dir: &Path) -> Result<Vec<(usize, PathBuf)>, PlotError> {
+    let input_err = |e: std::io::Error| PlotError::Input {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    };
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(input_err)? {
+        let path = entry.map_err(input_err)?.path();
+        let level = path.file_name().and_then(|n| n.to_str()).and_then(|n| {
+            n.strip_prefix("alignment-level")?
+                .strip_suffix(".json")?
+                .parse::<usize>()
+                .ok()
+        });
+        if let Some(l) = level {
+            out.push((l, path));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads and checks `path` (named for level `l`): both matrices non-empty and
+/// rectangular, with as many rows (filters) each, and the same level inside.
+fn read_alignment(path: &Path, l: usize) -> Result<Alignment, PlotError> {
+    let input_err = |reason: String| PlotError::Input {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| input_err(e.to_string()))?;
+    let a: Alignment = serde_json::from_str(&text)
+        .map_err(|e| input_err(format!("malformed alignment JSON: {e}")))?;
+    if a.level != l {
+        return Err(input_err(format!(
+            "holds level {} but is named for level {l}",
+            a.level
+        )));
+    }
+    let learner = matrix_shape("filters_vs_learner", &a.filters_vs_learner).map_err(&input_err)?;
+    let truth = matrix_shape("filters_vs_truth", &a.filters_vs_truth).map_err(&input_err)?;
+    if learner.0 != truth.0 {
+        return Err(input_err(format!(
+            "filters_vs_learner has {} rows (filters) but filters_vs_truth has {}",
+            learner.0, truth.0
+        )));
+    }
+    Ok(a)
+}
+
+/// `(rows, columns)` of a non-empty rectangular matrix named `name`.
+fn matrix_shape(name: &str, m: &[Vec<Option<f64>>]) -> Result<(usize, usize), String> {
+    let cols = m.first().map_or(0, Vec::len);
+    if cols == 0 {
+        return Err(format!("{name} is empty"));
+    }
+    match m.iter().position(|r| r.len() != cols) {
+        Some(i) => Err(format!(
+            "{name}: row {i} has {} entries, row 0 has {cols}",
+            m[i].len()
+        )),
+        None => Ok((m.len(), cols)),
+    }
+}
+
+/// White for `|cos| = 0` to [`COS_DARK`] for 1 (clamped), grey for `None`.
+fn cos_colour(v: Option<f64>) -> RGBColor {
+    let Some(t) = v.filter(|t| t.is_finite()) else {
+        return COS_MISSING;
+    };
+    let t = t.abs().clamp(0.0, 1.0);
+    let mix = |dark: u8| (255.0 - t * (255.0 - f64::from(dark))).round() as u8;
+    RGBColor(mix(COS_DARK.0), mix(COS_DARK.1), mix(COS_DARK.2))
+}
+
+/// `alignment-level{l}.png` (E2): the two `|cos|` heatmaps side by side and a
+/// colour bar.
+fn alignment_plot(path: &Path, a: &Alignment) -> Result<(), PlotError> {
+    let (w, h, bar) = (1200u32, 580u32, 100u32);
+    let l = a.level;
+    write_png(path, (w, h), |root| {
+        let area = root.titled(
+            &format!("E2, level {l}: |cos| of the discriminator's first-layer filters with dictionary atoms"),
+            font(20),
+        )?;
+        let (panels, bar_area) = area.split_horizontally(w - bar);
+        let (left, right) = panels.split_horizontally((w - bar) / 2);
+        heatmap(
+            &left,
+            &a.filters_vs_learner,
+            &format!("D filters vs learner atoms M'_{l}"),
+            &format!("atom of M'_{l} (learner)"),
+        )?;
+        heatmap(
+            &right,
+            &a.filters_vs_truth,
+            &format!("D filters vs true atoms M_{l}"),
+            &format!("atom of M_{l} (truth)"),
+        )?;
+        colour_bar(&bar_area)
+    })
+}
+
+/// One heatmap of `m` (rows: discriminator filters, top to bottom; columns:
+/// atoms), cells coloured by [`cos_colour`], index labels at cell centres.
+fn heatmap(
+    area: &DrawingArea<BitMapBackend<'_>, Shift>,
+    m: &[Vec<Option<f64>>],
+    title: &str,
+    x_desc: &str,
+) -> Drawn {
+    let (rows, cols) = (m.len() as i32, m.first().map_or(0, Vec::len) as i32);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, font(18))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0..cols, rows..0)?;
+    let (pw, ph) = chart.plotting_area().dim_in_pixel();
+    let (cell_w, cell_h) = (pw as i32 / cols.max(1), ph as i32 / rows.max(1));
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(cols.min(12) as usize)
+        .y_labels(rows.min(12) as usize)
+        .x_label_formatter(&|v| {
+            if *v < cols {
+                v.to_string()
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|v| {
+            if *v < rows {
+                v.to_string()
+            } else {
+                String::new()
+            }
+        })
+        .x_label_offset(cell_w / 2)
+        .y_label_offset(cell_h / 2)
+        .x_desc(x_desc)
+        .y_desc("discriminator first-layer filter")
+        .label_style(font(13))
+        .draw()?;
+    chart.draw_series(m.iter().enumerate().flat_map(|(i, row)| {
+        row.iter().enumerate().map(move |(j, v)| {
+            let (x, y) = (j as i32, i as i32);
+            Rectangle::new([(x, y), (x + 1, y + 1)], cos_colour(*v).filled())
+        })
+    }))?;
+    Ok(())
+}
+
+/// The colour scale: `|cos|` from 0 (white, bottom) to 1 ([`COS_DARK`], top);
+/// grey marks a missing value.
+fn colour_bar(area: &DrawingArea<BitMapBackend<'_>, Shift>) -> Drawn {
+    const STEPS: usize = 100;
+    let mut chart = ChartBuilder::on(area)
+        .caption("|cos|", font(16))
+        .margin(12)
+        .x_label_area_size(44)
+        .right_y_label_area_size(40)
+        .build_cartesian_2d(0f64..1f64, 0f64..1f64)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(0)
+        .x_desc("grey: NaN")
+        .y_labels(6)
+        .y_label_formatter(&|v| format!("{v:.1}"))
+        .label_style(font(13))
+        .draw()?;
+    chart.draw_series((0..STEPS).map(|i| {
+        let (a, b) = (i as f64 / STEPS as f64, (i + 1) as f64 / STEPS as f64);
+        Rectangle::new(
+            [(0.0, a), (1.0, b)],
+            cos_colour(Some((a + b) / 2.0)).filled(),
+        )
+    }))?;
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [(0.0, 0.0), (1.0, 1.0)],
+        BLACK.stroke_width(1),
+    )))?;
     Ok(())
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 mod common;
 mod demo;
 mod inspect;
+mod report;
 mod sample;
 #[cfg(feature = "torch")]
 mod train;
@@ -32,6 +33,8 @@ enum Command {
     Verify(verify::Args),
     /// The main job on a built-in default: sample `small`, inspect it, draw a grid.
     Demo(demo::Args),
+    /// Write a Markdown report (metrics table and plots) of a training run directory.
+    Report(report::Args),
     /// Layer-wise GAN training against the known generator (needs the `torch` feature).
     #[cfg(feature = "torch")]
     Train(train::Args),
@@ -45,6 +48,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Report(a) => report::run(a),
         #[cfg(feature = "torch")]
         Command::Train(a) => train::run(a),
     };

@@ -1,0 +1,390 @@
+//! `fsrgan report RUN_DIR [--out FILE]`: a Markdown report of a training run
+//! directory (training.md, "Experiments"): the recovery metrics at the end of
+//! every stage, the moment gaps against the random start and their sampling
+//! floors, the plots (E1 `moment-gaps.png`, E2 `alignment-level{l}.png`, sample
+//! grids; redrawn from `metrics.jsonl`), a glossary of the metrics and the
+//! config.
+//!
+//! Pure Rust: it reads the run directory through [`crate::io::rundir`] and the
+//! config as plain text, so it works without the `torch` feature.
+
+use std::fmt::Write as _;
+use std::path::{Component, Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::io::atomic::write_bytes;
+use crate::io::rundir::{Row, RunDir};
+
+/// Arguments of `fsrgan report`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  fsrgan report runs/small            # writes runs/small/report.md
+  fsrgan report runs/small --out small.md
+Redraws moment-gaps.png and alignment-level*.png in RUN_DIR.")]
+pub struct Args {
+    /// A run directory written by `fsrgan train` (holds `metrics.jsonl`).
+    pub dir: PathBuf,
+    /// Where to write the report (default `RUN_DIR/report.md`); images are
+    /// linked relative to it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// The meaning of every metric name, copied from the table at the top of
+/// `src/train/eval.rs` (not imported: that module needs the `torch` feature),
+/// plus the losses the trainer logs.
+const GLOSSARY: &[(&str, &str)] = &[
+    (
+        "`gap{l}_c{c}`",
+        "relative moment gap of level-`l` patches, `c = 1..4` (`metrics::moment_gaps`)",
+    ),
+    (
+        "`floor{l}_c{c}`",
+        "the same between two independent real sets: the sampling floor of `gap{l}_c{c}`",
+    ),
+    (
+        "`swd{l}`",
+        "sliced Wasserstein distance of patches (32 directions); `swd_floor{l}` its floor",
+    ),
+    (
+        "`dict{l}_min_cos`, `dict{l}_mean_cos`",
+        "Hungarian-matched \\|cos\\| of `M'_l` with `M_l`",
+    ),
+    (
+        "`alpha_err`, `beta_err`, `c_err`",
+        "level-1 recovery after matching channels",
+    ),
+    (
+        "`sparsity{l}`",
+        "mean active channels per patch of the learner (target `k_l`)",
+    ),
+    (
+        "`sr_residual{l}`",
+        "A5 residual of the learner's level `l` on real data (`l >= 2`)",
+    ),
+    (
+        "`align{l}_learner`, `align{l}_truth`",
+        "mean best \\|cos\\| of the stage discriminator's filters with `M'_l`, `M_l`",
+    ),
+    (
+        "`d_loss`, `g_loss`",
+        "discriminator and generator losses of the stage at that step",
+    ),
+];
+
+/// Writes the report and prints its path.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let dir = &args.dir;
+    if !dir.is_dir() {
+        anyhow::bail!("{}: no such run directory", dir.display());
+    }
+    let run = RunDir::open(dir).with_context(|| format!("opening run {}", dir.display()))?;
+    let rows = run
+        .rows()
+        .with_context(|| format!("reading the metrics of run {}", dir.display()))?;
+    if rows.is_empty() {
+        anyhow::bail!("{}: no rows yet", run.file("metrics.jsonl").display());
+    }
+    let config = read_config(&run)?;
+    crate::plot::training_plots(&run.path, &rows)
+        .with_context(|| format!("drawing the plots of run {}", dir.display()))?;
+    let out = args.out.unwrap_or_else(|| run.file("report.md"));
+    let text = render(&run, &rows, config.as_deref(), &out)?;
+    write_bytes(&out, text.as_bytes())
+        .with_context(|| format!("writing the report {}", out.display()))?;
+    println!("{}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `RUN_DIR/config.toml` as text, `None` if there is none.
+fn read_config(run: &RunDir) -> anyhow::Result<Option<String>> {
+    let p = run.file("config.toml");
+    match std::fs::read_to_string(&p) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
+    }
+}
+
+/// The whole report.
+fn render(run: &RunDir, rows: &[Row], config: Option<&str>, out: &Path) -> anyhow::Result<String> {
+    let levels = crate::plot::gap_levels(rows);
+    let mut md = header(run, rows);
+    md += &recovery_table(rows, levels);
+    md += &gaps_vs_init(rows, levels);
+    md += &plots(run, out)?;
+    md += &glossary();
+    md += &config_block(config);
+    Ok(md)
+}
+
+/// Title and summary: run directory, rows, steps, wall time, stages.
+fn header(run: &RunDir, rows: &[Row]) -> String {
+    let last = rows.last();
+    let secs = last.map_or(0.0, |r| r.secs);
+    let stages: Vec<&str> = stage_ends(rows).iter().map(|r| r.stage.as_str()).collect();
+    let mut s = format!("# Training report: `{}`\n\n", run.path.display());
+    let _ = writeln!(s, "- run directory: `{}`", run.path.display());
+    let _ = writeln!(s, "- metric rows: {}", rows.len());
+    let _ = writeln!(s, "- total steps: {}", last.map_or(0, |r| r.step));
+    let _ = writeln!(s, "- wall time: {} s ({})", sig4(secs), hms(secs));
+    let _ = writeln!(s, "- stages: {}\n", stages.join(" → "));
+    s
+}
+
+/// `h:mm:ss` of `secs`.
+fn hms(secs: f64) -> String {
+    let t = secs.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
+}
+
+/// The last row of every stage, stages in order of first appearance (the
+/// `init` row is the whole `init` stage).
+fn stage_ends(rows: &[Row]) -> Vec<&Row> {
+    let mut ends: Vec<&Row> = Vec::new();
+    for r in rows {
+        match ends.iter_mut().find(|e| e.stage == r.stage) {
+            Some(e) => *e = r,
+            None => ends.push(r),
+        }
+    }
+    ends
+}
+
+/// The metric columns of the recovery table for `levels` levels.
+fn recovery_columns(levels: usize) -> Vec<String> {
+    let mut cols: Vec<String> = (1..=levels).map(|l| format!("dict{l}_min_cos")).collect();
+    cols.extend(["alpha_err", "beta_err", "c_err"].map(String::from));
+    for l in 1..=levels {
+        cols.push(format!("gap{l}_c2"));
+        cols.push(format!("gap{l}_c4"));
+    }
+    cols.extend((1..=levels).map(|l| format!("sparsity{l}")));
+    cols.extend((2..=levels).map(|l| format!("sr_residual{l}")));
+    cols
+}
+
+/// "Recovery against the truth": one row per stage end.
+fn recovery_table(rows: &[Row], levels: usize) -> String {
+    let cols = recovery_columns(levels);
+    let mut s = String::from("## Recovery against the truth\n\n");
+    s += "The last evaluation of every stage (`init`: the random learner at step 0).\n\n";
+    s += "| stage | step | secs |";
+    for c in &cols {
+        let _ = write!(s, " {c} |");
+    }
+    s += "\n|---|---:|---:|";
+    s += &"---:|".repeat(cols.len());
+    s.push('\n');
+    for r in stage_ends(rows) {
+        let _ = write!(s, "| {} | {} | {} |", r.stage, r.step, sig4(r.secs));
+        for c in &cols {
+            let _ = write!(s, " {} |", cell(r.values.get(c).copied()));
+        }
+        s.push('\n');
+    }
+    s.push('\n');
+    s
+}
+
+/// "Moment gaps vs initialisation": init, final, their ratio and the floor of
+/// `gap{l}_c2`, `gap{l}_c4`.
+fn gaps_vs_init(rows: &[Row], levels: usize) -> String {
+    let mut s = String::from("## Moment gaps vs initialisation\n\n");
+    s += "`init`: the random learner at step 0; final: the last evaluation; floor: the gap \
+          between two independent real samples of the same size (`floor{l}_c{c}`). A gap \
+          near its floor is as small as the evaluation can resolve.\n\n";
+    s += "| metric | init | final | init / final | floor | final / floor |\n";
+    s += "|---|---:|---:|---:|---:|---:|\n";
+    let init = rows.iter().find(|r| r.stage == "init");
+    for l in 1..=levels {
+        for c in [2, 4] {
+            let key = format!("gap{l}_c{c}");
+            let first = init.and_then(|r| r.values.get(&key)).copied();
+            let last = last_value(rows, &key);
+            let floor = last_value(rows, &format!("floor{l}_c{c}"));
+            let _ = writeln!(
+                s,
+                "| {key} | {} | {} | {} | {} | {} |",
+                cell(first),
+                cell(last),
+                ratio(first, last),
+                cell(floor),
+                ratio(last, floor)
+            );
+        }
+    }
+    s.push('\n');
+    s
+}
+
+/// The value of `key` in the last row that has it.
+fn last_value(rows: &[Row], key: &str) -> Option<f64> {
+    rows.iter().rev().find_map(|r| r.values.get(key)).copied()
+}
+
+/// `a / b` to 4 significant digits; an em dash if either is missing or `b` is
+/// not positive.
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => sig4(a / b),
+        _ => "—".into(),
+    }
+}
+
+/// A table cell: 4 significant digits, an em dash if missing.
+fn cell(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".into(), sig4)
+}
+
+/// `v` to 4 significant digits: fixed point for `1e-3 <= |v| < 1e5`,
+/// scientific otherwise.
+fn sig4(v: f64) -> String {
+    if !v.is_finite() || v.abs() < f64::MIN_POSITIVE {
+        return if v.is_finite() {
+            "0".into()
+        } else {
+            format!("{v}")
+        };
+    }
+    let rounded: f64 = format!("{v:.3e}").parse().unwrap_or(v);
+    let exp = rounded.abs().log10().floor() as i32;
+    if (-3..5).contains(&exp) {
+        format!("{rounded:.*}", (3 - exp).max(0) as usize)
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
+/// The plots present in the run directory, as images linked relative to `out`,
+/// each with a caption.
+fn plots(run: &RunDir, out: &Path) -> anyhow::Result<String> {
+    let mut figures: Vec<(String, String)> = vec![(
+        "moment-gaps.png".into(),
+        "E1: relative moment gaps `gap{l}_c2`, `gap{l}_c4` of every level against the global \
+         step, stage by stage, with their sampling floors (dashed)."
+            .into(),
+    )];
+    for l in alignment_levels(&run.path)? {
+        figures.push((
+            format!("alignment-level{l}.png"),
+            format!(
+                "E2, level {l}: \\|cos\\| of the discriminator's first-layer filters with the \
+                 learner's atoms `M'_{l}` (left) and the true atoms `M_{l}` (right)."
+            ),
+        ));
+    }
+    figures.push((
+        "samples.png".into(),
+        "Samples of the learner, every level.".into(),
+    ));
+    figures.push((
+        "samples-real.png".into(),
+        "Real samples of the true generator, every level (compare with the learner's).".into(),
+    ));
+    let base = out.parent().unwrap_or(Path::new("."));
+    let mut s = String::from("## Plots\n\n");
+    for (file, caption) in figures {
+        let path = run.file(&file);
+        if path.is_file() {
+            let link = relative_link(&path, base);
+            let _ = writeln!(s, "![{file}]({link})\n\n*{caption}*\n");
+        }
+    }
+    Ok(s)
+}
+
+/// The levels `l` of the `alignment-level{l}.png` files in `dir`, sorted.
+fn alignment_levels(dir: &Path) -> anyhow::Result<Vec<usize>> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?;
+    let mut levels: Vec<usize> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| {
+            n.strip_prefix("alignment-level")?
+                .strip_suffix(".png")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    levels.sort_unstable();
+    Ok(levels)
+}
+
+/// `target` relative to the directory `base` (both canonicalised), for a
+/// Markdown link; the absolute path if that fails.
+fn relative_link(target: &Path, base: &Path) -> String {
+    let (Ok(t), Ok(b)) = (target.canonicalize(), base.canonicalize()) else {
+        return markdown_path(&target.display().to_string());
+    };
+    let (tc, bc): (Vec<Component<'_>>, Vec<Component<'_>>) =
+        (t.components().collect(), b.components().collect());
+    let common = tc.iter().zip(&bc).take_while(|(x, y)| x == y).count();
+    let mut rel = PathBuf::new();
+    for _ in common..bc.len() {
+        rel.push("..");
+    }
+    rel.extend(&tc[common..]);
+    markdown_path(&rel.to_string_lossy().replace('\\', "/"))
+}
+
+/// A link destination, in angle brackets if it holds spaces.
+fn markdown_path(p: &str) -> String {
+    if p.contains(' ') {
+        format!("<{p}>")
+    } else {
+        p.to_string()
+    }
+}
+
+/// The metric glossary.
+fn glossary() -> String {
+    let mut s = String::from("## Metrics\n\n| name | meaning |\n|---|---|\n");
+    s += "| stage, step, secs | stage name, global step, wall-clock seconds since the start |\n";
+    for (name, meaning) in GLOSSARY {
+        let _ = writeln!(s, "| {name} | {meaning} |");
+    }
+    s.push('\n');
+    s
+}
+
+/// The config verbatim in a collapsed block.
+fn config_block(config: Option<&str>) -> String {
+    let Some(text) = config else {
+        return "## Config\n\n*No `config.toml` in the run directory.*\n".into();
+    };
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    format!(
+        "## Config\n\n<details><summary><code>config.toml</code></summary>\n\n\
+         {fence}toml\n{body}\n{fence}\n\n</details>\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn four_significant_digits() {
+        assert_eq!(sig4(48.0), "48.00");
+        assert_eq!(sig4(0.012345), "0.01235");
+        assert_eq!(sig4(9.99996), "10.00");
+        assert_eq!(sig4(123456.0), "1.235e5");
+        assert_eq!(sig4(0.0), "0");
+        assert_eq!(sig4(-0.5), "-0.5000");
+        assert_eq!(sig4(2.5e-7), "2.500e-7");
+    }
+
+    #[test]
+    fn links_are_relative() {
+        let d = tempfile::tempdir().unwrap();
+        let run = d.path().join("run");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(run.join("a.png"), b"x").unwrap();
+        assert_eq!(relative_link(&run.join("a.png"), &run), "a.png");
+        assert_eq!(relative_link(&run.join("a.png"), d.path()), "run/a.png");
+    }
+}
