@@ -48,7 +48,6 @@ pub struct RunDir {
     pub path: PathBuf,
 }
 
-
 impl RunDir {
     /// Opens (creating) `path`.
     ///
@@ -77,7 +76,9 @@ impl RunDir {
                 path.display()
             )));
         }
-        Ok(RunDir { path: path.to_path_buf() })
+        Ok(RunDir {
+            path: path.to_path_buf(),
+        })
     }
 
     /// All rows of `metrics.jsonl`. A last line that does not parse is taken
@@ -124,7 +125,10 @@ impl RunDir {
         }
         csv.push('\n');
         for r in rows {
-            csv.push_str(&format!("{},{},{},{:.3}", r.stage, r.stage_step, r.step, r.secs));
+            csv.push_str(&format!(
+                "{},{},{},{:.3}",
+                r.stage, r.stage_step, r.step, r.secs
+            ));
             for k in &keys {
                 csv.push(',');
                 if let Some(v) = r.values.get(*k) {

@@ -12,9 +12,9 @@ use super::TrainError;
 use super::config::{Precision, TrainConfig};
 use super::generator::{Generator, tensor_from, values};
 use super::optim::Optim;
-use crate::io::rundir::RunDir;
 use super::stage::Disc;
 use crate::io::reader::{Tensor as IoTensor, read_tensors};
+use crate::io::rundir::RunDir;
 use crate::io::writer::{Dtype, Format, TensorSpec, TensorWriter};
 
 /// The storage type of a precision.
@@ -155,12 +155,17 @@ pub fn restore(
     Ok(())
 }
 
-
 /// Restores the discriminator and both optimisers of the stage being resumed.
 ///
 /// # Errors
 /// [`TrainError::Resume`] if a tensor is missing or has another shape.
-pub fn restore_stage(s: &Saved, disc: &mut Disc, opt_d: &mut Optim, opt_g: &mut Optim, run: &RunDir) -> Result<(), TrainError> {
+pub fn restore_stage(
+    s: &Saved,
+    disc: &mut Disc,
+    opt_d: &mut Optim,
+    opt_g: &mut Optim,
+    run: &RunDir,
+) -> Result<(), TrainError> {
     for (i, p) in disc.params().into_iter().enumerate() {
         let name = format!("disc.{i}");
         restore(p, s.tensors.get(&name), &name, run)?;

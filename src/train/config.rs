@@ -140,6 +140,9 @@ fn default_beta2() -> f64 {
 fn default_true() -> bool {
     true
 }
+fn default_final_eval() -> usize {
+    65_536
+}
 fn default_one() -> f64 {
     1.0
 }
@@ -176,6 +179,10 @@ pub struct TrainConfig {
     pub batch: usize,
     /// Samples for metrics (fixed latents, real and fake).
     pub eval_batch: usize,
+    /// Samples of the real moment-tensor reference and of the final evaluation
+    /// (row `final`; see `train::eval`).
+    #[serde(default = "default_final_eval")]
+    pub final_eval: usize,
     /// Metrics every this many steps (and at each stage's start and end).
     pub metrics_every: usize,
     /// Checkpoint every this many steps (and at each stage's end).
@@ -209,22 +216,25 @@ impl TrainConfig {
             "small" => (4096, 200, 1000, 1000, Precision::F64),
             _ => (8192, 500, 3000, 3000, Precision::F32),
         };
-        let stage = |steps: usize, lr_d: f64, lr_g: f64, adversarial: f64, recon: f64| StageConfig {
-            steps,
-            loss: Loss::Linear,
-            optimizer: Optimizer::Adam,
-            update: Update::Alternating,
-            n_d: 1,
-            lr_d,
-            lr_g,
-            schedule: Schedule::Cosine,
-            gamma: 1.0,
-            beta1: default_beta1(),
-            beta2: default_beta2(),
-            warm_start: true,
-            adversarial,
-            recon,
-        };
+        let stage =
+            |steps: usize, optimizer: Optimizer, lr: (f64, f64), adversarial: f64, recon: f64| {
+                StageConfig {
+                    steps,
+                    loss: Loss::Linear,
+                    optimizer,
+                    update: Update::Alternating,
+                    n_d: 1,
+                    lr_d: lr.0,
+                    lr_g: lr.1,
+                    schedule: Schedule::Cosine,
+                    gamma: 1.0,
+                    beta1: default_beta1(),
+                    beta2: default_beta2(),
+                    warm_start: true,
+                    adversarial,
+                    recon,
+                }
+            };
         Ok(TrainConfig {
             model,
             seed: 1,
@@ -232,14 +242,18 @@ impl TrainConfig {
             precision,
             batch,
             eval_batch: 4096,
+            final_eval: default_final_eval(),
             metrics_every: 50,
             checkpoint_every: 200,
             warm_samples: 20_000,
             decode_tau: 0.0,
             condition: Condition::Real,
-            dictionary: stage(steps_dict, 0.01, 0.001, 1.0, 0.0),
-            level1: stage(steps_l1, 0.05, 0.003, 1.0, 0.0),
-            superres: stage(steps_sr, 0.05, 0.05, 0.0, 1.0),
+            // SGDA where the warm start is already at the equilibrium (Adam's
+            // steps have size ~lr whatever the gradient, so they random-walk
+            // there); Adam for the L1 regression of the super-resolution layers.
+            dictionary: stage(steps_dict, Optimizer::Sgd, (0.5, 0.01), 1.0, 0.0),
+            level1: stage(steps_l1, Optimizer::Sgd, (0.5, 0.01), 1.0, 0.0),
+            superres: stage(steps_sr, Optimizer::Adam, (0.05, 0.05), 0.0, 1.0),
             debug: Debug::default(),
         })
     }
@@ -297,6 +311,7 @@ impl TrainConfig {
         for (field, v, min) in [
             ("batch", self.batch, 2usize),
             ("eval_batch", self.eval_batch, 16),
+            ("final_eval", self.final_eval, 16),
             ("metrics_every", self.metrics_every, 1),
             ("checkpoint_every", self.checkpoint_every, 1),
             ("warm_samples", self.warm_samples, 100),
@@ -331,10 +346,16 @@ impl TrainConfig {
                 }
             }
             if name != "superres" && s.recon > 0.0 {
-                return Err(bad(&f("recon"), "the L1 term exists only in the super-resolution stages; set it to 0".into()));
+                return Err(bad(
+                    &f("recon"),
+                    "the L1 term exists only in the super-resolution stages; set it to 0".into(),
+                ));
             }
             if s.adversarial <= 0.0 && s.recon <= 0.0 {
-                return Err(bad(&f("adversarial"), "the generator needs a loss: adversarial and recon cannot both be 0".into()));
+                return Err(bad(
+                    &f("adversarial"),
+                    "the generator needs a loss: adversarial and recon cannot both be 0".into(),
+                ));
             }
             for (field, v) in [("beta1", s.beta1), ("beta2", s.beta2)] {
                 if !(0.0..1.0).contains(&v) {

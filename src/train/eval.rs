@@ -4,7 +4,8 @@
 //! | name | meaning |
 //! |---|---|
 //! | `gap{l}_c{c}` | relative moment gap of level-`l` patches, `c = 1..4` ([`metrics::moment_gaps`]) |
-//! | `floor{l}_c{c}` | the same between two independent real sets: the sampling floor of `gap{l}_c{c}` |
+//! | `floor{l}_c{c}` | the same for an independent real set of the same size: the sampling floor of `gap{l}_c{c}` |
+//! | `gap{l}_c{c}_final`, `floor{l}_c{c}_final` | the same at `final_eval` samples (row `final`, `D <= 16`) |
 //! | `swd{l}` | sliced Wasserstein distance of patches (32 directions); `swd_floor{l}` its floor |
 //! | `dict{l}_min_cos`, `dict{l}_mean_cos` | Hungarian-matched `|cos|` of `M'_l` with `M_l` |
 //! | `alpha_err`, `beta_err`, `c_err` | level-1 recovery after matching channels |
@@ -12,8 +13,14 @@
 //! | `sr_residual{l}` | A5 residual of the learner's level `l` on real data (`l >= 2`) |
 //! | `align{l}_learner`, `align{l}_truth` | mean best `|cos|` of the stage discriminator's filters with `M'_l`, `M_l` |
 //!
-//! Patches are evenly spaced rows of the evaluation images, at most
-//! [`EVAL_ROWS`] per level, so each gap costs three `EVAL_ROWS^2 D` Gram sums.
+//! Moment gaps: for patch dimension `D <= 16` the moment tensors are formed
+//! exactly ([`metrics::MomentTensors`]) over every patch; the real tensors come
+//! once from `final_eval` real samples, the fake ones from `eval_batch` fixed
+//! latents (and, at the end, from `final_eval` latents: the row `final`). The
+//! floor is the gap of an independent real set of the same size as the fake
+//! one, so a gap near its floor is as small as the evaluation can resolve.
+//! For `D > 16` the gaps are Gram sums over at most [`EVAL_ROWS`] evenly
+//! spaced patches of each set.
 
 use std::collections::BTreeMap;
 
@@ -22,18 +29,29 @@ use tch::{Kind, Tensor};
 
 use super::generator::{Generator, array2, array4, latents};
 use super::stage::Disc;
-use crate::metrics;
+use crate::metrics::{self, MomentTensors};
 use crate::model::{Params, diagnostics};
 
-/// Most patch rows per level used by the moment gaps and the SWD.
+/// Most patch rows per level used by the Gram-sum gaps (`D > 16`) and the SWD.
 pub const EVAL_ROWS: usize = 4096;
+
+/// Real references of one level.
+struct Reference {
+    /// Exact real moment tensors (`D <= 16`).
+    tensors: Option<MomentTensors>,
+    /// Evenly spaced real patches (SWD, Gram gaps).
+    rows: Array2<f64>,
+}
 
 /// Fixed evaluation sets.
 pub struct Eval {
     z_fake: Tensor,
     real_x: Vec<Array4<f64>>,
-    real_p: Vec<Array2<f64>>,
+    refs: Vec<Reference>,
     floor: BTreeMap<String, f64>,
+    seeds: (u64, u64, u64),
+    final_n: usize,
+    chunk: usize,
 }
 
 fn pick(a: &Array2<f64>) -> Array2<f64> {
@@ -41,32 +59,134 @@ fn pick(a: &Array2<f64>) -> Array2<f64> {
     a.slice(ndarray::s![..; stride, ..]).to_owned()
 }
 
+/// Images of `n` samples from latents seeded by `seed`, in chunks of `chunk`,
+/// handed level by level to `f(level, images)`.
+fn images_in_chunks(
+    g: &Generator,
+    n: usize,
+    chunk: usize,
+    seed: u64,
+    kind: Kind,
+    device: tch::Device,
+    mut f: impl FnMut(usize, &Array4<f64>),
+) {
+    let mut done = 0;
+    let mut i = 0u64;
+    while done < n {
+        let b = chunk.min(n - done);
+        let z = latents(seed.wrapping_add(i), b, g.config.d0, kind, device);
+        let x: Vec<Array4<f64>> = tch::no_grad(|| g.images(&z).iter().map(array4).collect());
+        for (l, xl) in x.iter().enumerate() {
+            f(l, xl);
+        }
+        done += b;
+        i += 1;
+    }
+}
+
+/// Moment tensors (where `D <= 16`) of `n` samples of `g`, per level.
+fn tensors_of(
+    g: &Generator,
+    n: usize,
+    chunk: usize,
+    seed: u64,
+    kind: Kind,
+    device: tch::Device,
+) -> Vec<Option<MomentTensors>> {
+    let cfg = &g.config;
+    let d = cfg.d();
+    let mut out: Vec<Option<MomentTensors>> = (0..cfg.levels)
+        .map(|_| (d <= metrics::EXPLICIT_MAX_D).then(|| MomentTensors::new(d)))
+        .collect();
+    images_in_chunks(g, n, chunk, seed, kind, device, |l, x| {
+        if let Some(t) = out[l].as_mut() {
+            t.add(metrics::patches(x.view(), cfg.patch).view());
+        }
+    });
+    out
+}
+
 impl Eval {
-    /// `n` real samples (and a second, independent real set for the floors) and
-    /// `n` fixed fake latents, from seeds `seeds = (real, real2, fake)`.
-    pub fn new(target: &Generator, n: usize, seeds: (u64, u64, u64), kind: Kind, device: tch::Device) -> Eval {
+    /// Real references from `final_n` samples, a floor set of `n` real samples,
+    /// and `n` fixed fake latents; `seeds = (real, real2, fake)`.
+    pub fn new(
+        target: &Generator,
+        n: usize,
+        final_n: usize,
+        seeds: (u64, u64, u64),
+        kind: Kind,
+        device: tch::Device,
+    ) -> Eval {
         let cfg = &target.config;
-        let real = |seed| -> Vec<Array4<f64>> {
-            let z = latents(seed, n, cfg.d0, kind, device);
+        let q = cfg.patch;
+        let chunk = n.clamp(1, 4096);
+        let real_x: Vec<Array4<f64>> = {
+            let z = latents(seeds.0, n, cfg.d0, kind, device);
             tch::no_grad(|| target.images(&z).iter().map(array4).collect())
         };
-        let real_x = real(seeds.0);
-        let real2 = real(seeds.1);
-        let q = cfg.patch;
-        let real_p: Vec<Array2<f64>> = real_x.iter().map(|x| pick(&metrics::patches(x.view(), q))).collect();
-        let mut floor = BTreeMap::new();
-        for (l, x2) in real2.iter().enumerate() {
-            let p2 = pick(&metrics::patches(x2.view(), q));
-            for (c, g) in metrics::moment_gaps(real_p[l].view(), p2.view()).iter().enumerate() {
-                floor.insert(format!("floor{}_c{}", l + 1, c + 1), *g);
-            }
-            floor.insert(format!("swd_floor{}", l + 1), metrics::sliced_wasserstein(real_p[l].view(), p2.view(), 32, 7));
-        }
-        Eval {
+        let ref_tensors = tensors_of(
+            target,
+            final_n.max(n),
+            chunk,
+            seeds.0 ^ 0x5EED,
+            kind,
+            device,
+        );
+        let refs: Vec<Reference> = ref_tensors
+            .into_iter()
+            .zip(&real_x)
+            .map(|(tensors, x)| Reference {
+                tensors,
+                rows: pick(&metrics::patches(x.view(), q)),
+            })
+            .collect();
+        let mut eval = Eval {
             z_fake: latents(seeds.2, n, cfg.d0, kind, device),
             real_x,
-            real_p,
-            floor,
+            refs,
+            floor: BTreeMap::new(),
+            seeds,
+            final_n,
+            chunk,
+        };
+        eval.floor = eval.floors(target, n, "", kind, device);
+        eval
+    }
+
+    /// The gaps of an independent real set of `n` samples: the floor of a fake set of that size.
+    fn floors(
+        &self,
+        target: &Generator,
+        n: usize,
+        suffix: &str,
+        kind: Kind,
+        device: tch::Device,
+    ) -> BTreeMap<String, f64> {
+        let cfg = &target.config;
+        let mut out = BTreeMap::new();
+        let tensors = tensors_of(target, n, self.chunk, self.seeds.1, kind, device);
+        let z = latents(self.seeds.1, n.min(EVAL_ROWS), cfg.d0, kind, device);
+        let x2: Vec<Array4<f64>> = tch::no_grad(|| target.images(&z).iter().map(array4).collect());
+        for (l, (t, x)) in tensors.iter().zip(&x2).enumerate() {
+            let p2 = pick(&metrics::patches(x.view(), cfg.patch));
+            let gaps = self.gaps(l, t.as_ref(), &p2);
+            for (c, g) in gaps.iter().enumerate() {
+                out.insert(format!("floor{}_c{}{suffix}", l + 1, c + 1), *g);
+            }
+            out.insert(
+                format!("swd_floor{}{suffix}", l + 1),
+                metrics::sliced_wasserstein(self.refs[l].rows.view(), p2.view(), 32, 7),
+            );
+        }
+        out
+    }
+
+    /// Gaps `c = 1..4` of level `l` against the real reference: exact tensors
+    /// when both exist, Gram sums of rows otherwise.
+    fn gaps(&self, l: usize, tensors: Option<&MomentTensors>, rows: &Array2<f64>) -> [f64; 4] {
+        match (&self.refs[l].tensors, tensors) {
+            (Some(r), Some(f)) => r.relative_gaps(f),
+            _ => metrics::moment_gaps(self.refs[l].rows.view(), rows.view()),
         }
     }
 
@@ -80,24 +200,83 @@ impl Eval {
         tch::no_grad(|| learner.images(&self.z_fake).iter().map(array4).collect())
     }
 
+    /// The final evaluation: moment gaps of `final_eval` fake samples and their
+    /// floors (suffix `_final`), with the other metrics of [`Eval::evaluate`].
+    pub fn evaluate_final(
+        &self,
+        truth: &Params,
+        learner: &Generator,
+        kind: Kind,
+        device: tch::Device,
+    ) -> BTreeMap<String, f64> {
+        let mut out = self.evaluate(truth, learner, None);
+        let tensors = tensors_of(
+            learner,
+            self.final_n,
+            self.chunk,
+            self.seeds.2 ^ 0xF1A1,
+            kind,
+            device,
+        );
+        for (l, t) in tensors.iter().enumerate() {
+            if t.is_some() {
+                for (c, g) in self
+                    .gaps(l, t.as_ref(), &self.refs[l].rows)
+                    .iter()
+                    .enumerate()
+                {
+                    out.insert(format!("gap{}_c{}_final", l + 1, c + 1), *g);
+                }
+            }
+        }
+        if tensors.iter().any(Option::is_some) {
+            let target = Generator::from_params(truth, kind, device);
+            out.extend(
+                self.floors(&target, self.final_n, "_final", kind, device)
+                    .into_iter()
+                    .filter(|(k, _)| !k.starts_with("swd")),
+            );
+        }
+        out
+    }
+
     /// All metrics of `learner` (and of the stage discriminator `disc` at level `l`).
-    pub fn evaluate(&self, truth: &Params, learner: &Generator, disc: Option<(&Disc, usize)>) -> BTreeMap<String, f64> {
+    pub fn evaluate(
+        &self,
+        truth: &Params,
+        learner: &Generator,
+        disc: Option<(&Disc, usize)>,
+    ) -> BTreeMap<String, f64> {
         let cfg = &truth.config;
         let q = cfg.patch;
         let lp = learner.to_params();
         let mut out = self.floor.clone();
+        let d = cfg.d();
         let (fake_x, fake_s): (Vec<Array4<f64>>, Vec<Array4<f64>>) = tch::no_grad(|| {
             let s = learner.codes(&self.z_fake);
-            let x = s.iter().enumerate().map(|(l, s)| array4(&learner.image(l, s))).collect();
+            let x = s
+                .iter()
+                .enumerate()
+                .map(|(l, s)| array4(&learner.image(l, s)))
+                .collect();
             (x, s.iter().map(array4).collect())
         });
         for l in 0..cfg.levels {
             let lv = l + 1;
-            let pf = pick(&metrics::patches(fake_x[l].view(), q));
-            for (c, g) in metrics::moment_gaps(self.real_p[l].view(), pf.view()).iter().enumerate() {
+            let all = metrics::patches(fake_x[l].view(), q);
+            let pf = pick(&all);
+            let tensors = (d <= metrics::EXPLICIT_MAX_D).then(|| {
+                let mut t = MomentTensors::new(d);
+                t.add(all.view());
+                t
+            });
+            for (c, g) in self.gaps(l, tensors.as_ref(), &pf).iter().enumerate() {
                 out.insert(format!("gap{lv}_c{}", c + 1), *g);
             }
-            out.insert(format!("swd{lv}"), metrics::sliced_wasserstein(self.real_p[l].view(), pf.view(), 32, 7));
+            out.insert(
+                format!("swd{lv}"),
+                metrics::sliced_wasserstein(self.refs[l].rows.view(), pf.view(), 32, 7),
+            );
             let m = metrics::dictionary_recovery(truth, &lp, l);
             out.insert(format!("dict{lv}_min_cos"), m.min);
             out.insert(format!("dict{lv}_mean_cos"), m.mean);
@@ -107,7 +286,10 @@ impl Eval {
                 out.insert("beta_err".into(), r.beta_err);
                 out.insert("c_err".into(), r.c_err);
             }
-            out.insert(format!("sparsity{lv}"), diagnostics::activity_of_codes(fake_s[l].view(), 0.0).mean());
+            out.insert(
+                format!("sparsity{lv}"),
+                diagnostics::activity_of_codes(fake_s[l].view(), 0.0).mean(),
+            );
         }
         let views: Vec<ArrayView4<'_, f64>> = self.real_x.iter().map(|a| a.view()).collect();
         for (i, r) in diagnostics::a5_residual(&lp, &views).iter().enumerate() {

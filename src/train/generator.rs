@@ -59,7 +59,9 @@ pub fn values(t: &Tensor) -> (Vec<usize>, Vec<f64>) {
 pub fn array4(t: &Tensor) -> Array4<f64> {
     let (s, v) = values(t);
     match *s.as_slice() {
-        [a, b, c, d] => Array4::from_shape_vec((a, b, c, d), v).unwrap_or_else(|_| Array4::zeros((0, 0, 0, 0))),
+        [a, b, c, d] => {
+            Array4::from_shape_vec((a, b, c, d), v).unwrap_or_else(|_| Array4::zeros((0, 0, 0, 0)))
+        }
         _ => Array4::zeros((0, 0, 0, 0)),
     }
 }

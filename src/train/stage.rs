@@ -32,8 +32,9 @@ pub enum StageKind {
     Dictionary(usize),
     /// Level 1's `alpha`, `t`, `w`.
     Level1,
-    /// The super-resolution layer producing level `l` (0-based, `l >= 1`) and
-    /// that level's output dictionary.
+    /// The super-resolution layer producing level `l` (0-based, `l >= 1`);
+    /// that level's output dictionary is set at the stage's start from the
+    /// discriminator's first layer and then held.
     Superres(usize),
 }
 
@@ -218,7 +219,7 @@ pub fn g_params(kind: StageKind, g: &mut Generator) -> Vec<&mut Tensor> {
         StageKind::Level1 => vec![&mut g.w1, &mut g.alpha, &mut g.t],
         StageKind::Superres(l) => {
             let (w, b) = &mut g.up[l - 1];
-            vec![w, b, &mut g.out[l]]
+            vec![w, b]
         }
     }
 }
@@ -233,7 +234,7 @@ pub fn project_g(kind: StageKind, g: &mut Generator) {
                 let _ = g.alpha.f_clamp_min_(0.05);
             });
         }
-        StageKind::Superres(l) => normalize_rows(&mut g.out[l]),
+        StageKind::Superres(_) => {}
     }
 }
 
@@ -262,10 +263,10 @@ fn g_loss(cfg: &StageConfig, d: &Disc, real: &Inputs, fake: &Inputs) -> Tensor {
             Loss::Minimax => (-f).log_sigmoid().mean(None::<Kind>),
             Loss::NonSaturating => -f.log_sigmoid().mean(None::<Kind>),
         };
-        total = total + adv * cfg.adversarial;
+        total += adv * cfg.adversarial;
     }
     if cfg.recon > 0.0 && fake.len() == 2 {
-        total = total + (&fake[1] - &real[1]).abs().mean(None::<Kind>) * cfg.recon;
+        total += (&fake[1] - &real[1]).abs().mean(None::<Kind>) * cfg.recon;
     }
     total
 }
@@ -273,8 +274,9 @@ fn g_loss(cfg: &StageConfig, d: &Disc, real: &Inputs, fake: &Inputs) -> Tensor {
 /// Losses of one step, as numbers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepLosses {
-    /// Last discriminator loss.
-    pub d: f64,
+    /// Last discriminator loss (`None` when the discriminator does not train:
+    /// with `adversarial = 0` it would not affect the generator).
+    pub d: Option<f64>,
     /// Generator loss.
     pub g: f64,
 }
@@ -311,8 +313,13 @@ pub fn gan_step(
     let sign = if a.flip_g { -1.0 } else { 1.0 };
     match a.cfg.update {
         Update::Alternating => {
-            let mut dl = f64::NAN;
-            for i in 0..a.cfg.n_d {
+            let mut dl = None;
+            let n_d = if a.cfg.adversarial > 0.0 {
+                a.cfg.n_d
+            } else {
+                0
+            };
+            for i in 0..n_d {
                 let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64));
                 let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64 + 1));
                 let real = real_inputs(a.kind, ctx, learner, &z_r);
@@ -320,8 +327,9 @@ pub fn gan_step(
                     .iter()
                     .map(Tensor::detach)
                     .collect();
-                let loss = d_loss(a.cfg.loss, disc, &real, &score(disc, &fake)) + disc.reg() * gamma;
-                dl = loss.double_value(&[]);
+                let loss =
+                    d_loss(a.cfg.loss, disc, &real, &score(disc, &fake)) + disc.reg() * gamma;
+                dl = Some(loss.double_value(&[]));
                 if !a.freeze_d {
                     let mut ps = disc.params();
                     let grads = Tensor::run_backward(
@@ -372,7 +380,7 @@ pub fn gan_step(
                 .collect();
             let gd = Tensor::run_backward(&[&dloss], &dparams, true, false);
             let gg = Tensor::run_backward(&[&gloss], &gparams, false, false);
-            if !a.freeze_d {
+            if !a.freeze_d && a.cfg.adversarial > 0.0 {
                 let mut ps = disc.params();
                 opt_d.step(&mut ps, &gd, a.lr_d);
                 disc.project();
@@ -380,7 +388,10 @@ pub fn gan_step(
             let mut ps = g_params(a.kind, learner);
             opt_g.step(&mut ps, &gg, a.lr_g);
             project_g(a.kind, learner);
-            StepLosses { d: dv, g: gv }
+            StepLosses {
+                d: (a.cfg.adversarial > 0.0).then_some(dv),
+                g: gv,
+            }
         }
     }
 }

@@ -19,10 +19,10 @@ use super::config::{Precision, Schedule, StageConfig, TrainConfig};
 use super::eval::Eval;
 use super::generator::{Generator, array2};
 use super::optim::Optim;
-use crate::io::rundir::{Row, RunDir};
-use super::stage::{Ctx, Disc, StageKind, StepArgs, gan_step, g_params};
+use super::stage::{Ctx, Disc, StageKind, StepArgs, g_params, gan_step};
 use super::warm::start_stage;
 use crate::io::atomic::write_bytes;
+use crate::io::rundir::{Row, RunDir};
 use crate::metrics;
 use crate::model::Params;
 
@@ -141,18 +141,32 @@ fn finite(t: &Tensor) -> bool {
 }
 
 fn os(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
-    move |source| TrainError::Os { path: path.display().to_string(), source }
+    move |source| TrainError::Os {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Total steps of a config (all stages).
 pub fn total_steps(cfg: &TrainConfig) -> usize {
-    StageKind::all(cfg.model.levels).iter().map(|&k| stage_cfg(cfg, k).steps).sum()
+    StageKind::all(cfg.model.levels)
+        .iter()
+        .map(|&k| stage_cfg(cfg, k).steps)
+        .sum()
 }
 
 /// Writes E2 (`alignment-level{l}.json`): the `|cos|` matrices of the stage
 /// discriminator's first-layer filters with the learner's and the true atoms.
-fn write_alignment(run: &RunDir, disc: &Disc, l: usize, learner: &Params, truth: &Params) -> Result<(), TrainError> {
-    let Some(f) = disc.filters() else { return Ok(()) };
+fn write_alignment(
+    run: &RunDir,
+    disc: &Disc,
+    l: usize,
+    learner: &Params,
+    truth: &Params,
+) -> Result<(), TrainError> {
+    let Some(f) = disc.filters() else {
+        return Ok(());
+    };
     let fm = array2(f);
     let rows = |m: ndarray::Array2<f64>| m.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
     let e2 = serde_json::json!({
@@ -160,7 +174,10 @@ fn write_alignment(run: &RunDir, disc: &Disc, l: usize, learner: &Params, truth:
         "filters_vs_learner": rows(metrics::alignment(&fm, &metrics::atoms(learner, l))),
         "filters_vs_truth": rows(metrics::alignment(&fm, &metrics::atoms(truth, l))),
     });
-    write_bytes(&run.file(&format!("alignment-level{}.json", l + 1)), e2.to_string().as_bytes())?;
+    write_bytes(
+        &run.file(&format!("alignment-level{}.json", l + 1)),
+        e2.to_string().as_bytes(),
+    )?;
     Ok(())
 }
 
@@ -169,7 +186,11 @@ fn write_alignment(run: &RunDir, disc: &Disc, l: usize, learner: &Params, truth:
 /// # Errors
 /// [`TrainError`] for invalid configs, I/O failures, a run that cannot be
 /// resumed, or a non-finite loss or parameter (the last checkpoint is kept).
-pub fn train(cfg: &TrainConfig, opts: &TrainOptions, progress: Progress<'_>) -> Result<TrainOutcome, TrainError> {
+pub fn train(
+    cfg: &TrainConfig,
+    opts: &TrainOptions,
+    progress: Progress<'_>,
+) -> Result<TrainOutcome, TrainError> {
     let t0 = Instant::now();
     let cfg = cfg.clone().validated()?;
     if cfg.model.output != crate::model::OutputKernel::Patch {
@@ -188,30 +209,62 @@ pub fn train(cfg: &TrainConfig, opts: &TrainOptions, progress: Progress<'_>) -> 
     let target = Generator::from_params(&truth, kind, device);
 
     // Learner and position.
-    let saved: Option<Saved> = if opts.resume { Some(load_state(&run)?) } else { None };
+    let saved: Option<Saved> = if opts.resume {
+        Some(load_state(&run)?)
+    } else {
+        None
+    };
     let learner_params = match &saved {
-        Some(_) => crate::io::params::read_params(&run.file("checkpoint/learner.safetensors"), Some(&truth.config))?,
+        Some(_) => crate::io::params::read_params(
+            &run.file("checkpoint/learner.safetensors"),
+            Some(&truth.config),
+        )?,
         None => init_learner(&truth, cfg.train_seed),
     };
     let mut learner = Generator::from_params(&learner_params, kind, device);
     if let Some(s) = &saved {
-        restore(&mut learner.t, s.tensors.get("learner.t"), "learner.t", &run)?;
+        restore(
+            &mut learner.t,
+            s.tensors.get("learner.t"),
+            "learner.t",
+            &run,
+        )?;
     }
     trainable(&learner);
     let mut rows: Vec<Row> = match &saved {
-        Some(s) => run.rows()?.into_iter().filter(|r| r.step <= s.step).collect(),
+        Some(s) => run
+            .rows()?
+            .into_iter()
+            .filter(|r| r.step <= s.step)
+            .collect(),
         None => {
             let path = run.file("config.toml");
             write_bytes(&path, cfg.to_toml().as_bytes())?;
-            crate::io::params::write_params(&run.file("truth.safetensors"), &truth, cfg.seed, dtype(Precision::F64))?;
+            crate::io::params::write_params(
+                &run.file("truth.safetensors"),
+                &truth,
+                cfg.seed,
+                dtype(Precision::F64),
+            )?;
             Vec::new()
         }
     };
     run.write_rows(&rows)?;
 
-    let ctx = Ctx { target: &target, batch: cfg.batch, tau: cfg.decode_tau, condition: cfg.condition, kind, device };
-    let seeds = (mix(cfg.train_seed, 90, 0, 0), mix(cfg.train_seed, 92, 0, 0), mix(cfg.train_seed, 91, 0, 0));
-    let eval = Eval::new(&target, cfg.eval_batch, seeds, kind, device);
+    let ctx = Ctx {
+        target: &target,
+        batch: cfg.batch,
+        tau: cfg.decode_tau,
+        condition: cfg.condition,
+        kind,
+        device,
+    };
+    let seeds = (
+        mix(cfg.train_seed, 90, 0, 0),
+        mix(cfg.train_seed, 92, 0, 0),
+        mix(cfg.train_seed, 91, 0, 0),
+    );
+    let eval = Eval::new(&target, cfg.eval_batch, cfg.final_eval, seeds, kind, device);
     let stages = StageKind::all(cfg.model.levels);
     let total = total_steps(&cfg);
     let mut step = saved.as_ref().map_or(0, |s| s.step);
@@ -220,7 +273,13 @@ pub fn train(cfg: &TrainConfig, opts: &TrainOptions, progress: Progress<'_>) -> 
     let elapsed = |t0: &Instant| secs0 + t0.elapsed().as_secs_f64();
     if saved.is_none() {
         // The random learner, before any warm start: the reference of "x below init".
-        let row = Row { stage: "init".into(), stage_step: 0, step: 0, secs: 0.0, values: eval.evaluate(&truth, &learner, None) };
+        let row = Row {
+            stage: "init".into(),
+            stage_step: 0,
+            step: 0,
+            secs: 0.0,
+            values: eval.evaluate(&truth, &learner, None),
+        };
         run.append(&row)?;
         rows.push(row);
     }
@@ -238,23 +297,53 @@ pub fn train(cfg: &TrainConfig, opts: &TrainOptions, progress: Progress<'_>) -> 
         let mut disc = start_stage(kind_s, &cfg, scfg, &ctx, &mut learner, stage_seed, fresh)?;
         let (mut opt_d, mut opt_g) = {
             let dp: Vec<Tensor> = disc.params().iter().map(|p| p.shallow_clone()).collect();
-            let gp: Vec<Tensor> = g_params(kind_s, &mut learner).iter().map(|p| p.shallow_clone()).collect();
+            let gp: Vec<Tensor> = g_params(kind_s, &mut learner)
+                .iter()
+                .map(|p| p.shallow_clone())
+                .collect();
             (
-                Optim::new(scfg.optimizer, scfg.beta1, scfg.beta2, &dp.iter().collect::<Vec<_>>()),
-                Optim::new(scfg.optimizer, scfg.beta1, scfg.beta2, &gp.iter().collect::<Vec<_>>()),
+                Optim::new(
+                    scfg.optimizer,
+                    scfg.beta1,
+                    scfg.beta2,
+                    &dp.iter().collect::<Vec<_>>(),
+                ),
+                Optim::new(
+                    scfg.optimizer,
+                    scfg.beta1,
+                    scfg.beta2,
+                    &gp.iter().collect::<Vec<_>>(),
+                ),
             )
         };
         if let Some(s) = saved.as_ref().filter(|s| s.stage_index == si) {
             restore_stage(s, &mut disc, &mut opt_d, &mut opt_g, &run)?;
         }
         let level = kind_s.level();
-        let log = |rows: &mut Vec<Row>, learner: &Generator, disc: &Disc, stage_step: usize, step: usize, secs: f64, losses: Option<(f64, f64)>| -> Result<Row, TrainError> {
-            let mut values = eval.evaluate(&truth, learner, level.map(|l| (disc, l)));
-            if let Some((d, g)) = losses {
-                values.insert("d_loss".into(), d);
-                values.insert("g_loss".into(), g);
+        // The discriminator's filters are reported only when it trains.
+        let observed = level.filter(|_| scfg.adversarial > 0.0);
+        let log = |rows: &mut Vec<Row>,
+                   learner: &Generator,
+                   disc: &Disc,
+                   stage_step: usize,
+                   step: usize,
+                   secs: f64,
+                   losses: Option<super::stage::StepLosses>|
+         -> Result<Row, TrainError> {
+            let mut values = eval.evaluate(&truth, learner, observed.map(|l| (disc, l)));
+            if let Some(ls) = losses {
+                if let Some(d) = ls.d {
+                    values.insert("d_loss".into(), d);
+                }
+                values.insert("g_loss".into(), ls.g);
             }
-            let row = Row { stage: name.clone(), stage_step, step, secs, values };
+            let row = Row {
+                stage: name.clone(),
+                stage_step,
+                step,
+                secs,
+                values,
+            };
             run.append(&row)?;
             rows.push(row.clone());
             Ok(row)
@@ -265,7 +354,14 @@ pub fn train(cfg: &TrainConfig, opts: &TrainOptions, progress: Progress<'_>) -> 
         for k in start_step..scfg.steps {
             if cfg.debug.stop_after_steps.is_some_and(|n| step >= n) {
                 run.write_rows(&rows)?;
-                return Ok(TrainOutcome { learner: learner.to_params(), last, rows, steps_run, secs: t0.elapsed().as_secs_f64(), stopped_early: true });
+                return Ok(TrainOutcome {
+                    learner: learner.to_params(),
+                    last,
+                    rows,
+                    steps_run,
+                    secs: t0.elapsed().as_secs_f64(),
+                    stopped_early: true,
+                });
             }
             let args = StepArgs {
                 kind: kind_s,
@@ -279,8 +375,15 @@ pub fn train(cfg: &TrainConfig, opts: &TrainOptions, progress: Progress<'_>) -> 
             let losses = gan_step(&args, &ctx, &mut learner, &mut disc, &mut opt_d, &mut opt_g);
             step += 1;
             steps_run += 1;
-            let nonfinite = |what: &str| TrainError::NonFinite { stage: name.clone(), step: k + 1, what: what.into() };
-            for (what, v) in [("the discriminator's loss", losses.d), ("the generator's loss", losses.g)] {
+            let nonfinite = |what: &str| TrainError::NonFinite {
+                stage: name.clone(),
+                step: k + 1,
+                what: what.into(),
+            };
+            for (what, v) in [
+                ("the discriminator's loss", losses.d.unwrap_or(0.0)),
+                ("the generator's loss", losses.g),
+            ] {
                 if !v.is_finite() {
                     return Err(nonfinite(what));
                 }
@@ -291,35 +394,91 @@ pub fn train(cfg: &TrainConfig, opts: &TrainOptions, progress: Progress<'_>) -> 
             if !disc.params().iter().all(|p| finite(p)) {
                 return Err(nonfinite("a discriminator parameter"));
             }
-            progress(&name, k + 1, scfg.steps, step, total, losses.d, losses.g);
+            progress(
+                &name,
+                k + 1,
+                scfg.steps,
+                step,
+                total,
+                losses.d.unwrap_or(f64::NAN),
+                losses.g,
+            );
             let end = k + 1 == scfg.steps;
             if (k + 1) % cfg.metrics_every == 0 || end {
-                last = log(&mut rows, &learner, &disc, k + 1, step, elapsed(&t0), Some((losses.d, losses.g)))?;
+                last = log(
+                    &mut rows,
+                    &learner,
+                    &disc,
+                    k + 1,
+                    step,
+                    elapsed(&t0),
+                    Some(losses),
+                )?;
             }
             if (k + 1) % cfg.checkpoint_every == 0 || end {
                 let (pi, ps) = if end { (si + 1, 0) } else { (si, k + 1) };
-                save_checkpoint(&run, &cfg, &learner, &mut disc, (&opt_d, &opt_g), (pi, ps, step))?;
+                save_checkpoint(
+                    &run,
+                    &cfg,
+                    &learner,
+                    &mut disc,
+                    (&opt_d, &opt_g),
+                    (pi, ps, step),
+                )?;
                 run.write_rows(&rows)?;
             }
         }
         if scfg.steps == 0 {
-            save_checkpoint(&run, &cfg, &learner, &mut disc, (&opt_d, &opt_g), (si + 1, 0, step))?;
+            save_checkpoint(
+                &run,
+                &cfg,
+                &learner,
+                &mut disc,
+                (&opt_d, &opt_g),
+                (si + 1, 0, step),
+            )?;
         }
-        if let Some(l) = level {
+        if let Some(l) = observed {
             write_alignment(&run, &disc, l, &learner.to_params(), &truth)?;
         }
         let src = run.file("checkpoint/learner.safetensors");
         let dst = run.file(&format!("checkpoint/stage-{name}.safetensors"));
         std::fs::copy(&src, &dst).map_err(os(&dst))?;
     }
+    let row = Row {
+        stage: "final".into(),
+        stage_step: 0,
+        step,
+        secs: elapsed(&t0),
+        values: eval.evaluate_final(&truth, &learner, kind, device),
+    };
+    run.append(&row)?;
+    rows.push(row.clone());
+    last = row;
     let learner_params = learner.to_params();
-    crate::io::params::write_params(&run.file("learner.safetensors"), &learner_params, cfg.seed, dtype(cfg.precision))?;
+    crate::io::params::write_params(
+        &run.file("learner.safetensors"),
+        &learner_params,
+        cfg.seed,
+        dtype(cfg.precision),
+    )?;
     run.write_rows(&rows)?;
     let fake = eval.fake_images(&learner);
-    for (file, x) in [("samples.png", fake.as_slice()), ("samples-real.png", eval.real_images())] {
+    for (file, x) in [
+        ("samples.png", fake.as_slice()),
+        ("samples-real.png", eval.real_images()),
+    ] {
         let views: Vec<_> = x.iter().map(|a| a.view()).collect();
-        crate::plot::sample_grid(&run.file(file), &views, 8).map_err(|e| TrainError::Plot(e.to_string()))?;
+        crate::plot::sample_grid(&run.file(file), &views, 8)
+            .map_err(|e| TrainError::Plot(e.to_string()))?;
     }
     crate::plot::training_plots(&run.path, &rows).map_err(|e| TrainError::Plot(e.to_string()))?;
-    Ok(TrainOutcome { learner: learner_params, last, rows, steps_run, secs: t0.elapsed().as_secs_f64(), stopped_early: false })
+    Ok(TrainOutcome {
+        learner: learner_params,
+        last,
+        rows,
+        steps_run,
+        secs: t0.elapsed().as_secs_f64(),
+        stopped_early: false,
+    })
 }

@@ -39,11 +39,20 @@ fn invalid(field: &str, e: impl std::fmt::Display) -> TrainError {
 }
 
 fn to_tensor(v: &[f64], shape: &[i64], ctx: &Ctx<'_>) -> Tensor {
-    Tensor::from_slice(v).reshape(shape).to_kind(ctx.kind).to_device(ctx.device)
+    Tensor::from_slice(v)
+        .reshape(shape)
+        .to_kind(ctx.kind)
+        .to_device(ctx.device)
 }
 
 /// Atoms (rows, unit, sign-fixed) of real level-`l` images `x` (T5 + refinement).
-fn dictionary_from(x: &Tensor, l: usize, cfg: &TrainConfig, seed: u64, ctx: &Ctx<'_>) -> Result<Tensor, TrainError> {
+fn dictionary_from(
+    x: &Tensor,
+    l: usize,
+    cfg: &TrainConfig,
+    seed: u64,
+    ctx: &Ctx<'_>,
+) -> Result<Tensor, TrainError> {
     let p = metrics::patches(array4(x).view(), cfg.model.patch);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let m = cfg.model.m[l];
@@ -69,8 +78,12 @@ fn code_law_from(learner: &mut Generator, s: &Tensor, ctx: &Ctx<'_>) -> Result<(
     let mut alpha = Vec::with_capacity(m1.len());
     let mut t = Vec::with_capacity(m1.len());
     for (a, b) in m1.iter().zip(&m2) {
-        let (al, be) = crate::theory::gauss_relu::alpha_beta_from_moments(*a, *b)
-            .map_err(|e| invalid("warm_samples", format!("a decoded channel has no Gaussian-ReLU moments ({e})")))?;
+        let (al, be) = crate::theory::gauss_relu::alpha_beta_from_moments(*a, *b).map_err(|e| {
+            invalid(
+                "warm_samples",
+                format!("a decoded channel has no Gaussian-ReLU moments ({e})"),
+            )
+        })?;
         alpha.push(al);
         t.push(be / al);
     }
@@ -108,7 +121,11 @@ pub fn start_stage(
                     code_law_from(learner, &s, ctx)?;
                 }
             }
-            Ok(Disc::Degree4(Degree4::new(&learner.out[l].detach(), 0.0, q)))
+            Ok(Disc::Degree4(Degree4::new(
+                &learner.out[l].detach(),
+                0.0,
+                q,
+            )))
         }
         StageKind::Level1 => {
             let real = real_inputs(kind, ctx, learner, &z).remove(0);
@@ -116,12 +133,19 @@ pub fn start_stage(
                 let fit = crate::theory::level1_fit::fit_level1(array4(&real).view(), cfg.model.d0)
                     .map_err(|e| invalid("level1.warm_start", e))?;
                 let m = fit.alpha.len() as i64;
-                let t: Vec<f64> = fit.beta.iter().zip(&fit.alpha).map(|(b, a)| b / a).collect();
+                let t: Vec<f64> = fit
+                    .beta
+                    .iter()
+                    .zip(&fit.alpha)
+                    .map(|(b, a)| b / a)
+                    .collect();
                 let w: Vec<f64> = fit.w.iter().copied().collect();
                 tch::no_grad(|| {
                     learner.alpha.copy_(&to_tensor(&fit.alpha, &[m], ctx));
                     learner.t.copy_(&to_tensor(&t, &[m], ctx));
-                    learner.w1.copy_(&to_tensor(&w, &[-1, cfg.model.d0 as i64], ctx));
+                    learner
+                        .w1
+                        .copy_(&to_tensor(&w, &[-1, cfg.model.d0 as i64], ctx));
                 });
             } else if fresh {
                 // Without the warm start the code law still starts from the data.
@@ -140,7 +164,12 @@ pub fn start_stage(
                 set_thresholds(learner, l, &real, ctx);
             }
             let window = 9 * cfg.model.m[l - 1] as i64;
-            Ok(Disc::Pair(Pair::new(&learner.out[l].detach(), window, q, mix(3))))
+            Ok(Disc::Pair(Pair::new(
+                &learner.out[l].detach(),
+                window,
+                q,
+                mix(3),
+            )))
         }
     }
 }
@@ -154,17 +183,28 @@ fn set_thresholds(learner: &mut Generator, l: usize, real: &[Tensor], ctx: &Ctx<
     tch::no_grad(|| {
         let child = decode(&real[1], &learner.out[l], q, ctx.tau);
         let thr = child.max().double_value(&[]) * ACTIVE_REL;
-        let rates = child.gt(thr).to_kind(Kind::Double).mean_dim([0i64, 2, 3].as_slice(), false, None::<Kind>);
+        let rates = child.gt(thr).to_kind(Kind::Double).mean_dim(
+            [0i64, 2, 3].as_slice(),
+            false,
+            None::<Kind>,
+        );
         let rates = Vec::<f64>::try_from(&rates).unwrap_or_default();
-        let pre = learner.up_pre(l - 1, &real[0]).permute([1, 0, 2, 3]).reshape([m, -1]).to_kind(Kind::Double);
+        let pre = learner
+            .up_pre(l - 1, &real[0])
+            .permute([1, 0, 2, 3])
+            .reshape([m, -1])
+            .to_kind(Kind::Double);
         let b: Vec<f64> = rates
             .iter()
             .enumerate()
             .map(|(c, &rate)| {
                 let mut v = Vec::<f64>::try_from(&pre.get(c as i64)).unwrap_or_default();
                 v.sort_by(f64::total_cmp);
-                let k = ((1.0 - rate.clamp(1e-4, 1.0)) * (v.len().max(1) - 1) as f64).round() as usize;
-                v.get(k.min(v.len().saturating_sub(1))).copied().unwrap_or(0.0)
+                let k =
+                    ((1.0 - rate.clamp(1e-4, 1.0)) * (v.len().max(1) - 1) as f64).round() as usize;
+                v.get(k.min(v.len().saturating_sub(1)))
+                    .copied()
+                    .unwrap_or(0.0)
             })
             .collect();
         learner.up[l - 1].1.copy_(&to_tensor(&b, &[m], ctx));
