@@ -129,6 +129,12 @@ pub struct StageConfig {
     /// super-resolution stages (pix2pix; needs `condition = "real"`).
     #[serde(default)]
     pub recon: f64,
+    /// Super-resolution stages: the learner's ReLU is trained as a leaky ReLU
+    /// whose negative slope decays linearly from `leak` to 0 over the first
+    /// half of the stage, so units stuck inactive still get gradient; the
+    /// second half and the result use the exact ReLU.
+    #[serde(default)]
+    pub leak: f64,
 }
 
 fn default_beta1() -> f64 {
@@ -233,6 +239,7 @@ impl TrainConfig {
                     warm_start: true,
                     adversarial,
                     recon,
+                    leak: if recon > 0.0 { 0.1 } else { 0.0 },
                 }
             };
         Ok(TrainConfig {
@@ -344,6 +351,18 @@ impl TrainConfig {
                 if !(v.is_finite() && v >= 0.0) {
                     return Err(bad(&f(field), format!("must be finite and >= 0, got {v}")));
                 }
+            }
+            if !(s.leak.is_finite() && (0.0..1.0).contains(&s.leak)) {
+                return Err(bad(
+                    &f("leak"),
+                    format!("must be in [0, 1), got {}", s.leak),
+                ));
+            }
+            if name != "superres" && s.leak > 0.0 {
+                return Err(bad(
+                    &f("leak"),
+                    "only the super-resolution stages have a ReLU to train; set it to 0".into(),
+                ));
             }
             if name != "superres" && s.recon > 0.0 {
                 return Err(bad(

@@ -168,6 +168,17 @@ impl Generator {
         (self.up_pre(l, s) - self.up[l].1.view([1, -1, 1, 1])).relu()
     }
 
+    /// [`Generator::up`] through a leaky ReLU, `max(u, 0) + leak min(u, 0)`: a
+    /// training aid that passes gradient to inactive units (`leak = 0` is `up`).
+    pub fn up_leaky(&self, l: usize, s: &Tensor, leak: f64) -> Tensor {
+        let u = self.up_pre(l, s) - self.up[l].1.view([1, -1, 1, 1]);
+        if leak > 0.0 {
+            u.relu() + u.clamp_max(0.0) * leak
+        } else {
+            u.relu()
+        }
+    }
+
     /// Pre-activation `conv_transpose2d(s, W_{l+1})` without the bias.
     pub fn up_pre(&self, l: usize, s: &Tensor) -> Tensor {
         let pad = self.config.up_padding() as i64;

@@ -73,6 +73,9 @@ pub struct Ctx<'a> {
     pub tau: f64,
     /// Condition of the super-resolution stages.
     pub condition: Condition,
+    /// Negative slope of the learner's super-resolution ReLU during training
+    /// (decays to 0; see `StageConfig::leak`).
+    pub leak: f64,
     /// Tensor kind and device.
     pub kind: Kind,
     /// Device.
@@ -197,7 +200,7 @@ pub fn fake_inputs(
                     decode(&learner.image(l - 1, &s), &learner.out[l - 1], q, ctx.tau)
                 }),
             };
-            let child = learner.image(l, &learner.up(l - 1, &parent));
+            let child = learner.image(l, &learner.up_leaky(l - 1, &parent, ctx.leak));
             vec![parent, child]
         }
     }

@@ -77,6 +77,11 @@ fn rate(s: &StageConfig, base: f64, step: usize) -> f64 {
     }
 }
 
+/// The leak at step `k`: `leak (1 - 2k/steps)` over the first half, then 0.
+fn leak(s: &StageConfig, k: usize) -> f64 {
+    (s.leak * (1.0 - 2.0 * k as f64 / s.steps.max(1) as f64)).max(0.0)
+}
+
 /// A seed for `(train_seed, stage index, step, purpose)`.
 fn mix(seed: u64, a: u64, b: u64, c: u64) -> u64 {
     let mut h = seed ^ 0x9E37_79B9_7F4A_7C15;
@@ -251,11 +256,12 @@ pub fn train(
     };
     run.write_rows(&rows)?;
 
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         target: &target,
         batch: cfg.batch,
         tau: cfg.decode_tau,
         condition: cfg.condition,
+        leak: 0.0,
         kind,
         device,
     };
@@ -372,6 +378,7 @@ pub fn train(
                 freeze_d: cfg.debug.freeze_discriminator,
                 flip_g: cfg.debug.flip_generator_loss,
             };
+            ctx.leak = leak(scfg, k);
             let losses = gan_step(&args, &ctx, &mut learner, &mut disc, &mut opt_d, &mut opt_g);
             step += 1;
             steps_run += 1;
