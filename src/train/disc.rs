@@ -11,7 +11,7 @@
 //!   ReLU(<u_j, w_p> - tau_j) + mu_j <v_j, X_l[p]>^4 + c`, where `w_p` is the 3x3
 //!   window of parent codes around patch `p`'s parent.
 
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 use super::generator::patches;
 
@@ -171,11 +171,8 @@ impl Pair {
     pub fn new(v: &Tensor, window: i64, q: usize, seed: u64) -> Pair {
         let j = v.size()[0];
         let (kind, dev) = (v.kind(), v.device());
-        tch::manual_seed(seed as i64);
-        let u = Tensor::randn([j, window], (Kind::Double, Device::Cpu))
-            .to_kind(kind)
-            .to_device(dev)
-            / (window as f64).sqrt();
+        let u =
+            super::generator::seeded_randn(seed, &[j, window], kind, dev) / (window as f64).sqrt();
         let mut vv = param(v.copy());
         normalize_rows(&mut vv);
         Pair {

@@ -246,10 +246,25 @@ pub fn decode(x: &Tensor, atoms: &Tensor, q: usize, tau: f64) -> Tensor {
         .permute([0, 3, 1, 2])
 }
 
-/// `N(0, I)` latents `(B, d0)` from `tch::manual_seed(seed)`.
+/// libtorch's generators are global: a seeded draw is `manual_seed` then
+/// `randn`, and two threads (parallel tests) must not interleave them.
+static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `N(0, 1)` entries of `shape` from `tch::manual_seed(seed)`, drawn on
+/// `device` (float64 on the CPU, so CPU runs do not depend on `kind`),
+/// atomically with respect to other seeded draws of this process.
+pub fn seeded_randn(seed: u64, shape: &[i64], kind: Kind, device: Device) -> Tensor {
+    let _guard = RNG_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    tch::manual_seed((seed & 0x7FFF_FFFF_FFFF_FFFF) as i64);
+    match device {
+        Device::Cpu => Tensor::randn(shape, (Kind::Double, Device::Cpu)).to_kind(kind),
+        _ => Tensor::randn(shape, (kind, device)),
+    }
+}
+
+/// `N(0, I)` latents `(B, d0)` for `seed` ([`seeded_randn`]).
 pub fn latents(seed: u64, b: usize, d0: usize, kind: Kind, device: Device) -> Tensor {
-    tch::manual_seed(seed as i64);
-    Tensor::randn([b as i64, d0 as i64], (Kind::Double, Device::Cpu))
-        .to_kind(kind)
-        .to_device(device)
+    seeded_randn(seed, &[b as i64, d0 as i64], kind, device)
 }

@@ -71,6 +71,14 @@ pub enum TrainError {
         /// Why.
         reason: String,
     },
+    /// A stage's warm start could not be computed from the data.
+    #[error("stage `{stage}`: the warm start failed: {reason}")]
+    WarmStart {
+        /// Stage name.
+        stage: String,
+        /// Why (and what it suggests).
+        reason: String,
+    },
     /// Drawing a plot failed.
     #[error("plot: {0}")]
     Plot(String),

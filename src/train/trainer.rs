@@ -237,11 +237,29 @@ pub fn train(
     }
     trainable(&learner);
     let mut rows: Vec<Row> = match &saved {
-        Some(s) => run
-            .rows()?
-            .into_iter()
-            .filter(|r| r.step <= s.step)
-            .collect(),
+        Some(s) => {
+            // Keep the rows logged up to the checkpoint: (stage, step) before
+            // it, or at it when the stage is resumed mid-way (a stage resumed
+            // from its start logs its start row again).
+            let names: Vec<String> = StageKind::all(cfg.model.levels)
+                .iter()
+                .map(|k| k.name())
+                .collect();
+            let at = (s.stage_index, s.stage_step);
+            run.rows()?
+                .into_iter()
+                .filter(|r| {
+                    let pos = match r.stage.as_str() {
+                        "init" => return true,
+                        name => names
+                            .iter()
+                            .position(|n| n == name)
+                            .map(|i| (i, r.stage_step)),
+                    };
+                    pos.is_some_and(|p| p < at || (p == at && at.1 > 0))
+                })
+                .collect()
+        }
         None => {
             let path = run.file("config.toml");
             write_bytes(&path, cfg.to_toml().as_bytes())?;
@@ -296,7 +314,7 @@ pub fn train(
         let name = kind_s.name();
         let (start_step, fresh) = match &saved {
             Some(s) if si < s.stage_index => continue,
-            Some(s) if si == s.stage_index => (s.stage_step, false),
+            Some(s) if si == s.stage_index && s.stage_step > 0 => (s.stage_step, false),
             _ => (0, true),
         };
         let stage_seed = mix(cfg.train_seed, 10 + si as u64, 0, 0);
@@ -322,7 +340,10 @@ pub fn train(
                 ),
             )
         };
-        if let Some(s) = saved.as_ref().filter(|s| s.stage_index == si) {
+        if let Some(s) = saved
+            .as_ref()
+            .filter(|s| s.stage_index == si && s.stage_step > 0)
+        {
             restore_stage(s, &mut disc, &mut opt_d, &mut opt_g, &run)?;
         }
         let level = kind_s.level();

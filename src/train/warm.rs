@@ -31,10 +31,10 @@ use crate::metrics;
 /// (decoding an exact zero leaves round-off of either sign).
 pub const ACTIVE_REL: f64 = 1e-5;
 
-fn invalid(field: &str, e: impl std::fmt::Display) -> TrainError {
-    TrainError::InvalidConfig {
-        field: field.into(),
-        rule: format!("warm start failed: {e}"),
+fn failed(stage: StageKind, e: impl std::fmt::Display) -> TrainError {
+    TrainError::WarmStart {
+        stage: stage.name(),
+        reason: e.to_string(),
     }
 }
 
@@ -57,7 +57,10 @@ fn dictionary_from(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let m = cfg.model.m[l];
     let atoms = crate::theory::dictionary::learn_dictionary(p.view(), m, 20_000, &mut rng)
-        .map_err(|e| invalid("model.m", e))?;
+        .map_err(|e| TrainError::InvalidConfig {
+            field: "model.m".into(),
+            rule: e.to_string(),
+        })?;
     Ok(to_tensor(&atoms.concat(), &[m as i64, -1], ctx))
 }
 
@@ -73,16 +76,18 @@ fn channel_moments(s: &Tensor) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Sets `(alpha', t')` of the learner from decoded codes, channel by channel.
-fn code_law_from(learner: &mut Generator, s: &Tensor, ctx: &Ctx<'_>) -> Result<(), TrainError> {
+fn code_law_from(
+    learner: &mut Generator,
+    s: &Tensor,
+    stage: StageKind,
+    ctx: &Ctx<'_>,
+) -> Result<(), TrainError> {
     let (m1, m2) = channel_moments(s);
     let mut alpha = Vec::with_capacity(m1.len());
     let mut t = Vec::with_capacity(m1.len());
-    for (a, b) in m1.iter().zip(&m2) {
+    for (j, (a, b)) in m1.iter().zip(&m2).enumerate() {
         let (al, be) = crate::theory::gauss_relu::alpha_beta_from_moments(*a, *b).map_err(|e| {
-            invalid(
-                "warm_samples",
-                format!("a decoded channel has no Gaussian-ReLU moments ({e})"),
-            )
+            failed(stage, format!("channel {j} of the codes decoded with the learner's dictionary: {e}; is the level-1 dictionary learned (dict1_min_cos)?"))
         })?;
         alpha.push(al);
         t.push(be / al);
@@ -118,7 +123,7 @@ pub fn start_stage(
                 tch::no_grad(|| learner.out[l].copy_(&atoms));
                 if l == 0 {
                     let s = tch::no_grad(|| decode(&x, &learner.out[0], q, ctx.tau));
-                    code_law_from(learner, &s, ctx)?;
+                    code_law_from(learner, &s, kind, ctx)?;
                 }
             }
             Ok(Disc::Degree4(Degree4::new(
@@ -131,7 +136,12 @@ pub fn start_stage(
             let real = real_inputs(kind, ctx, learner, &z).remove(0);
             if warm {
                 let fit = crate::theory::level1_fit::fit_level1(array4(&real).view(), cfg.model.d0)
-                    .map_err(|e| invalid("level1.warm_start", e))?;
+                    .map_err(|e| {
+                        failed(
+                            kind,
+                            format!("{e}; is the level-1 dictionary learned (dict1_min_cos)?"),
+                        )
+                    })?;
                 let m = fit.alpha.len() as i64;
                 let t: Vec<f64> = fit
                     .beta
@@ -149,7 +159,7 @@ pub fn start_stage(
                 });
             } else if fresh {
                 // Without the warm start the code law still starts from the data.
-                code_law_from(learner, &real, ctx)?;
+                code_law_from(learner, &real, kind, ctx)?;
             }
             let feats = tch::no_grad(|| moment_features(&real));
             Ok(Disc::Moments(Moments::new(&feats)))
