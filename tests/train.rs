@@ -259,7 +259,7 @@ fn level1_gan_recovers_correlations_and_sabotage_does_not() {
         let rows = rows_of(stages, s);
         let (a, b) = start_end(&rows, "level1", "c_err");
         // A frozen D also loses dict1's warm start: then level 1 may not even start.
-        assert!(!(b < 0.7) || a.is_nan(), "{s:?}: c_err {a} -> {b}");
+        assert!(b >= 0.7 || b.is_nan() || a.is_nan(), "{s:?}: c_err {a} -> {b}");
     }
 }
 

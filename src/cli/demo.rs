@@ -1,5 +1,7 @@
 //! `fsrgan demo`: the main job on a built-in default — sample the `small`
-//! preset, print the `inspect` summary, and draw a PNG grid of samples.
+//! preset, print the `inspect` summary, draw a PNG grid of samples, then (with
+//! the `torch` feature) train the theory-track learner against that dataset's
+//! ground truth on the CPU and write the report (about five minutes on two cores).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +9,8 @@ use std::process::ExitCode;
 /// Arguments of `fsrgan demo`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Output directory (the dataset goes to OUT/data, the grid to OUT/grid.png).
+    /// Output directory: the dataset goes to OUT/data, the grid to
+    /// OUT/grid.png, the training run to OUT/run (report: OUT/run/report.md).
     #[arg(long, default_value = "out/demo")]
     pub out: PathBuf,
     /// Number of samples.
@@ -16,6 +19,9 @@ pub struct Args {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Only sample and inspect; do not train.
+    #[arg(long)]
+    pub no_train: bool,
 }
 
 /// Runs `fsrgan demo`.
@@ -39,9 +45,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         chunk: 1024,
         threads: 0,
     })?;
-    super::inspect::run(super::inspect::Args {
-        dir: data,
+    let code = super::inspect::run(super::inspect::Args {
+        dir: data.clone(),
         max_samples: 2048,
         json: false,
-    })
+    })?;
+    #[cfg(feature = "torch")]
+    if !args.no_train {
+        return super::train::run(super::train::Args {
+            preset: Some("small".into()),
+            config: None,
+            data: Some(data),
+            device: "cpu".into(),
+            out: args.out.join("run"),
+            resume: None,
+            force: true,
+        });
+    }
+    Ok(code)
 }

@@ -54,12 +54,44 @@ fn device(name: &str) -> anyhow::Result<tch::Device> {
     })
 }
 
+/// Trains against the ground truth of the dataset `dir`: its manifest's model
+/// config and seed, after checking that they regenerate its
+/// `params.safetensors` (to its storage precision).
+fn learn_dataset(cfg: &mut TrainConfig, dir: &std::path::Path) -> anyhow::Result<()> {
+    let m = crate::io::Manifest::read(&dir.join("manifest.json"))?;
+    let stored = crate::io::params::read_params(&dir.join(&m.params_file), Some(&m.config))?;
+    let regenerated = crate::model::Params::generate(&m.config, m.seed)?;
+    let a = crate::io::params::named_tensors(&stored);
+    let b = crate::io::params::named_tensors(&regenerated);
+    for ((name, _, x), (_, _, y)) in a.iter().zip(&b) {
+        let worst = x
+            .iter()
+            .zip(y)
+            .map(|(p, q)| (p - q).abs() / q.abs().max(1.0))
+            .fold(0.0, f64::max);
+        if worst > 1e-6 {
+            anyhow::bail!(
+                "{}: `{name}` differs from the parameters its manifest's config and seed generate \
+                 (by {worst:.1e}); it was written by another version of the model",
+                dir.display()
+            );
+        }
+    }
+    cfg.model = m.config;
+    cfg.seed = m.seed;
+    Ok(())
+}
+
 /// Runs `fsrgan train`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (cfg, out, resume) = if let Some(dir) = &args.resume {
         let text = std::fs::read_to_string(dir.join("config.toml"))
             .with_context(|| format!("reading {}/config.toml", dir.display()))?;
-        (TrainConfig::from_toml(&text)?, dir.clone(), true)
+        let mut cfg = TrainConfig::from_toml(&text)
+            .with_context(|| format!("in {}/config.toml", dir.display()))?;
+        // `stop_after_steps` simulates a killed run; a resumed run goes on.
+        cfg.debug.stop_after_steps = None;
+        (cfg, dir.clone(), true)
     } else {
         let mut cfg = match (&args.preset, &args.config) {
             (Some(p), _) => TrainConfig::preset(p)?,
@@ -71,28 +103,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (None, None) => TrainConfig::preset("small")?,
         };
         if let Some(dir) = &args.data {
-            let m = crate::io::Manifest::read(&dir.join("manifest.json"))?;
-            cfg.model = m.config;
-            cfg.seed = m.seed;
+            learn_dataset(&mut cfg, dir)?;
         }
-        if args.out.join("config.toml").exists() && !args.force {
-            anyhow::bail!(
-                "{} already holds a run; pass --resume {} to continue it or --force to start over",
-                args.out.display(),
-                args.out.display()
-            );
+        if args.out.join("config.toml").exists() {
+            if !args.force {
+                anyhow::bail!(
+                    "{} already holds a run; pass --resume {} to continue it or --force to start over",
+                    args.out.display(),
+                    args.out.display()
+                );
+            }
+            std::fs::remove_dir_all(&args.out)
+                .with_context(|| format!("removing the old run {}", args.out.display()))?;
         }
         (cfg, args.out.clone(), false)
     };
     let dev = device(&args.device)?;
-    let total: usize = crate::train::stage::StageKind::all(cfg.model.levels)
-        .iter()
-        .map(|k| match k {
-            crate::train::stage::StageKind::Dictionary(_) => cfg.dictionary.steps,
-            crate::train::stage::StageKind::Level1 => cfg.level1.steps,
-            crate::train::stage::StageKind::Superres(_) => cfg.superres.steps,
-        })
-        .sum();
+    let total = crate::train::trainer::total_steps(&cfg);
     let bar = progress_bar(total as u64, "training");
     eprintln!(
         "training `{}` on {dev:?} into {} ({total} steps)",
@@ -102,7 +129,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut progress =
         |stage: &str, k: usize, n: usize, step: usize, _total: usize, d: f64, g: f64| {
             bar.set_position(step as u64);
-            bar.set_message(format!("{stage} {k}/{n} D {d:+.3e} G {g:+.3e}"));
+            let d = if d.is_nan() {
+                "-".to_string()
+            } else {
+                format!("{d:+.3e}")
+            };
+            bar.set_message(format!("{stage} {k}/{n} D {d} G {g:+.3e}"));
         };
     let opts = TrainOptions {
         out: out.clone(),
@@ -125,15 +157,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ""
         }
     );
+    let pick = |k: &str| {
+        v.get(&format!("{k}_final"))
+            .or_else(|| v.get(k))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     for l in 1..=cfg.model.levels {
         eprintln!(
-            "level {l}: dictionary min |cos| {:.4} (mean {:.4}), moment gaps c=2 {:.2e} c=4 {:.2e}, sparsity {:.3}",
+            "level {l}: dictionary min |cos| {:.4} (mean {:.4}); moment gaps c=2 {:.2e} (floor {:.1e}), c=4 {:.2e} (floor {:.1e}); active channels {:.3} (target {})",
             get(&format!("dict{l}_min_cos")),
             get(&format!("dict{l}_mean_cos")),
-            get(&format!("gap{l}_c2")),
-            get(&format!("gap{l}_c4")),
-            get(&format!("sparsity{l}"))
+            pick(&format!("gap{l}_c2")),
+            pick(&format!("floor{l}_c2")),
+            pick(&format!("gap{l}_c4")),
+            pick(&format!("floor{l}_c4")),
+            get(&format!("sparsity{l}")),
+            cfg.model.k[l - 1],
         );
+        if l >= 2 {
+            eprintln!(
+                "         super-resolution residual {:.2e}",
+                get(&format!("sr_residual{l}"))
+            );
+        }
     }
     eprintln!(
         "level 1: alpha err {:.3}, beta err {:.3}, C err {:.3}",
@@ -141,5 +188,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         get("beta_err"),
         get("c_err")
     );
+    if !outcome.stopped_early {
+        super::report::run(super::report::Args {
+            dir: out.clone(),
+            out: None,
+        })?;
+    }
     Ok(ExitCode::SUCCESS)
 }
