@@ -191,7 +191,10 @@ fn report_of_synthetic_run() {
         ]
     );
     // gap2_c4 is missing in the last row: its last value is the last one present.
-    let line = md.lines().find(|l| l.starts_with("| gap2_c4 |")).expect("gap2_c4 line");
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("| gap2_c4 |"))
+        .expect("gap2_c4 line");
     let cells: Vec<&str> = line.split('|').map(str::trim).collect();
     assert_eq!(&cells[2..4], ["0.8000", "0.3000"], "{line}");
     assert_eq!(cells[7], "2.667", "{line}");

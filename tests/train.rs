@@ -259,7 +259,10 @@ fn level1_gan_recovers_correlations_and_sabotage_does_not() {
         let rows = rows_of(stages, s);
         let (a, b) = start_end(&rows, "level1", "c_err");
         // A frozen D also loses dict1's warm start: then level 1 may not even start.
-        assert!(b >= 0.7 || b.is_nan() || a.is_nan(), "{s:?}: c_err {a} -> {b}");
+        assert!(
+            b >= 0.7 || b.is_nan() || a.is_nan(),
+            "{s:?}: c_err {a} -> {b}"
+        );
     }
 }
 
@@ -389,4 +392,121 @@ fn invalid_training_configs_name_the_field() {
         Err(TrainError::InvalidConfig { rule, .. }) => assert!(rule.contains("batchh"), "{rule}"),
         other => panic!("expected InvalidConfig, got {other:?}"),
     }
+}
+
+fn fsrgan(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_fsrgan"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+/// Metrics rows without their wall times, values as bits.
+fn comparable(dir: &std::path::Path) -> Vec<(String, usize, usize, BTreeMap<String, u64>)> {
+    let rows = fsrgan::io::rundir::RunDir::open(dir)
+        .unwrap()
+        .rows()
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                r.stage.clone(),
+                r.stage_step,
+                r.step,
+                r.values
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_bits()))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// `fsrgan train` end to end: a run killed with SIGKILL in the middle of a
+/// stage and continued with `--resume` ends with the same learner file, byte
+/// for byte, and the same metrics as an uninterrupted run; the report is
+/// written; an existing run is not overwritten without `--force`; a missing
+/// GPU is a clear error.
+#[test]
+fn cli_train_killed_and_resumed_equals_uninterrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg_path = tmp.path().join("fast.toml");
+    std::fs::write(&cfg_path, config("[superres]\nsteps = 150\n").to_toml()).unwrap();
+    let cfg = cfg_path.to_str().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let o = fsrgan(&[
+        "train",
+        "--config",
+        cfg,
+        "--out",
+        a.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(a.join("report.md").exists());
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fsrgan"))
+        .args([
+            "train",
+            "--config",
+            cfg,
+            "--out",
+            b.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill once a checkpoint inside a later stage exists (the level1 checkpoints
+    // come every 25 steps), so the resumed run restarts mid-stage.
+    let state = b.join("checkpoint/state.safetensors");
+    let t0 = std::time::Instant::now();
+    loop {
+        let far = fsrgan::io::reader::read_tensors(&state)
+            .ok()
+            .and_then(|f| f.metadata.get("step").and_then(|s| s.parse::<usize>().ok()))
+            .is_some_and(|s| s >= 75);
+        if far || t0.elapsed().as_secs() > 120 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        !b.join("learner.safetensors").exists(),
+        "the run finished before it was killed"
+    );
+    let o = fsrgan(&["train", "--resume", b.to_str().unwrap(), "--device", "cpu"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(a.join("learner.safetensors")).unwrap(),
+        std::fs::read(b.join("learner.safetensors")).unwrap()
+    );
+    assert_eq!(comparable(&a), comparable(&b));
+
+    let o = fsrgan(&["train", "--config", cfg, "--out", a.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already holds a run"));
+    if !tch::Cuda::is_available() {
+        let o = fsrgan(&[
+            "train",
+            "--config",
+            cfg,
+            "--out",
+            tmp.path().join("c").to_str().unwrap(),
+            "--device",
+            "cuda",
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("no CUDA device"));
+    }
+    let o = fsrgan(&[
+        "train",
+        "--resume",
+        tmp.path().join("none").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
 }
