@@ -156,7 +156,9 @@ fn report_of_synthetic_run() {
     let md = std::fs::read_to_string(&report_path).unwrap();
 
     assert!(
-        md.contains("| stage | step | secs | dict1_min_cos | dict2_min_cos | alpha_err |"),
+        md.contains(
+            "| stage | step | secs | steps/s | dict1_min_cos | dict2_min_cos | alpha_err |"
+        ),
         "{md}"
     );
     for stage in [

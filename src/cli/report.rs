@@ -174,16 +174,29 @@ fn recovery_columns(levels: usize) -> Vec<String> {
 fn recovery_table(rows: &[Row], levels: usize) -> String {
     let cols = recovery_columns(levels);
     let mut s = String::from("## Recovery against the truth\n\n");
-    s += "The last evaluation of every stage (`init`: the random learner at step 0).\n\n";
-    s += "| stage | step | secs |";
+    s += "The last evaluation of every stage (`init`: the random learner at step 0). \
+          steps/s: the stage's GAN steps per second of step time (evaluations, checkpoints \
+          and warm starts excluded).\n\n";
+    s += "| stage | step | secs | steps/s |";
     for c in &cols {
         let _ = write!(s, " {c} |");
     }
-    s += "\n|---|---:|---:|";
+    s += "\n|---|---:|---:|---:|";
     s += &"---:|".repeat(cols.len());
     s.push('\n');
     for r in stage_ends(rows) {
-        let _ = write!(s, "| {} | {} | {} |", r.stage, r.step, sig4(r.secs));
+        let rate = r
+            .step_secs
+            .filter(|&t| t > 0.0)
+            .map(|t| r.stage_step as f64 / t);
+        let _ = write!(
+            s,
+            "| {} | {} | {} | {} |",
+            r.stage,
+            r.step,
+            sig4(r.secs),
+            cell(rate)
+        );
         for c in &cols {
             let _ = write!(s, " {} |", cell(r.values.get(c).copied()));
         }

@@ -37,6 +37,11 @@ pub struct Row {
     /// Wall-clock seconds since the start of training (summed over resumed runs).
     #[serde(default)]
     pub secs: f64,
+    /// Seconds spent in this stage's GAN steps up to this row (evaluations,
+    /// checkpoints and warm starts excluded; counted from the start of this
+    /// invocation when the stage was resumed), for steps per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_secs: Option<f64>,
     /// Named values (losses and metrics).
     pub values: BTreeMap<String, f64>,
 }
@@ -118,15 +123,16 @@ impl RunDir {
         write_bytes(&self.file("metrics.jsonl"), jsonl.as_bytes())?;
         let keys: std::collections::BTreeSet<&String> =
             rows.iter().flat_map(|r| r.values.keys()).collect();
-        let mut csv = String::from("stage,stage_step,step,secs");
+        let mut csv = String::from("stage,stage_step,step,secs,step_secs");
         for k in &keys {
             csv.push(',');
             csv.push_str(k);
         }
         csv.push('\n');
         for r in rows {
+            let step_secs = r.step_secs.map_or(String::new(), |v| format!("{v:.4}"));
             csv.push_str(&format!(
-                "{},{},{},{:.3}",
+                "{},{},{},{:.3},{step_secs}",
                 r.stage, r.stage_step, r.step, r.secs
             ));
             for k in &keys {

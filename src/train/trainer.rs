@@ -302,6 +302,7 @@ pub fn train(
             stage_step: 0,
             step: 0,
             secs: 0.0,
+            step_secs: None,
             values: eval.evaluate(&truth, &learner, None),
         };
         run.append(&row)?;
@@ -354,7 +355,7 @@ pub fn train(
                    disc: &Disc,
                    stage_step: usize,
                    step: usize,
-                   secs: f64,
+                   (secs, step_secs): (f64, Option<f64>),
                    losses: Option<super::stage::StepLosses>|
          -> Result<Row, TrainError> {
             let mut values = eval.evaluate(&truth, learner, observed.map(|l| (disc, l)));
@@ -369,6 +370,7 @@ pub fn train(
                 stage_step,
                 step,
                 secs,
+                step_secs,
                 values,
             };
             run.append(&row)?;
@@ -376,8 +378,17 @@ pub fn train(
             Ok(row)
         };
         if fresh {
-            last = log(&mut rows, &learner, &disc, 0, step, elapsed(&t0), None)?;
+            last = log(
+                &mut rows,
+                &learner,
+                &disc,
+                0,
+                step,
+                (elapsed(&t0), None),
+                None,
+            )?;
         }
+        let mut step_secs = 0.0;
         for k in start_step..scfg.steps {
             if cfg.debug.stop_after_steps.is_some_and(|n| step >= n) {
                 run.write_rows(&rows)?;
@@ -390,6 +401,7 @@ pub fn train(
                     stopped_early: true,
                 });
             }
+            let t_step = Instant::now();
             let args = StepArgs {
                 kind: kind_s,
                 cfg: scfg,
@@ -431,6 +443,9 @@ pub fn train(
                 losses.d.unwrap_or(f64::NAN),
                 losses.g,
             );
+            // Every step reads its losses and checks finiteness on the host,
+            // so the device is synchronised here.
+            step_secs += t_step.elapsed().as_secs_f64();
             let end = k + 1 == scfg.steps;
             if (k + 1) % cfg.metrics_every == 0 || end {
                 last = log(
@@ -439,7 +454,7 @@ pub fn train(
                     &disc,
                     k + 1,
                     step,
-                    elapsed(&t0),
+                    (elapsed(&t0), Some(step_secs)),
                     Some(losses),
                 )?;
             }
@@ -478,6 +493,7 @@ pub fn train(
         stage_step: 0,
         step,
         secs: elapsed(&t0),
+        step_secs: None,
         values: eval.evaluate_final(&truth, &learner, kind, device),
     };
     run.append(&row)?;
