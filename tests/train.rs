@@ -510,3 +510,26 @@ fn cli_train_killed_and_resumed_equals_uninterrupted() {
     ]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// Every committed experiment config is valid, and `small.toml` (which spells
+/// the `small` preset out) and `paper.toml` equal their presets.
+#[test]
+fn experiment_configs_are_valid_and_the_spelled_out_presets_equal_the_presets() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/training/configs");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().and_then(|x| x.to_str()) != Some("toml") {
+            continue;
+        }
+        let cfg = TrainConfig::from_toml(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for name in ["small", "paper"] {
+            if path.file_stem().and_then(|s| s.to_str()) == Some(name) {
+                assert_eq!(cfg, TrainConfig::preset(name).unwrap(), "{}", path.display());
+            }
+        }
+        n += 1;
+    }
+    assert!(n >= 5);
+}

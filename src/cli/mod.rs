@@ -31,7 +31,7 @@ enum Command {
     Inspect(inspect::Args),
     /// Check the theory's claims (T1–T8) numerically at a chosen size.
     Verify(verify::Args),
-    /// The main job on a built-in default: sample `small`, inspect it, draw a grid.
+    /// The main job on a built-in default: sample `small`, inspect it, draw a grid, train on it (CPU) and report.
     Demo(demo::Args),
     /// Write a Markdown report (metrics table and plots) of a training run directory.
     Report(report::Args),

@@ -10,20 +10,34 @@ use crate::train::{TrainConfig, TrainOptions, train};
 
 /// Arguments of `fsrgan train`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
-  fsrgan train --preset tiny --out runs/tiny
-  fsrgan train --config experiments/training/small.toml --out runs/small --device cpu
-  fsrgan train --resume runs/small            # continue a stopped run
+#[command(after_help = "Stages (theory track, ../shared/spec/training.md): dict1 (output dictionary M'_1,
+degree-4 patch discriminator), level1 (alpha, beta, C; linear discriminator on moment
+features of decoded codes), superres2..L (super-resolution layers; pair discriminator and
+the pix2pix L1 term). Each stage starts from a theory-driven warm start (T5, T6) unless
+`warm_start = false` in its config table.
+
+The run directory holds config.toml, truth.safetensors, metrics.jsonl/.csv, checkpoints
+(checkpoint/, interchange names), learner.safetensors, alignment-level1.json, the plots
+and report.md; see src/io/rundir.rs.
+
+Examples:
+  fsrgan train --preset tiny --out runs/tiny            # about 1 minute on 2 CPU cores
+  fsrgan train --config experiments/training/configs/no-warm-start.toml --out runs/gan
+  fsrgan train --preset small --data out/demo/data --out runs/small   # a dataset's truth
+  fsrgan train --resume runs/small            # continue a stopped or killed run
+  fsrgan train --preset paper --device cuda --out runs/paper
   fsrgan report runs/small                    # Markdown report with tables and plots")]
 pub struct Args {
-    /// A training preset: tiny, small or paper.
+    /// A training preset: tiny, small or paper (default: small).
     #[arg(long, value_name = "NAME", conflicts_with_all = ["config", "resume"])]
     pub preset: Option<String>,
     /// A training config (TOML); `preset = "NAME"` inside starts from a preset.
     #[arg(long, value_name = "FILE", conflicts_with = "resume")]
     pub config: Option<PathBuf>,
     /// Train against the ground truth of this dataset directory (its
-    /// `manifest.json` config and seed) instead of the preset's model.
+    /// `manifest.json` config and seed, checked against its
+    /// `params.safetensors`) instead of the preset's model; batches are drawn
+    /// afresh from that truth.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Device: auto (CUDA if available), cpu, cuda.
