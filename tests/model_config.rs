@@ -226,7 +226,7 @@ fn config(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, max_shrink_iters: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, max_shrink_iters: 200, rng_seed: proptest::test_runner::RngSeed::Fixed(0x5EED_0001), ..ProptestConfig::default() })]
     /// Random configs: validation either accepts or names a known field; an
     /// accepted config generates (or names `k` as unreachable) and samples
     /// without panicking, with finite, non-negative codes.

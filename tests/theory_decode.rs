@@ -133,7 +133,7 @@ fn t8_theory_md_window_is_insufficient_and_the_corrected_one_is_not() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 200, rng_seed: proptest::test_runner::RngSeed::Fixed(0x5EED_0002), ..ProptestConfig::default() })]
     /// Inside the corrected window the support is always recovered.
     #[test]
     fn t8_support_recovered_inside_the_corrected_window(seed in any::<u64>(), d in 8usize..40, k in 1usize..4, frac in 0.05f64..0.95) {

@@ -310,28 +310,9 @@ fn resumed_runs_repeat_the_uninterrupted_run_bit_for_bit() {
                 "stop {stop}: {na} differs"
             );
         }
-        let strip = |rows: &[Row]| -> Vec<(String, usize, usize, BTreeMap<String, u64>)> {
-            rows.iter()
-                .map(|r| {
-                    (
-                        r.stage.clone(),
-                        r.stage_step,
-                        r.step,
-                        r.values
-                            .iter()
-                            .map(|(k, v)| (k.clone(), v.to_bits()))
-                            .collect(),
-                    )
-                })
-                .collect()
-        };
-        let on_disk = fsrgan::io::rundir::RunDir::open(dir.path())
-            .unwrap()
-            .rows()
-            .unwrap();
         assert_eq!(
-            strip(&on_disk),
-            strip(&full.rows),
+            comparable(dir.path()),
+            comparable(full_dir.path()),
             "stop {stop}: metrics differ"
         );
     }
@@ -526,7 +507,12 @@ fn experiment_configs_are_valid_and_the_spelled_out_presets_equal_the_presets() 
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for name in ["small", "paper"] {
             if path.file_stem().and_then(|s| s.to_str()) == Some(name) {
-                assert_eq!(cfg, TrainConfig::preset(name).unwrap(), "{}", path.display());
+                assert_eq!(
+                    cfg,
+                    TrainConfig::preset(name).unwrap(),
+                    "{}",
+                    path.display()
+                );
             }
         }
         n += 1;

@@ -10,7 +10,8 @@ use crate::train::{TrainConfig, TrainOptions, train};
 
 /// Arguments of `fsrgan train`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Stages (theory track, ../shared/spec/training.md): dict1 (output dictionary M'_1,
+#[command(
+    after_help = "Stages (theory track, ../shared/spec/training.md): dict1 (output dictionary M'_1,
 degree-4 patch discriminator), level1 (alpha, beta, C; linear discriminator on moment
 features of decoded codes), superres2..L (super-resolution layers; pair discriminator and
 the pix2pix L1 term). Each stage starts from a theory-driven warm start (T5, T6) unless
@@ -26,7 +27,8 @@ Examples:
   fsrgan train --preset small --data out/demo/data --out runs/small   # a dataset's truth
   fsrgan train --resume runs/small            # continue a stopped or killed run
   fsrgan train --preset paper --device cuda --out runs/paper
-  fsrgan report runs/small                    # Markdown report with tables and plots")]
+  fsrgan report runs/small                    # Markdown report with tables and plots"
+)]
 pub struct Args {
     /// A training preset: tiny, small or paper (default: small).
     #[arg(long, value_name = "NAME", conflicts_with_all = ["config", "resume"])]

@@ -291,7 +291,7 @@ impl TrainConfig {
         };
         let mut merged =
             toml::Table::try_from(&base).map_err(|e| bad("(internal)", e.to_string()))?;
-        merge(&mut merged, table);
+        merge_tables(&mut merged, table);
         let cfg: TrainConfig = merged
             .try_into()
             .map_err(|e: toml::de::Error| bad("(fields)", e.to_string()))?;
@@ -394,10 +394,12 @@ impl TrainConfig {
     }
 }
 
-fn merge(base: &mut toml::Table, over: toml::Table) {
+/// Merges the keys of `over` into `base`, tables recursively (how a config's
+/// keys override its preset).
+pub fn merge_tables(base: &mut toml::Table, over: toml::Table) {
     for (k, v) in over {
         match (base.get_mut(&k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge_tables(b, o),
             (_, v) => {
                 base.insert(k, v);
             }
