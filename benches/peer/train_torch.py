@@ -67,9 +67,11 @@ How it mirrors the Rust code, file by file (src/train/)
                 `torch.isfinite(p).all().item()` for every learner parameter of
                 the stage and every discriminator parameter, each step.
 The Rust loop also evaluates metrics every `metrics_every` steps and writes
-checkpoints every `checkpoint_every` steps; this peer does neither, so the
-Rust `secs` of metrics.jsonl (shown as "rust s (incl. eval)") is only
-indicative.
+checkpoints every `checkpoint_every` steps; this peer does neither. The Rust
+time shown beside it is `step_secs` of the stage's last row in metrics.jsonl:
+the seconds spent in the stage's step loop alone (the clock stops for the
+evaluations and checkpoints), i.e. the same work as this peer times. For an
+exact side-by-side, run both on the same machine, one after the other.
 
 --check
 -------
@@ -753,14 +755,11 @@ def rust_rows(run_dir):
 
 
 def rust_stage(rows, name, steps):
-    """(Rust end-of-stage values, Rust seconds of the stage's loop incl. evaluations) or (None, None)."""
-    rs = [r for r in rows if r["stage"] == name]
-    start = [r for r in rs if r["stage_step"] == 0]
-    end = [r for r in rs if r["stage_step"] == steps]
+    """(Rust end-of-stage values, Rust seconds in the stage's step loop) or (None, None)."""
+    end = [r for r in rows if r["stage"] == name and r["stage_step"] == steps]
     if not end:
         return None, None
-    secs = end[-1]["secs"] - start[-1]["secs"] if start else None
-    return end[-1]["values"], secs
+    return end[-1]["values"], end[-1].get("step_secs")
 
 
 # ----------------------------------------------------------------- main
@@ -830,37 +829,46 @@ def main():
         secs = run_stage(si, name, kind, l, cfg, scfg, steps, ctx, learner, disc)
         rv, rsecs = rust_stage(rows, name, scfg["steps"])
         r = {"stage": name, "steps": steps, "secs": secs, "steps_per_s": steps / secs if secs > 0 else None,
-             "rust_steps": scfg["steps"], "rust_secs_incl_eval": rsecs,
-             "rust_steps_per_s_incl_eval": scfg["steps"] / rsecs if rsecs else None}
+             "rust_steps": scfg["steps"], "rust_step_secs": rsecs,
+             "rust_steps_per_s": scfg["steps"] / rsecs if rsecs else None}
         if a.check:
             mine = stage_metrics(kind, l, truth, learner.to_params(), model, real_x, device)
             theirs = stage_metrics(kind, l, truth, ckpt(name), model, real_x, device)
             r["check"] = {k: {"rust": (rv or {}).get(k), "rust*py": theirs[k], "start": start[k], "python": v}
                           for k, v in mine.items()}
             lp, rp = learner.to_params(), ckpt(name)
-            r["check"]["max_abs_diff"] = {"python": max(float(np.abs(lp[k] - rp[k]).max()) for k in trained_names(kind, l))}
+            r["check"]["max_abs_diff"] = {"python": max(float(np.abs(lp[k].reshape(rp[k].shape) - rp[k]).max()) for k in trained_names(kind, l))}
         results.append(r)
         del learner, disc
 
     tsteps = sum(r["steps"] for r in results)
     tsecs = sum(r["secs"] for r in results)
+    rsecs = [r["rust_step_secs"] for r in results]
+    rtotal = sum(rsecs) if all(x is not None for x in rsecs) else None
+    rsteps = sum(r["rust_steps"] for r in results)
     out = {"peer": "pytorch-eager", "run_dir": a.run_dir, "preset": model.get("name"), "device": str(device),
            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
            "dtype": str(dtype).replace("torch.", ""), "torch": torch.__version__,
            "threads": torch.get_num_threads(), "batch": cfg["batch"], "steps_scale": a.steps_scale,
-           "stages": results, "total": {"steps": tsteps, "secs": tsecs, "steps_per_s": tsteps / tsecs if tsecs else None}}
+           "stages": results, "total": {"steps": tsteps, "secs": tsecs, "steps_per_s": tsteps / tsecs if tsecs else None,
+                     "rust_steps": rsteps, "rust_step_secs": rtotal,
+                     "rust_steps_per_s": rsteps / rtotal if rtotal else None}}
     if a.json:
         print(json.dumps(out))
         return
     f = lambda x, fmt: "-" if x is None else format(x, fmt)
     print(f"PyTorch {out['torch']} eager on {out['device']} ({out['device_name']}), {out['dtype']}, "
           f"{out['threads']} threads, batch {out['batch']}, run {a.run_dir} ({out['preset']})")
-    print(f"{'stage':<11} {'steps':>6} {'secs':>9} {'steps/s':>9}   {'rust steps':>10} {'rust s (incl. eval)':>19} {'rust steps/s':>12}")
+    print(f"{'stage':<11} {'steps':>6} {'secs':>9} {'steps/s':>9}   {'rust steps':>10} {'rust step s':>11} {'rust steps/s':>12}")
     for r in results:
         print(f"{r['stage']:<11} {r['steps']:>6} {r['secs']:>9.3f} {f(r['steps_per_s'], '.2f'):>9}   "
-              f"{r['rust_steps']:>10} {f(r['rust_secs_incl_eval'], '.2f'):>19} {f(r['rust_steps_per_s_incl_eval'], '.2f'):>12}")
+              f"{r['rust_steps']:>10} {f(r['rust_step_secs'], '.2f'):>11} {f(r['rust_steps_per_s'], '.2f'):>12}")
     t = out["total"]
-    print(f"{'total':<11} {t['steps']:>6} {t['secs']:>9.3f} {f(t['steps_per_s'], '.2f'):>9}")
+    print(f"{'total':<11} {t['steps']:>6} {t['secs']:>9.3f} {f(t['steps_per_s'], '.2f'):>9}   "
+          f"{t['rust_steps']:>10} {f(t['rust_step_secs'], '.2f'):>11} {f(t['rust_steps_per_s'], '.2f'):>12}")
+    if t["rust_steps_per_s"] and t["steps_per_s"]:
+        print(f"Rust/PyTorch steps per second: {t['rust_steps_per_s'] / t['steps_per_s']:.2f}x "
+              "(meaningful when both ran on the same machine)")
     if a.check:
         print(f"\n{'stage':<11} {'metric':<14} {'rust':>12} {'rust*py':>12} {'start':>12} {'python':>12}")
         for r in results:
