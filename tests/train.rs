@@ -119,6 +119,37 @@ fn tch_generator_matches_the_rust_sampler_on_cuda() {
     }
 }
 
+/// The CUDA backend is linked even though no symbol of it is used (build.rs,
+/// `--no-as-needed`): when the loaded `libtorch_cpu.so` has a
+/// `libtorch_cuda.so` beside it, that library must be mapped into this
+/// process, or `tch::Cuda::is_available()` would be false on a GPU machine.
+/// Checked without a GPU through `/proc/self/maps` (Linux).
+#[test]
+fn libtorch_cuda_is_loaded_when_libtorch_has_it() {
+    let _ = tch::Cuda::is_available(); // libtorch is loaded at start-up anyway
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        eprintln!("no /proc/self/maps: skipped");
+        return;
+    };
+    let path_of = |name: &str| {
+        maps.lines()
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .find(|p| p.ends_with(name))
+            .map(std::path::PathBuf::from)
+    };
+    let cpu = path_of("/libtorch_cpu.so").expect("libtorch_cpu.so is not mapped");
+    let beside = cpu.with_file_name("libtorch_cuda.so");
+    if beside.exists() {
+        assert!(
+            path_of("/libtorch_cuda.so").is_some(),
+            "{} exists but is not loaded: CUDA would be unavailable",
+            beside.display()
+        );
+    } else {
+        eprintln!("CPU-only libtorch at {}: nothing to check", cpu.display());
+    }
+}
+
 /// The reduced `tiny` pipeline recovers the truth: both dictionaries at
 /// min matched `|cos|` >= 0.99, level-1 `alpha`, `beta` within 5%, final moment
 /// gaps c = 2, 4 at least 10x below the random learner's, the super-resolution
