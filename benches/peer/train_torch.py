@@ -108,7 +108,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import time
 import tomllib
@@ -116,6 +115,9 @@ import tomllib
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rebuild_torch import read_safetensors as _read_safetensors  # noqa: E402
 
 MASK64 = (1 << 64) - 1
 MASK63 = 0x7FFF_FFFF_FFFF_FFFF
@@ -126,19 +128,9 @@ ACTIVE_REL = 1e-5  # warm.rs: codes below ACTIVE_REL * max count as inactive
 
 
 def read_safetensors(path):
-    """{name: float64 numpy array} of a safetensors file (json/numpy only)."""
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dt = {"F32": np.float32, "F64": np.float64}[info["dtype"]]
-        a, b = info["data_offsets"]
-        out[name] = np.frombuffer(data[a:b], dtype=dt).reshape(info["shape"]).astype(np.float64)
-    return out
+    """{name: float64 numpy array} of a safetensors file (rebuild_torch.py's reader)."""
+    tensors, _ = _read_safetensors(path)
+    return {k: v.astype(np.float64) for k, v in tensors.items()}
 
 
 def stage_names(levels):
