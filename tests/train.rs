@@ -90,7 +90,7 @@ fn generator_matches_sampler(device: Device) {
                 .to_device(device);
             let x = tch::no_grad(|| g.images(&z));
             for (l, (got, want)) in x.iter().zip(&batch.x).enumerate() {
-                let got = array4(got);
+                let got = array4(got).unwrap();
                 let num: f64 = (&got - want).iter().map(|v| v * v).sum();
                 let den: f64 = want.iter().map(|v| v * v).sum();
                 let rel = (num / den).sqrt();

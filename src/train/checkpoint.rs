@@ -37,7 +37,7 @@ pub fn save_checkpoint(
     let dtype = dtype(cfg.precision);
     crate::io::params::write_params(
         &run.file("checkpoint/learner.safetensors"),
-        &learner.to_params(),
+        &learner.to_params()?,
         cfg.seed,
         dtype,
     )?;
@@ -73,7 +73,7 @@ pub fn save_checkpoint(
         &meta,
     )?;
     for (i, (_, t)) in named.iter().enumerate() {
-        w.append_f64(i, &values(t).1)?;
+        w.append_f64(i, &values(t)?.1)?;
     }
     w.finish()?;
     Ok(())

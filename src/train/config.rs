@@ -1,25 +1,30 @@
 //! The training config (TOML): the model to learn, sizes, devices, and one
-//! table per stage kind. Presets `tiny`, `small`, `paper` follow the model
-//! presets; `preset = "NAME"` in a file starts from one and overrides fields.
+//! table per stage kind. Presets `tiny`, `small`, `paper` are the GAN
+//! default; `tiny:moments` (etc.) is the method-of-moments baseline and
+//! `tiny:supervised` the supervised super-resolution baseline;
+//! `preset = "NAME"` in a file starts from one and overrides fields.
 //!
 //! ```toml
 //! preset = "tiny"
 //! batch = 4096
-//! [dictionary]        # stage "dict1": output dictionary M'_1 (degree-4 discriminator)
-//! steps = 200
-//! loss = "linear"     # linear | minimax | non_saturating
+//! real_samples = 65536  # real side of the closed-form discriminators
+//! init_threshold = 2.0  # learner's initial level-1 thresholds t' (a sparse start)
+//! [dictionary]        # stage "dict1": M'_1 with the level-1 code law (patch and image moments)
+//! init = "random"     # random (GAN default) | moments (method-of-moments warm start)
+//! disc = "closed"     # closed (exact best response of a regularised linear D) | ascent
+//! steps = 1500
+//! loss = "linear"     # linear | minimax | non_saturating (ascent only)
 //! optimizer = "adam"  # adam | sgd (SGDA: gradient descent-ascent)
 //! update = "alternating"   # alternating | simultaneous
 //! n_d = 1
-//! lr_d = 0.01
-//! lr_g = 0.002
+//! lr_d = 1.0          # closed: weight of each new best response (1 = exact)
+//! lr_g = 0.02
 //! schedule = "cosine"      # constant | cosine
 //! gamma = 1.0         # l2 regulariser of the discriminator's linear weights
-//! warm_start = true   # theory-driven start (T5 dictionary, T6 level 1)
 //! adversarial = 1.0   # weight of the adversarial term in the generator's loss
 //! recon = 0.0         # weight of the L1 (pix2pix) term, super-resolution stages only
-//! [level1]            # stage "level1": alpha, beta, C (moment features of decoded codes)
-//! [superres]          # stages "superres{l}": W_l, b_l and M'_l (pair discriminator + L1)
+//! [level1]            # stage "level1": alpha, beta, C (moments of decoded codes)
+//! [superres]          # stages "superres{l}": W'_l, b'_l, M'_l (offset-aware pair discriminator)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -89,6 +94,38 @@ pub enum Condition {
     Generated,
 }
 
+/// How a stage starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    /// The GAN default: the stage's generator parameters keep the learner's
+    /// random initial values (or what earlier GAN stages made of them) and
+    /// change only by gradient steps on the generator's GAN loss; nothing is
+    /// estimated from the data.
+    Random,
+    /// The method-of-moments baseline: the stage's parameters are first set
+    /// by the estimators of `crate::theory` (tensor power method and sparse
+    /// decoding for dictionaries (T5/T8), the method of moments for level 1
+    /// (T6), activity quantiles for super-resolution thresholds).
+    Moments,
+}
+
+/// Which discriminator a stage plays against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscKind {
+    /// A regularised linear discriminator over a fixed feature map (moment
+    /// tensors of patches and images, code moments, offset-aware pair cross
+    /// moments; `train::closed`), updated in closed form: `lr_d = 1` is its
+    /// exact best response on each fake batch, `lr_d < 1` an ascent step on
+    /// the same quadratic objective. It has no first-layer filters.
+    Closed,
+    /// The discriminators trained by their own gradient-ascent steps, with
+    /// first-layer filters (`train::disc`: degree-4 patch discriminator,
+    /// standardised code moments, offset-aware pair discriminator).
+    Ascent,
+}
+
 /// Settings of one stage kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,11 +154,12 @@ pub struct StageConfig {
     /// Adam's beta2.
     #[serde(default = "default_beta2")]
     pub beta2: f64,
-    /// Warm start (dictionary stages): set the discriminator's first-layer
-    /// filters by degree-4 ascent with deflation on real patches, and the
-    /// learner's dictionary from them.
-    #[serde(default = "default_true")]
-    pub warm_start: bool,
+    /// How the stage starts: `random` (the GAN default) or `moments` (the
+    /// method-of-moments baseline).
+    pub init: Init,
+    /// The discriminator: `closed` (closed-form regularised linear, the GAN
+    /// default) or `ascent` (trained by its own ascent steps).
+    pub disc: DiscKind,
     /// Weight of the adversarial term in the generator's loss.
     #[serde(default = "default_one")]
     pub adversarial: f64,
@@ -143,14 +181,20 @@ fn default_beta1() -> f64 {
 fn default_beta2() -> f64 {
     0.999
 }
-fn default_true() -> bool {
-    true
-}
 fn default_final_eval() -> usize {
     65_536
 }
 fn default_one() -> f64 {
     1.0
+}
+fn default_real_samples() -> usize {
+    65_536
+}
+fn default_init_threshold() -> f64 {
+    2.0
+}
+fn default_init_bias() -> f64 {
+    0.0
 }
 
 /// Switches that break the trainer on purpose, so tests can show a broken
@@ -158,7 +202,8 @@ fn default_one() -> f64 {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Debug {
-    /// Never update (nor warm-start) the discriminator.
+    /// Never update (nor warm-start) the discriminator; a closed-form
+    /// discriminator keeps its step-0 best response.
     #[serde(default)]
     pub freeze_discriminator: bool,
     /// Flip the sign of the generator's loss.
@@ -167,6 +212,11 @@ pub struct Debug {
     /// Stop after this many steps in total (simulates a killed run).
     #[serde(default)]
     pub stop_after_steps: Option<usize>,
+    /// Draw the real batches (and the closed-form discriminators' real side)
+    /// from the truth of this seed instead of `seed`; the metrics still score
+    /// against `seed`'s truth.
+    #[serde(default)]
+    pub real_truth_seed: Option<u64>,
 }
 
 /// The whole training config.
@@ -193,8 +243,19 @@ pub struct TrainConfig {
     pub metrics_every: usize,
     /// Checkpoint every this many steps (and at each stage's end).
     pub checkpoint_every: usize,
-    /// Real samples for the dictionary warm start.
+    /// Real samples of the method-of-moments warm starts (`init = "moments"`).
     pub warm_samples: usize,
+    /// Real samples whose feature means are the real side of the closed-form
+    /// discriminators (drawn once at the start of each stage).
+    #[serde(default = "default_real_samples")]
+    pub real_samples: usize,
+    /// The learner's initial level-1 threshold `t'` of every channel: a
+    /// sparse start (activity `Q(t')`, 2.3% at 2.0), the same for every truth.
+    #[serde(default = "default_init_threshold")]
+    pub init_threshold: f64,
+    /// The learner's initial super-resolution biases `b'_l`.
+    #[serde(default = "default_init_bias")]
+    pub init_bias: f64,
     /// Decoder threshold `tau` of `s_hat = ReLU(M'^T x - tau)`.
     pub decode_tau: f64,
     /// What the super-resolution stages condition on.
@@ -211,14 +272,78 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// The preset for a model preset name (`tiny`, `small`, `paper`).
+    /// The preset for a model preset name (`tiny`, `small`, `paper`): the
+    /// GAN default. Every stage starts from the learner's random state
+    /// (`init = "random"`) and plays the closed-form moment discriminator
+    /// (`disc = "closed"`, `lr_d = 1`: its exact best response on each fake
+    /// batch) with Adam and a cosine schedule; the super-resolution stages
+    /// see the learner's own pairs (`condition = "generated"`) and have no
+    /// L1 term. Sizes measured in `experiments/training`.
     ///
     /// # Errors
     /// [`TrainError::Model`] for an unknown name.
     pub fn preset(name: &str) -> Result<TrainConfig, TrainError> {
         let model = Config::preset(name)?;
-        // Sizes measured in experiments/training (tiny ~1 min, small ~4 min
-        // on two CPU cores; paper is for the GPU).
+        let (batch, steps, precision) = match name {
+            "tiny" => (4096, (1500, 1000, 2000), Precision::F64),
+            "small" => (4096, (1500, 1000, 1500), Precision::F64),
+            _ => (8192, (3000, 2000, 3000), Precision::F32),
+        };
+        let gan = |steps: usize, lr_g: f64| StageConfig {
+            steps,
+            loss: Loss::Linear,
+            optimizer: Optimizer::Adam,
+            update: Update::Alternating,
+            n_d: 1,
+            lr_d: 1.0,
+            lr_g,
+            schedule: Schedule::Cosine,
+            gamma: 1.0,
+            beta1: default_beta1(),
+            beta2: default_beta2(),
+            init: Init::Random,
+            disc: DiscKind::Closed,
+            adversarial: 1.0,
+            recon: 0.0,
+            leak: 0.0,
+        };
+        Ok(TrainConfig {
+            model,
+            seed: 1,
+            train_seed: 1,
+            precision,
+            batch,
+            eval_batch: 4096,
+            final_eval: default_final_eval(),
+            metrics_every: 100,
+            checkpoint_every: 250,
+            warm_samples: 20_000,
+            real_samples: default_real_samples(),
+            init_threshold: default_init_threshold(),
+            init_bias: default_init_bias(),
+            decode_tau: 0.0,
+            condition: Condition::Generated,
+            dictionary: gan(steps.0, 0.02),
+            level1: gan(steps.1, 0.01),
+            superres: StageConfig {
+                leak: 0.1,
+                ..gan(steps.2, 0.02)
+            },
+            debug: Debug::default(),
+        })
+    }
+
+    /// The method-of-moments baseline of a preset: every stage warm-started by
+    /// the estimators (`init = "moments"`), then the ascent-trained
+    /// discriminators of [`DiscKind::Ascent`] with SGDA; the super-resolution
+    /// layers regress on real parents by the L1 term (`condition = "real"`,
+    /// `recon = 1`, `adversarial = 0`). This is the training path of fsrgan
+    /// 0.1 before the GAN default (`experiments/training/configs/moments-*.toml`).
+    ///
+    /// # Errors
+    /// [`TrainError::Model`] for an unknown name.
+    pub fn moments_baseline(name: &str) -> Result<TrainConfig, TrainError> {
+        let mut cfg = TrainConfig::preset(name)?;
         let (batch, steps_dict, steps_l1, steps_sr, precision) = match name {
             "tiny" => (2048, 200, 400, 600, Precision::F64),
             "small" => (1024, 200, 400, 800, Precision::F64),
@@ -238,33 +363,63 @@ impl TrainConfig {
                     gamma: 1.0,
                     beta1: default_beta1(),
                     beta2: default_beta2(),
-                    warm_start: true,
+                    init: Init::Moments,
+                    disc: DiscKind::Ascent,
                     adversarial,
                     recon,
                     leak: if recon > 0.0 { 0.1 } else { 0.0 },
                 }
             };
-        Ok(TrainConfig {
-            model,
-            seed: 1,
-            train_seed: 1,
-            precision,
-            batch,
-            eval_batch: 4096,
-            final_eval: default_final_eval(),
-            metrics_every: 50,
-            checkpoint_every: 200,
-            warm_samples: 20_000,
-            decode_tau: 0.0,
-            condition: Condition::Real,
-            // SGDA where the warm start is already at the equilibrium (Adam's
-            // steps have size ~lr whatever the gradient, so they random-walk
-            // there); Adam for the L1 regression of the super-resolution layers.
-            dictionary: stage(steps_dict, Optimizer::Sgd, (0.5, 0.01), 1.0, 0.0),
-            level1: stage(steps_l1, Optimizer::Sgd, (0.5, 0.01), 1.0, 0.0),
-            superres: stage(steps_sr, Optimizer::Adam, (0.05, 0.05), 0.0, 1.0),
-            debug: Debug::default(),
-        })
+        cfg.batch = batch;
+        cfg.precision = precision;
+        cfg.metrics_every = 50;
+        cfg.checkpoint_every = 200;
+        cfg.condition = Condition::Real;
+        cfg.init_threshold = 0.0;
+        cfg.init_bias = 0.0;
+        // SGDA where the warm start is already at the equilibrium (Adam's
+        // steps have size ~lr whatever the gradient, so they random-walk
+        // there); Adam for the L1 regression of the super-resolution layers.
+        cfg.dictionary = stage(steps_dict, Optimizer::Sgd, (0.5, 0.01), 1.0, 0.0);
+        cfg.level1 = stage(steps_l1, Optimizer::Sgd, (0.5, 0.01), 1.0, 0.0);
+        cfg.superres = stage(steps_sr, Optimizer::Adam, (0.05, 0.05), 0.0, 1.0);
+        Ok(cfg)
+    }
+
+    /// The supervised baseline of the super-resolution stages: the GAN
+    /// default for `dict1` and `level1`, then every super-resolution layer
+    /// from the learner's random start by the L1 term alone on real parents
+    /// decoded with the GAN's own lower levels (`adversarial = 0`, `recon = 1`,
+    /// `condition = "real"`).
+    ///
+    /// # Errors
+    /// [`TrainError::Model`] for an unknown name.
+    pub fn supervised_baseline(name: &str) -> Result<TrainConfig, TrainError> {
+        let mut cfg = TrainConfig::preset(name)?;
+        cfg.condition = Condition::Real;
+        cfg.superres.adversarial = 0.0;
+        cfg.superres.recon = 1.0;
+        Ok(cfg)
+    }
+
+    /// A named starting point: a preset (`tiny`), or its baselines
+    /// (`tiny:moments`, `tiny:supervised`).
+    ///
+    /// # Errors
+    /// [`TrainError::Model`] for an unknown preset, [`TrainError::InvalidConfig`]
+    /// for an unknown baseline.
+    pub fn named(name: &str) -> Result<TrainConfig, TrainError> {
+        match name.split_once(':') {
+            None => TrainConfig::preset(name),
+            Some((p, "moments")) => TrainConfig::moments_baseline(p),
+            Some((p, "supervised")) => TrainConfig::supervised_baseline(p),
+            Some((_, other)) => Err(TrainError::InvalidConfig {
+                field: "preset".into(),
+                rule: format!(
+                    "the baseline after `:` must be `moments` or `supervised`, got `{other}`"
+                ),
+            }),
+        }
     }
 
     /// Parses TOML; `preset = "NAME"` starts from [`TrainConfig::preset`] and
@@ -280,12 +435,24 @@ impl TrainConfig {
         let mut table: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| bad("(syntax)", e.to_string()))?;
+        for stage in ["dictionary", "level1", "superres"] {
+            if let Some(toml::Value::Table(t)) = table.get(stage)
+                && t.contains_key("warm_start")
+            {
+                return Err(bad(
+                    &format!("{stage}.warm_start"),
+                    format!(
+                        "`warm_start` is replaced by `init = \"random\" | \"moments\"` (`warm_start = true` is `init = \"moments\"`); set `{stage}.init`"
+                    ),
+                ));
+            }
+        }
         let base = match table.remove("preset") {
             Some(v) => {
                 let name = v
                     .as_str()
                     .ok_or_else(|| bad("preset", "must be a string".into()))?;
-                TrainConfig::preset(name)?
+                TrainConfig::named(name)?
             }
             None => TrainConfig::preset("tiny")?,
         };
@@ -324,9 +491,18 @@ impl TrainConfig {
             ("metrics_every", self.metrics_every, 1),
             ("checkpoint_every", self.checkpoint_every, 1),
             ("warm_samples", self.warm_samples, 100),
+            ("real_samples", self.real_samples, 100),
         ] {
             if v < min {
                 return Err(bad(field, format!("must be at least {min}, got {v}")));
+            }
+        }
+        for (field, v) in [
+            ("init_threshold", self.init_threshold),
+            ("init_bias", self.init_bias),
+        ] {
+            if !v.is_finite() {
+                return Err(bad(field, format!("must be finite, got {v}")));
             }
         }
         if !(self.decode_tau.is_finite() && self.decode_tau >= 0.0) {
@@ -381,6 +557,23 @@ impl TrainConfig {
             for (field, v) in [("beta1", s.beta1), ("beta2", s.beta2)] {
                 if !(0.0..1.0).contains(&v) {
                     return Err(bad(&f(field), format!("must be in [0, 1), got {v}")));
+                }
+            }
+            if s.disc == DiscKind::Closed {
+                if s.loss != Loss::Linear {
+                    return Err(bad(
+                        &f("loss"),
+                        "the closed-form discriminator is a regularised linear one: it needs loss = \"linear\"".into(),
+                    ));
+                }
+                if s.lr_d > 1.0 {
+                    return Err(bad(
+                        &f("lr_d"),
+                        format!(
+                            "for disc = \"closed\" it is the weight of the new best response (1 = exact), in (0, 1]; got {}",
+                            s.lr_d
+                        ),
+                    ));
                 }
             }
         }

@@ -8,8 +8,10 @@
 //!   marginal powers 1..3 of every unit and all pairwise products of units
 //!   (within and across patches) of decoded level-1 codes.
 //! * [`Pair`]: on `(s_{l-1}, X_l)`: `(1/P) sum_p sum_j lambda_j <v_j, X_l[p]>^2
-//!   ReLU(<u_j, w_p> - tau_j) + mu_j <v_j, X_l[p]>^4 + c`, where `w_p` is the 3x3
-//!   window of parent codes around patch `p`'s parent.
+//!   ReLU(<u_{o(p) j}, w_p> - tau_{o(p) j}) + mu_j <v_j, X_l[p]>^4 + c`, where `w_p`
+//!   is the 3x3 window of parent codes around patch `p`'s parent and `o(p)` the
+//!   patch's offset among the parent's four children: each offset has its own
+//!   parent directions, so a generator and its offset-permuted twin differ.
 
 use tch::{Kind, Tensor};
 
@@ -91,7 +93,7 @@ pub fn moment_features(s: &Tensor) -> Tensor {
     )
 }
 
-/// The linear discriminator on standardised moment features of decoded codes.
+/// The linear discriminator on (standardised) moment features of decoded codes.
 #[derive(Debug)]
 pub struct Moments {
     /// Weights `(F,)`.
@@ -100,20 +102,34 @@ pub struct Moments {
     pub c: Tensor,
     mu: Tensor,
     sd: Tensor,
+    /// Whether the features are standardised by a real reference (then their
+    /// real mean is 0 and the linear loss uses it exactly).
+    pub standardised: bool,
 }
 
 impl Moments {
-    /// Standardises features by the mean and sd of `reference` features `(B, F)`.
-    pub fn new(reference: &Tensor) -> Moments {
+    /// With `standardise`, standardises features by the mean and sd of
+    /// `reference` features `(B, F)`; otherwise the features are raw.
+    pub fn new(reference: &Tensor, standardise: bool) -> Moments {
         let (kind, dev) = (reference.kind(), reference.device());
         let f = reference.size()[1];
-        let mu = reference.mean_dim(0, false, None::<Kind>).detach();
-        let sd = reference.std_dim(0, true, false).clamp_min(1e-6).detach();
+        let (mu, sd) = if standardise {
+            (
+                reference.mean_dim(0, false, None::<Kind>).detach(),
+                reference.std_dim(0, true, false).clamp_min(1e-6).detach(),
+            )
+        } else {
+            (
+                Tensor::zeros([f], (kind, dev)),
+                Tensor::ones([f], (kind, dev)),
+            )
+        };
         Moments {
             lambda: param(Tensor::zeros([f], (kind, dev))),
             c: param(Tensor::zeros([1], (kind, dev))),
             mu,
             sd,
+            standardised: standardise,
         }
     }
     /// Scores of codes `(B, m, n, n)`.
@@ -148,14 +164,23 @@ pub fn parent_windows(s: &Tensor) -> Tensor {
     up.permute([0, 2, 3, 1]).reshape([b * 4 * np * np, 9 * m])
 }
 
+/// One-hot child offsets `(B n^2, 4)` of the patches of a `n x n` grid in the
+/// order of [`patches`]: patch `(py, px)` has offset `2 (py % 2) + px % 2`.
+pub fn offset_onehot(n: i64, b: i64, kind: Kind, device: tch::Device) -> Tensor {
+    let py = Tensor::arange(n, (Kind::Int64, device)).remainder(2);
+    let o = (py.view([n, 1]) * 2 + py.view([1, n])).view([-1]); // (n^2,)
+    o.one_hot(4).to_kind(kind).repeat([b, 1])
+}
+
 /// The pair discriminator of the super-resolution stages.
 #[derive(Debug)]
 pub struct Pair {
     /// First-layer filters on child patches `(J, D)`, unit rows.
     pub v: Tensor,
-    /// Parent-window directions `(J, 9 m_{l-1})`.
+    /// Parent-window directions per child offset `(4 J, 9 m_{l-1})`: rows
+    /// `o J .. (o + 1) J` for offset `o = 2 oy + ox`.
     pub u: Tensor,
-    /// Thresholds `(J,)`.
+    /// Thresholds per child offset `(4 J,)`.
     pub tau: Tensor,
     /// Weights of the pair terms `(J,)`.
     pub lambda: Tensor,
@@ -171,14 +196,14 @@ impl Pair {
     pub fn new(v: &Tensor, window: i64, q: usize, seed: u64) -> Pair {
         let j = v.size()[0];
         let (kind, dev) = (v.kind(), v.device());
-        let u =
-            super::generator::seeded_randn(seed, &[j, window], kind, dev) / (window as f64).sqrt();
+        let u = super::generator::seeded_randn(seed, &[4 * j, window], kind, dev)
+            / (window as f64).sqrt();
         let mut vv = param(v.copy());
         normalize_rows(&mut vv);
         Pair {
             v: vv,
             u: param(u),
-            tau: param(Tensor::zeros([j], (kind, dev))),
+            tau: param(Tensor::zeros([4 * j], (kind, dev))),
             lambda: param(Tensor::zeros([j], (kind, dev))),
             mu: param(Tensor::zeros([j], (kind, dev))),
             c: param(Tensor::zeros([1], (kind, dev))),
@@ -190,7 +215,10 @@ impl Pair {
         let b = x.size()[0];
         let a = patches(x, self.q).matmul(&self.v.tr()); // (B P, J)
         let w = parent_windows(parent); // (B P, 9 m)
-        let psi = (w.matmul(&self.u.tr()) - &self.tau).relu(); // (B P, J)
+        let j = self.v.size()[0];
+        let all = (w.matmul(&self.u.tr()) - &self.tau).relu().view([-1, 4, j]); // (B P, 4, J)
+        let onehot = offset_onehot(x.size()[2] / self.q as i64, b, x.kind(), x.device());
+        let psi = (all * onehot.unsqueeze(2)).sum_dim_intlist(1, false, None::<Kind>); // (B P, J)
         let pair = (a.square() * psi).matmul(&self.lambda);
         let marg = a.pow_tensor_scalar(4).matmul(&self.mu);
         (pair + marg).view([b, -1]).mean_dim(1, false, None::<Kind>) + &self.c

@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use ndarray::{Array2, Array4, ArrayView4};
 use tch::{Kind, Tensor};
 
+use super::TrainError;
 use super::generator::{Generator, array2, array4, latents};
 use super::stage::Disc;
 use crate::metrics::{self, MomentTensors};
@@ -69,19 +70,20 @@ fn images_in_chunks(
     kind: Kind,
     device: tch::Device,
     mut f: impl FnMut(usize, &Array4<f64>),
-) {
+) -> Result<(), TrainError> {
     let mut done = 0;
     let mut i = 0u64;
     while done < n {
         let b = chunk.min(n - done);
         let z = latents(seed.wrapping_add(i), b, g.config.d0, kind, device);
-        let x: Vec<Array4<f64>> = tch::no_grad(|| g.images(&z).iter().map(array4).collect());
+        let x = tch::no_grad(|| g.images(&z).iter().map(array4).collect::<Result<Vec<_>, _>>())?;
         for (l, xl) in x.iter().enumerate() {
             f(l, xl);
         }
         done += b;
         i += 1;
     }
+    Ok(())
 }
 
 /// Moment tensors (where `D <= 16`) of `n` samples of `g`, per level.
@@ -92,7 +94,7 @@ fn tensors_of(
     seed: u64,
     kind: Kind,
     device: tch::Device,
-) -> Vec<Option<MomentTensors>> {
+) -> Result<Vec<Option<MomentTensors>>, TrainError> {
     let cfg = &g.config;
     let d = cfg.d();
     let mut out: Vec<Option<MomentTensors>> = (0..cfg.levels)
@@ -102,8 +104,8 @@ fn tensors_of(
         if let Some(t) = out[l].as_mut() {
             t.add(metrics::patches(x.view(), cfg.patch).view());
         }
-    });
-    out
+    })?;
+    Ok(out)
 }
 
 impl Eval {
@@ -116,13 +118,13 @@ impl Eval {
         seeds: (u64, u64, u64),
         kind: Kind,
         device: tch::Device,
-    ) -> Eval {
+    ) -> Result<Eval, TrainError> {
         let cfg = &target.config;
         let q = cfg.patch;
         let chunk = n.clamp(1, 4096);
         let real_x: Vec<Array4<f64>> = {
             let z = latents(seeds.0, n, cfg.d0, kind, device);
-            tch::no_grad(|| target.images(&z).iter().map(array4).collect())
+            tch::no_grad(|| target.images(&z).iter().map(array4).collect::<Result<_, _>>())?
         };
         let ref_tensors = tensors_of(
             target,
@@ -131,7 +133,7 @@ impl Eval {
             seeds.0 ^ 0x5EED,
             kind,
             device,
-        );
+        )?;
         let refs: Vec<Reference> = ref_tensors
             .into_iter()
             .zip(&real_x)
@@ -149,8 +151,8 @@ impl Eval {
             final_n,
             chunk,
         };
-        eval.floor = eval.floors(target, n, "", kind, device);
-        eval
+        eval.floor = eval.floors(target, n, "", kind, device)?;
+        Ok(eval)
     }
 
     /// The gaps of an independent real set of `n` samples: the floor of a fake set of that size.
@@ -161,12 +163,13 @@ impl Eval {
         suffix: &str,
         kind: Kind,
         device: tch::Device,
-    ) -> BTreeMap<String, f64> {
+    ) -> Result<BTreeMap<String, f64>, TrainError> {
         let cfg = &target.config;
         let mut out = BTreeMap::new();
-        let tensors = tensors_of(target, n, self.chunk, self.seeds.1, kind, device);
+        let tensors = tensors_of(target, n, self.chunk, self.seeds.1, kind, device)?;
         let z = latents(self.seeds.1, n.min(EVAL_ROWS), cfg.d0, kind, device);
-        let x2: Vec<Array4<f64>> = tch::no_grad(|| target.images(&z).iter().map(array4).collect());
+        let x2: Vec<Array4<f64>> =
+            tch::no_grad(|| target.images(&z).iter().map(array4).collect::<Result<_, _>>())?;
         for (l, (t, x)) in tensors.iter().zip(&x2).enumerate() {
             let p2 = pick(&metrics::patches(x.view(), cfg.patch));
             let gaps = self.gaps(l, t.as_ref(), &p2);
@@ -178,7 +181,7 @@ impl Eval {
                 metrics::sliced_wasserstein(self.refs[l].rows.view(), p2.view(), 32, 7),
             );
         }
-        out
+        Ok(out)
     }
 
     /// Gaps `c = 1..4` of level `l` against the real reference: exact tensors
@@ -196,7 +199,10 @@ impl Eval {
     }
 
     /// The learner's images on the fixed fake latents.
-    pub fn fake_images(&self, learner: &Generator) -> Vec<Array4<f64>> {
+    ///
+    /// # Errors
+    /// [`TrainError`] if the images cannot be copied out.
+    pub fn fake_images(&self, learner: &Generator) -> Result<Vec<Array4<f64>>, TrainError> {
         tch::no_grad(|| learner.images(&self.z_fake).iter().map(array4).collect())
     }
 
@@ -208,8 +214,8 @@ impl Eval {
         learner: &Generator,
         kind: Kind,
         device: tch::Device,
-    ) -> BTreeMap<String, f64> {
-        let mut out = self.evaluate(truth, learner, None);
+    ) -> Result<BTreeMap<String, f64>, TrainError> {
+        let mut out = self.evaluate(truth, learner, None)?;
         let tensors = tensors_of(
             learner,
             self.final_n,
@@ -217,7 +223,7 @@ impl Eval {
             self.seeds.2 ^ 0xF1A1,
             kind,
             device,
-        );
+        )?;
         for (l, t) in tensors.iter().enumerate() {
             if t.is_some() {
                 for (c, g) in self
@@ -232,12 +238,12 @@ impl Eval {
         if tensors.iter().any(Option::is_some) {
             let target = Generator::from_params(truth, kind, device);
             out.extend(
-                self.floors(&target, self.final_n, "_final", kind, device)
+                self.floors(&target, self.final_n, "_final", kind, device)?
                     .into_iter()
                     .filter(|(k, _)| !k.starts_with("swd")),
             );
         }
-        out
+        Ok(out)
     }
 
     /// All metrics of `learner` (and of the stage discriminator `disc` at level `l`).
@@ -246,21 +252,21 @@ impl Eval {
         truth: &Params,
         learner: &Generator,
         disc: Option<(&Disc, usize)>,
-    ) -> BTreeMap<String, f64> {
+    ) -> Result<BTreeMap<String, f64>, TrainError> {
         let cfg = &truth.config;
         let q = cfg.patch;
-        let lp = learner.to_params();
+        let lp = learner.to_params()?;
         let mut out = self.floor.clone();
         let d = cfg.d();
-        let (fake_x, fake_s): (Vec<Array4<f64>>, Vec<Array4<f64>>) = tch::no_grad(|| {
+        let (fake_x, fake_s) = tch::no_grad(|| -> Result<(Vec<_>, Vec<_>), TrainError> {
             let s = learner.codes(&self.z_fake);
             let x = s
                 .iter()
                 .enumerate()
                 .map(|(l, s)| array4(&learner.image(l, s)))
-                .collect();
-            (x, s.iter().map(array4).collect())
-        });
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((x, s.iter().map(array4).collect::<Result<Vec<_>, _>>()?))
+        })?;
         for l in 0..cfg.levels {
             let lv = l + 1;
             let all = metrics::patches(fake_x[l].view(), q);
@@ -298,7 +304,7 @@ impl Eval {
         if let Some((d, l)) = disc
             && let Some(f) = d.filters()
         {
-            let fm = array2(f);
+            let fm = array2(f)?;
             let lv = l + 1;
             out.insert(
                 format!("align{lv}_learner"),
@@ -309,6 +315,6 @@ impl Eval {
                 metrics::mean_best_alignment(&metrics::alignment(&fm, &metrics::atoms(truth, l))),
             );
         }
-        out
+        Ok(out)
     }
 }

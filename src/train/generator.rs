@@ -8,6 +8,7 @@
 use ndarray::{Array1, Array2, Array4};
 use tch::{Device, Kind, Tensor};
 
+use super::TrainError;
 use crate::model::params::{Level1, UpLayer};
 use crate::model::{Config, Params};
 
@@ -43,7 +44,10 @@ pub fn tensor_from<D: ndarray::Dimension>(
 }
 
 /// A tensor's values as f64, in C order, with its shape.
-pub fn values(t: &Tensor) -> (Vec<usize>, Vec<f64>) {
+///
+/// # Errors
+/// [`TrainError::Torch`] if libtorch cannot copy the values out.
+pub fn values(t: &Tensor) -> Result<(Vec<usize>, Vec<f64>), TrainError> {
     let shape: Vec<usize> = t.size().iter().map(|&s| s as usize).collect();
     let flat = t
         .detach()
@@ -51,32 +55,65 @@ pub fn values(t: &Tensor) -> (Vec<usize>, Vec<f64>) {
         .to_kind(Kind::Double)
         .contiguous()
         .view([-1]);
-    let v: Vec<f64> = Vec::try_from(&flat).unwrap_or_default();
-    (shape, v)
+    Ok((shape, Vec::<f64>::try_from(&flat)?))
 }
 
-/// A 4-d tensor as an f64 array (empty if the tensor is not 4-d).
-pub fn array4(t: &Tensor) -> Array4<f64> {
-    let (s, v) = values(t);
+fn shape_error(what: &str, shape: &[usize], expected: String) -> TrainError {
+    TrainError::Shape {
+        what: what.into(),
+        shape: shape.to_vec(),
+        expected,
+    }
+}
+
+/// A 4-d tensor as an f64 array.
+///
+/// # Errors
+/// [`TrainError::Shape`] if the tensor is not 4-d; [`TrainError::Torch`].
+pub fn array4(t: &Tensor) -> Result<Array4<f64>, TrainError> {
+    let (s, v) = values(t)?;
     match *s.as_slice() {
-        [a, b, c, d] => {
-            Array4::from_shape_vec((a, b, c, d), v).unwrap_or_else(|_| Array4::zeros((0, 0, 0, 0)))
+        [a, b, c, d] => Array4::from_shape_vec((a, b, c, d), v)
+            .map_err(|e| shape_error("a 4-d tensor", &s, e.to_string())),
+        _ => Err(shape_error("a 4-d tensor", &s, "4 dimensions".into())),
+    }
+}
+
+/// A 2-d tensor as an f64 array.
+///
+/// # Errors
+/// [`TrainError::Shape`] if the tensor is not 2-d; [`TrainError::Torch`].
+pub fn array2(t: &Tensor) -> Result<Array2<f64>, TrainError> {
+    let (s, v) = values(t)?;
+    match *s.as_slice() {
+        [a, b] => Array2::from_shape_vec((a, b), v)
+            .map_err(|e| shape_error("a 2-d tensor", &s, e.to_string())),
+        _ => Err(shape_error("a 2-d tensor", &s, "2 dimensions".into())),
+    }
+}
+
+fn array1(t: &Tensor) -> Result<Array1<f64>, TrainError> {
+    Ok(Array1::from(values(t)?.1))
+}
+
+/// Projects the rows of `t` `(m, D)`, `m <= D`, onto orthonormal rows in
+/// place: the polar factor `(t t^T)^{-1/2} t`, the nearest matrix with
+/// orthonormal rows (for a full-rank `t`). Newton-Schulz iterations
+/// `X <- (3 X - X X^T X) / 2` from `X = t / sqrt(||t t^T||_inf)` (so every
+/// singular value lies in `(0, 1]`, where they converge to 1; the error
+/// squares each iteration once they are near 1, as after a small step from
+/// orthonormal rows).
+pub fn orthonormalize_rows(t: &mut Tensor, iters: usize) {
+    tch::no_grad(|| {
+        let g = t.matmul(&t.tr());
+        let bound = g.abs().sum_dim_intlist(1, false, None::<Kind>).max();
+        let mut x = &*t / bound.sqrt().clamp_min(1e-12);
+        for _ in 0..iters {
+            let xxt = x.matmul(&x.tr());
+            x = (&x * 3.0 - xxt.matmul(&x)) * 0.5;
         }
-        _ => Array4::zeros((0, 0, 0, 0)),
-    }
-}
-
-/// A 2-d tensor as an f64 array (empty if the tensor is not 2-d).
-pub fn array2(t: &Tensor) -> Array2<f64> {
-    let (s, v) = values(t);
-    match *s.as_slice() {
-        [a, b] => Array2::from_shape_vec((a, b), v).unwrap_or_else(|_| Array2::zeros((0, 0))),
-        _ => Array2::zeros((0, 0)),
-    }
-}
-
-fn array1(t: &Tensor) -> Array1<f64> {
-    Array1::from(values(t).1)
+        t.copy_(&x);
+    });
 }
 
 impl Generator {
@@ -116,40 +153,48 @@ impl Generator {
     }
 
     /// The parameters in the interchange layout (f64).
-    pub fn to_params(&self) -> Params {
+    ///
+    /// # Errors
+    /// [`TrainError::Shape`] if a tensor does not have the config's shape.
+    pub fn to_params(&self) -> Result<Params, TrainError> {
         let cfg = &self.config;
         let (m1, n1) = (cfg.m[0], cfg.n1);
-        let (_, w) = values(&self.w1);
-        let alpha = array1(&self.alpha);
-        let t = array1(&self.t);
+        let (ws, w) = values(&self.w1)?;
+        let alpha = array1(&self.alpha)?;
+        let t = array1(&self.t)?;
         let ko = cfg.output.size(cfg.patch);
-        Params {
+        let w = Array4::from_shape_vec((m1, n1, n1, cfg.d0), w)
+            .map_err(|e| shape_error("level1.w", &ws, e.to_string()))?;
+        let up = self
+            .up
+            .iter()
+            .map(|(w, b)| {
+                Ok(UpLayer {
+                    weight: array4(w)?,
+                    bias: array1(b)?,
+                })
+            })
+            .collect::<Result<Vec<_>, TrainError>>()?;
+        let out = self
+            .out
+            .iter()
+            .enumerate()
+            .map(|(l, o)| {
+                let (os, v) = values(o)?;
+                Array4::from_shape_vec((cfg.m[l], cfg.channels, ko, ko), v)
+                    .map_err(|e| shape_error(&format!("level{}.out", l + 1), &os, e.to_string()))
+            })
+            .collect::<Result<Vec<_>, TrainError>>()?;
+        Ok(Params {
             config: cfg.clone(),
             level1: Level1 {
-                w: Array4::from_shape_vec((m1, n1, n1, cfg.d0), w)
-                    .unwrap_or_else(|_| Array4::zeros((m1, n1, n1, cfg.d0))),
+                w,
                 beta: &alpha * &t,
                 alpha,
             },
-            up: self
-                .up
-                .iter()
-                .map(|(w, b)| UpLayer {
-                    weight: array4(w),
-                    bias: array1(b),
-                })
-                .collect(),
-            out: self
-                .out
-                .iter()
-                .enumerate()
-                .map(|(l, o)| {
-                    let (_, v) = values(o);
-                    Array4::from_shape_vec((cfg.m[l], cfg.channels, ko, ko), v)
-                        .unwrap_or_else(|_| Array4::zeros((cfg.m[l], cfg.channels, ko, ko)))
-                })
-                .collect(),
-        }
+            up,
+            out,
+        })
     }
 
     /// Level-1 codes `(B, m_1, n_1, n_1)` from latents `(B, d0)`.

@@ -18,6 +18,7 @@
 //! function of its config and a resumed run repeats the uninterrupted one.
 
 pub mod checkpoint;
+pub mod closed;
 pub mod config;
 pub mod disc;
 pub mod eval;
@@ -78,6 +79,16 @@ pub enum TrainError {
         stage: String,
         /// Why (and what it suggests).
         reason: String,
+    },
+    /// A tensor does not have the shape its role needs.
+    #[error("{what}: shape {shape:?}, expected {expected}")]
+    Shape {
+        /// The tensor's role.
+        what: String,
+        /// Its shape.
+        shape: Vec<usize>,
+        /// What was expected (and the conversion's error).
+        expected: String,
     },
     /// Drawing a plot failed.
     #[error("plot: {0}")]

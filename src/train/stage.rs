@@ -20,9 +20,10 @@
 
 use tch::{Kind, Tensor};
 
-use super::config::{Condition, Loss, StageConfig, Update};
+use super::closed::Closed;
+use super::config::{Condition, Init, Loss, StageConfig, Update};
 use super::disc::{Degree4, Moments, Pair, normalize_rows};
-use super::generator::{Generator, decode, latents};
+use super::generator::{Generator, decode, latents, orthonormalize_rows};
 use super::optim::Optim;
 
 /// What a stage trains.
@@ -32,9 +33,9 @@ pub enum StageKind {
     Dictionary(usize),
     /// Level 1's `alpha`, `t`, `w`.
     Level1,
-    /// The super-resolution layer producing level `l` (0-based, `l >= 1`);
-    /// that level's output dictionary is set at the stage's start from the
-    /// discriminator's first layer and then held.
+    /// The super-resolution layer producing level `l` (0-based, `l >= 1`)
+    /// and that level's output dictionary (`init = "random"`; with
+    /// `init = "moments"` the dictionary is warm-started and held).
     Superres(usize),
 }
 
@@ -65,7 +66,8 @@ impl StageKind {
 
 /// Shared read-only context of a stage.
 pub struct Ctx<'a> {
-    /// The truth.
+    /// The generator of the real data (the truth, or the truth of
+    /// `debug.real_truth_seed`).
     pub target: &'a Generator,
     /// Batch size.
     pub batch: usize,
@@ -80,6 +82,9 @@ pub struct Ctx<'a> {
     pub kind: Kind,
     /// Device.
     pub device: tch::Device,
+    /// Keep the learner's dictionaries orthonormal (the model's dictionaries
+    /// are orthonormal) rather than only unit-norm.
+    pub orthonormal: bool,
 }
 
 impl Ctx<'_> {
@@ -104,6 +109,8 @@ pub enum Disc {
     Moments(Moments),
     /// Super-resolution stages.
     Pair(Pair),
+    /// The closed-form discriminator of any stage (`disc = "closed"`).
+    Closed(Closed),
 }
 
 impl Disc {
@@ -113,6 +120,7 @@ impl Disc {
             Disc::Degree4(d) => d.params(),
             Disc::Moments(d) => d.params(),
             Disc::Pair(d) => d.params(),
+            Disc::Closed(d) => d.params(),
         }
     }
     /// `(1/2)||weights||^2`.
@@ -121,12 +129,13 @@ impl Disc {
             Disc::Degree4(d) => d.reg(),
             Disc::Moments(d) => d.reg(),
             Disc::Pair(d) => d.reg(),
+            Disc::Closed(_) => Tensor::zeros([], (Kind::Double, tch::Device::Cpu)),
         }
     }
     fn project(&mut self) {
         match self {
             Disc::Degree4(d) => d.project(),
-            Disc::Moments(_) => {}
+            Disc::Moments(_) | Disc::Closed(_) => {}
             Disc::Pair(d) => d.project(),
         }
     }
@@ -134,7 +143,7 @@ impl Disc {
     pub fn filters(&self) -> Option<&Tensor> {
         match self {
             Disc::Degree4(d) => Some(&d.v),
-            Disc::Moments(_) => None,
+            Disc::Moments(_) | Disc::Closed(_) => None,
             Disc::Pair(d) => Some(&d.v),
         }
     }
@@ -189,55 +198,110 @@ pub fn fake_inputs(
             let x = learner.image(0, &learner.level1(z));
             vec![decode(&x, &learner.out[0], q, ctx.tau)]
         }
-        StageKind::Superres(l) => {
-            let parent = match ctx.condition {
-                Condition::Real => real[0].shallow_clone(),
-                Condition::Generated => tch::no_grad(|| {
+        StageKind::Superres(l) => match ctx.condition {
+            // pix2pix-style: the learner's child of the decoded real parents.
+            Condition::Real => {
+                let parent = real[0].shallow_clone();
+                let child = learner.image(l, &learner.up_leaky(l - 1, &parent, ctx.leak));
+                vec![parent, child]
+            }
+            // The learner's own pair (X'_{l-1}, X'_l) of one latent; the
+            // discriminator decodes X'_{l-1} exactly as it decodes real parents.
+            Condition::Generated => {
+                let s = tch::no_grad(|| {
                     let mut s = learner.level1(z);
                     for k in 0..l - 1 {
                         s = learner.up(k, &s);
                     }
+                    s
+                });
+                let parent = tch::no_grad(|| {
                     decode(&learner.image(l - 1, &s), &learner.out[l - 1], q, ctx.tau)
-                }),
-            };
-            let child = learner.image(l, &learner.up_leaky(l - 1, &parent, ctx.leak));
-            vec![parent, child]
-        }
+                });
+                let child = learner.image(l, &learner.up_leaky(l - 1, &s, ctx.leak));
+                vec![parent, child]
+            }
+        },
     }
 }
 
-/// Per-sample scores.
+/// Per-sample scores (the discriminators with per-sample scores; the
+/// closed-form one scores batches through its feature means).
 pub fn score(d: &Disc, inputs: &Inputs) -> Tensor {
     match d {
         Disc::Degree4(d) => d.score(&inputs[0]),
         Disc::Moments(d) => d.score(&inputs[0]),
         Disc::Pair(d) => d.score(&inputs[0], &inputs[1]),
+        Disc::Closed(d) => d.g_loss(&d.fake_means(inputs)) * -1.0,
     }
 }
 
-/// The learner's tensors a stage trains, in a fixed order.
-pub fn g_params(kind: StageKind, g: &mut Generator) -> Vec<&mut Tensor> {
+/// The learner's tensors a stage trains, in a fixed order. From a random
+/// start (`init = "random"`) `dict1` trains the whole level-1 generator
+/// (`M'_1` and the code law `w'`, `alpha'`, `t'`: the dictionary alone
+/// cannot match the moments of the wrong code law) and `superres{l}` trains
+/// `M'_l` with the layer; after the warm starts (`init = "moments"`) the
+/// estimated parts are held.
+pub fn g_params(kind: StageKind, init: Init, g: &mut Generator) -> Vec<&mut Tensor> {
+    let random = init == Init::Random;
     match kind {
+        StageKind::Dictionary(l) if random && l == 0 => {
+            vec![&mut g.out[0], &mut g.w1, &mut g.alpha, &mut g.t]
+        }
         StageKind::Dictionary(l) => vec![&mut g.out[l]],
         StageKind::Level1 => vec![&mut g.w1, &mut g.alpha, &mut g.t],
         StageKind::Superres(l) => {
             let (w, b) = &mut g.up[l - 1];
-            vec![w, b]
+            if random {
+                vec![w, b, &mut g.out[l]]
+            } else {
+                vec![w, b]
+            }
         }
     }
 }
 
-/// Projections of the learner after a step: unit atoms and level-1 vectors, `alpha >= 0.05`.
-pub fn project_g(kind: StageKind, g: &mut Generator) {
+/// Newton-Schulz iterations of the orthonormal projection after a step.
+const ORTHO_ITERS: usize = 10;
+
+/// Projects a dictionary after a step: orthonormal rows when `orthonormal`
+/// (and `m <= D`), else unit rows.
+fn project_atoms(t: &mut Tensor, orthonormal: bool) {
+    let s = t.size();
+    if orthonormal && s[0] <= s[1] {
+        orthonormalize_rows(t, ORTHO_ITERS);
+    } else {
+        normalize_rows(t);
+    }
+}
+
+/// Projections of the learner after a step: unit (or orthonormal) atoms,
+/// unit level-1 vectors, `alpha >= 0.05`.
+pub fn project_g(kind: StageKind, init: Init, g: &mut Generator, orthonormal: bool) {
+    let random = init == Init::Random;
+    let level1 = |g: &mut Generator| {
+        normalize_rows(&mut g.w1);
+        tch::no_grad(|| {
+            let _ = g.alpha.f_clamp_min_(0.05);
+        });
+    };
     match kind {
-        StageKind::Dictionary(l) => normalize_rows(&mut g.out[l]),
-        StageKind::Level1 => {
-            normalize_rows(&mut g.w1);
-            tch::no_grad(|| {
-                let _ = g.alpha.f_clamp_min_(0.05);
-            });
+        StageKind::Dictionary(l) => {
+            if random {
+                project_atoms(&mut g.out[l], orthonormal);
+                if l == 0 {
+                    level1(g);
+                }
+            } else {
+                normalize_rows(&mut g.out[l]);
+            }
         }
-        StageKind::Superres(_) => {}
+        StageKind::Level1 => level1(g),
+        StageKind::Superres(l) => {
+            if random {
+                project_atoms(&mut g.out[l], orthonormal);
+            }
+        }
     }
 }
 
@@ -245,7 +309,9 @@ pub fn project_g(kind: StageKind, g: &mut Generator) {
 fn d_loss(loss: Loss, d: &Disc, real: &Inputs, f: &Tensor) -> Tensor {
     let r = match (loss, d) {
         // The exact real side of a linear discriminator on standardised features.
-        (Loss::Linear, Disc::Moments(m)) => return -(&m.c - f.mean(None::<Kind>)),
+        (Loss::Linear, Disc::Moments(m)) if m.standardised => {
+            return -(&m.c - f.mean(None::<Kind>));
+        }
         _ => score(d, real),
     };
     match loss {
@@ -314,6 +380,9 @@ pub fn gan_step(
 ) -> StepLosses {
     let gamma = a.cfg.gamma;
     let sign = if a.flip_g { -1.0 } else { 1.0 };
+    if let Disc::Closed(d) = disc {
+        return closed_step(a, ctx, learner, d, opt_g);
+    }
     match a.cfg.update {
         Update::Alternating => {
             let mut dl = None;
@@ -357,7 +426,7 @@ pub fn gan_step(
             let fake = fake_inputs(a.kind, ctx, learner, &z_f, &real);
             let gl = g_loss(a.cfg, disc, &real, &fake) * sign;
             let gv = gl.double_value(&[]) * sign;
-            let mut ps = g_params(a.kind, learner);
+            let mut ps = g_params(a.kind, a.cfg.init, learner);
             let grads = Tensor::run_backward(
                 &[&gl],
                 &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(),
@@ -365,7 +434,7 @@ pub fn gan_step(
                 false,
             );
             opt_g.step(&mut ps, &grads, a.lr_g);
-            project_g(a.kind, learner);
+            project_g(a.kind, a.cfg.init, learner, ctx.orthonormal);
             StepLosses { d: dl, g: gv }
         }
         Update::Simultaneous => {
@@ -377,7 +446,7 @@ pub fn gan_step(
             let gloss = g_loss(a.cfg, disc, &real, &fake) * sign;
             let (dv, gv) = (dloss.double_value(&[]), gloss.double_value(&[]) * sign);
             let dparams: Vec<Tensor> = disc.params().iter().map(|p| p.shallow_clone()).collect();
-            let gparams: Vec<Tensor> = g_params(a.kind, learner)
+            let gparams: Vec<Tensor> = g_params(a.kind, a.cfg.init, learner)
                 .iter()
                 .map(|p| p.shallow_clone())
                 .collect();
@@ -388,13 +457,68 @@ pub fn gan_step(
                 opt_d.step(&mut ps, &gd, a.lr_d);
                 disc.project();
             }
-            let mut ps = g_params(a.kind, learner);
+            let mut ps = g_params(a.kind, a.cfg.init, learner);
             opt_g.step(&mut ps, &gg, a.lr_g);
-            project_g(a.kind, learner);
+            project_g(a.kind, a.cfg.init, learner, ctx.orthonormal);
             StepLosses {
                 d: (a.cfg.adversarial > 0.0).then_some(dv),
                 g: gv,
             }
         }
     }
+}
+
+/// One step against the closed-form discriminator (`train::closed`): it
+/// responds to a fake batch `A` (`lambda <- (1 - lr_d) lambda + lr_d (R - F_A)`,
+/// unless frozen after its first response), then the generator descends
+/// `adversarial * (-E_fake D) + recon * L1` on an independent batch `B`
+/// (the L1 term needs the real children of batch `B`'s parents).
+fn closed_step(
+    a: &StepArgs<'_>,
+    ctx: &Ctx<'_>,
+    learner: &mut Generator,
+    d: &mut Closed,
+    opt_g: &mut Optim,
+) -> StepLosses {
+    let sign = if a.flip_g { -1.0 } else { 1.0 };
+    let z_a = ctx.z(a.seed.wrapping_mul(4));
+    let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(1));
+    let z_b = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2));
+    let adversarial = a.cfg.adversarial > 0.0;
+    let needs_real = ctx.condition == Condition::Real || a.cfg.recon > 0.0;
+    let real_b = if needs_real {
+        real_inputs(a.kind, ctx, learner, &z_r)
+    } else {
+        Vec::new()
+    };
+    let mut dl = None;
+    if adversarial {
+        let fake_a: Inputs = tch::no_grad(|| fake_inputs(a.kind, ctx, learner, &z_a, &real_b));
+        let means = tch::no_grad(|| d.fake_means(&fake_a));
+        if !(a.freeze_d && d.started) {
+            dl = Some(d.respond(&means, a.lr_d.min(1.0)));
+        } else {
+            dl = Some(-d.value(&means).0);
+        }
+    }
+    let fake_b = fake_inputs(a.kind, ctx, learner, &z_b, &real_b);
+    let mut total = Tensor::zeros([], (ctx.kind, ctx.device));
+    if adversarial {
+        total += d.g_loss(&d.fake_means(&fake_b)) * a.cfg.adversarial;
+    }
+    if a.cfg.recon > 0.0 && fake_b.len() == 2 && real_b.len() == 2 {
+        total += (&fake_b[1] - &real_b[1]).abs().mean(None::<Kind>) * a.cfg.recon;
+    }
+    let gl = total * sign;
+    let gv = gl.double_value(&[]) * sign;
+    let mut ps = g_params(a.kind, a.cfg.init, learner);
+    let grads = Tensor::run_backward(
+        &[&gl],
+        &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(),
+        false,
+        true,
+    );
+    opt_g.step(&mut ps, &grads, a.lr_g);
+    project_g(a.kind, a.cfg.init, learner, ctx.orthonormal);
+    StepLosses { d: dl, g: gv }
 }

@@ -25,6 +25,8 @@ use crate::io::atomic::write_bytes;
 use crate::io::rundir::{Row, RunDir};
 use crate::metrics;
 use crate::model::Params;
+use crate::model::params::{Level1, UpLayer};
+use ndarray::{Array1, Array4};
 
 /// Where and how to train.
 #[derive(Debug, Clone)]
@@ -92,40 +94,71 @@ fn mix(seed: u64, a: u64, b: u64, c: u64) -> u64 {
     h & 0x7FFF_FFFF_FFFF_FFFF
 }
 
-/// The learner's initial parameters: random unit `w`, random unit atoms,
-/// `alpha = 1`, `t = 0` (set from data in stage `level1`), Gaussian ConvT
-/// weights scaled by `1/sqrt(m_in)`, zero biases (set from data in `superres`).
-fn init_learner(truth: &Params, seed: u64) -> Params {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut p = truth.clone();
-    let unit_rows = |a: &mut [f64], d: usize, rng: &mut ChaCha8Rng| {
+/// The learner's initial parameters, a function of the model's shapes, the
+/// training seed and the config's fixed starting values only (never of the
+/// truth): random unit `w'`; `alpha' = 1` and `t' = init_threshold` (a sparse
+/// start); random orthonormal atoms (for orthonormal models with `m <= D`,
+/// else random unit atoms); Gaussian ConvT weights scaled by `1/sqrt(m_in)`;
+/// biases `init_bias`.
+pub fn init_learner(cfg: &TrainConfig) -> Params {
+    let model = &cfg.model;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.train_seed);
+    let normal = |n: usize, rng: &mut ChaCha8Rng| -> Vec<f64> {
+        (0..n).map(|_| StandardNormal.sample(rng)).collect()
+    };
+    let unit_rows = |a: &mut [f64], d: usize| {
         for row in a.chunks_exact_mut(d) {
-            row.iter_mut().for_each(|v| *v = StandardNormal.sample(rng));
             let n = row.iter().map(|v| v * v).sum::<f64>().sqrt();
             row.iter_mut().for_each(|v| *v /= n);
         }
     };
-    let d0 = p.config.d0;
-    if let Some(w) = p.level1.w.as_slice_mut() {
-        unit_rows(w, d0, &mut rng);
+    let (m1, n1, d0) = (model.m[0], model.n1, model.d0);
+    let mut w = normal(m1 * n1 * n1 * d0, &mut rng);
+    unit_rows(&mut w, d0);
+    let d = model.d();
+    let ko = model.output.size(model.patch);
+    let orthonormal = model.dictionary == crate::model::Dictionary::Orthonormal;
+    let out = (0..model.levels)
+        .map(|l| {
+            let m = model.m[l];
+            let mut a = normal(m * d, &mut rng);
+            if orthonormal && m <= d {
+                crate::model::params::orthonormalize(&mut a, d);
+            } else {
+                unit_rows(&mut a, d);
+            }
+            Array4::from_shape_vec((m, model.channels, ko, ko), a)
+                .unwrap_or_else(|_| unreachable!("m * D values"))
+        })
+        .collect();
+    let k = model.kernel;
+    let up = (1..model.levels)
+        .map(|l| {
+            let (mi, mo) = (model.m[l - 1], model.m[l]);
+            let scale = 1.0 / (mi as f64).sqrt();
+            let v: Vec<f64> = normal(mi * mo * k * k, &mut rng)
+                .into_iter()
+                .map(|z| z * scale)
+                .collect();
+            UpLayer {
+                weight: Array4::from_shape_vec((mi, mo, k, k), v)
+                    .unwrap_or_else(|_| unreachable!("mi * mo * k * k values")),
+                bias: Array1::from_elem(mo, cfg.init_bias),
+            }
+        })
+        .collect();
+    let alpha = Array1::from_elem(m1, 1.0);
+    Params {
+        config: model.clone(),
+        level1: Level1 {
+            w: Array4::from_shape_vec((m1, n1, n1, d0), w)
+                .unwrap_or_else(|_| unreachable!("m1 n1^2 d0 values")),
+            beta: &alpha * cfg.init_threshold,
+            alpha,
+        },
+        up,
+        out,
     }
-    p.level1.alpha.fill(1.0);
-    p.level1.beta.fill(0.0);
-    for o in &mut p.out {
-        let d = o.len() / o.dim().0;
-        if let Some(s) = o.as_slice_mut() {
-            unit_rows(s, d, &mut rng);
-        }
-    }
-    for u in &mut p.up {
-        let scale = 1.0 / (u.weight.dim().0 as f64).sqrt();
-        u.weight.mapv_inplace(|_| {
-            let z: f64 = StandardNormal.sample(&mut rng);
-            scale * z
-        });
-        u.bias.fill(0.0);
-    }
-    p
 }
 
 fn trainable(g: &Generator) {
@@ -160,27 +193,31 @@ pub fn total_steps(cfg: &TrainConfig) -> usize {
         .sum()
 }
 
-/// Writes E2 (`alignment-level{l}.json`): the `|cos|` matrices of the stage
-/// discriminator's first-layer filters with the learner's and the true atoms.
+/// Writes E2 (`alignment-level{l}{suffix}.json`, `suffix` = `-start`,
+/// `-middle` or empty for the end of the stage): the `|cos|` matrices of the
+/// stage discriminator's first-layer filters with the learner's and the true
+/// atoms, and the stage step they were taken at.
 fn write_alignment(
     run: &RunDir,
     disc: &Disc,
-    l: usize,
-    learner: &Params,
+    (l, stage_step, suffix): (usize, usize, &str),
+    learner: &Generator,
     truth: &Params,
 ) -> Result<(), TrainError> {
     let Some(f) = disc.filters() else {
         return Ok(());
     };
-    let fm = array2(f);
+    let fm = array2(f)?;
+    let learner = learner.to_params()?;
     let rows = |m: ndarray::Array2<f64>| m.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
     let e2 = serde_json::json!({
         "level": l + 1,
-        "filters_vs_learner": rows(metrics::alignment(&fm, &metrics::atoms(learner, l))),
+        "stage_step": stage_step,
+        "filters_vs_learner": rows(metrics::alignment(&fm, &metrics::atoms(&learner, l))),
         "filters_vs_truth": rows(metrics::alignment(&fm, &metrics::atoms(truth, l))),
     });
     write_bytes(
-        &run.file(&format!("alignment-level{}.json", l + 1)),
+        &run.file(&format!("alignment-level{}{suffix}.json", l + 1)),
         e2.to_string().as_bytes(),
     )?;
     Ok(())
@@ -212,6 +249,16 @@ pub fn train(
     let run = RunDir::create(&opts.out)?;
     let truth = Params::generate(&cfg.model, cfg.seed)?;
     let target = Generator::from_params(&truth, kind, device);
+    // The source of real batches: the truth, or (sabotage) another truth.
+    let other = match cfg.debug.real_truth_seed {
+        Some(s) => Some(Generator::from_params(
+            &Params::generate(&cfg.model, s)?,
+            kind,
+            device,
+        )),
+        None => None,
+    };
+    let source = other.as_ref().unwrap_or(&target);
 
     // Learner and position.
     let saved: Option<Saved> = if opts.resume {
@@ -224,7 +271,7 @@ pub fn train(
             &run.file("checkpoint/learner.safetensors"),
             Some(&truth.config),
         )?,
-        None => init_learner(&truth, cfg.train_seed),
+        None => init_learner(&cfg),
     };
     let mut learner = Generator::from_params(&learner_params, kind, device);
     if let Some(s) = &saved {
@@ -274,21 +321,23 @@ pub fn train(
     };
     run.write_rows(&rows)?;
 
+    let orthonormal = cfg.model.dictionary == crate::model::Dictionary::Orthonormal;
     let mut ctx = Ctx {
-        target: &target,
+        target: source,
         batch: cfg.batch,
         tau: cfg.decode_tau,
         condition: cfg.condition,
         leak: 0.0,
         kind,
         device,
+        orthonormal,
     };
     let seeds = (
         mix(cfg.train_seed, 90, 0, 0),
         mix(cfg.train_seed, 92, 0, 0),
         mix(cfg.train_seed, 91, 0, 0),
     );
-    let eval = Eval::new(&target, cfg.eval_batch, cfg.final_eval, seeds, kind, device);
+    let eval = Eval::new(&target, cfg.eval_batch, cfg.final_eval, seeds, kind, device)?;
     let stages = StageKind::all(cfg.model.levels);
     let total = total_steps(&cfg);
     let mut step = saved.as_ref().map_or(0, |s| s.step);
@@ -303,7 +352,7 @@ pub fn train(
             step: 0,
             secs: 0.0,
             step_secs: None,
-            values: eval.evaluate(&truth, &learner, None),
+            values: eval.evaluate(&truth, &learner, None)?,
         };
         run.append(&row)?;
         rows.push(row);
@@ -322,7 +371,7 @@ pub fn train(
         let mut disc = start_stage(kind_s, &cfg, scfg, &ctx, &mut learner, stage_seed, fresh)?;
         let (mut opt_d, mut opt_g) = {
             let dp: Vec<Tensor> = disc.params().iter().map(|p| p.shallow_clone()).collect();
-            let gp: Vec<Tensor> = g_params(kind_s, &mut learner)
+            let gp: Vec<Tensor> = g_params(kind_s, scfg.init, &mut learner)
                 .iter()
                 .map(|p| p.shallow_clone())
                 .collect();
@@ -348,8 +397,8 @@ pub fn train(
             restore_stage(s, &mut disc, &mut opt_d, &mut opt_g, &run)?;
         }
         let level = kind_s.level();
-        // The discriminator's filters are reported only when it trains.
-        let observed = level.filter(|_| scfg.adversarial > 0.0);
+        // The discriminator's filters are reported only when it has and trains them.
+        let observed = level.filter(|_| scfg.adversarial > 0.0 && disc.filters().is_some());
         let log = |rows: &mut Vec<Row>,
                    learner: &Generator,
                    disc: &Disc,
@@ -358,7 +407,7 @@ pub fn train(
                    (secs, step_secs): (f64, Option<f64>),
                    losses: Option<super::stage::StepLosses>|
          -> Result<Row, TrainError> {
-            let mut values = eval.evaluate(&truth, learner, observed.map(|l| (disc, l)));
+            let mut values = eval.evaluate(&truth, learner, observed.map(|l| (disc, l)))?;
             if let Some(ls) = losses {
                 if let Some(d) = ls.d {
                     values.insert("d_loss".into(), d);
@@ -387,13 +436,16 @@ pub fn train(
                 (elapsed(&t0), None),
                 None,
             )?;
+            if let Some(l) = observed {
+                write_alignment(&run, &disc, (l, 0, "-start"), &learner, &truth)?;
+            }
         }
         let mut step_secs = 0.0;
         for k in start_step..scfg.steps {
             if cfg.debug.stop_after_steps.is_some_and(|n| step >= n) {
                 run.write_rows(&rows)?;
                 return Ok(TrainOutcome {
-                    learner: learner.to_params(),
+                    learner: learner.to_params()?,
                     last,
                     rows,
                     steps_run,
@@ -428,7 +480,10 @@ pub fn train(
                     return Err(nonfinite(what));
                 }
             }
-            if !g_params(kind_s, &mut learner).iter().all(|p| finite(p)) {
+            if !g_params(kind_s, scfg.init, &mut learner)
+                .iter()
+                .all(|p| finite(p))
+            {
                 return Err(nonfinite("a learner parameter"));
             }
             if !disc.params().iter().all(|p| finite(p)) {
@@ -447,6 +502,9 @@ pub fn train(
             // so the device is synchronised here.
             step_secs += t_step.elapsed().as_secs_f64();
             let end = k + 1 == scfg.steps;
+            if let Some(l) = observed.filter(|_| k + 1 == scfg.steps / 2 && !end) {
+                write_alignment(&run, &disc, (l, k + 1, "-middle"), &learner, &truth)?;
+            }
             if (k + 1) % cfg.metrics_every == 0 || end {
                 last = log(
                     &mut rows,
@@ -482,7 +540,7 @@ pub fn train(
             )?;
         }
         if let Some(l) = observed {
-            write_alignment(&run, &disc, l, &learner.to_params(), &truth)?;
+            write_alignment(&run, &disc, (l, scfg.steps, ""), &learner, &truth)?;
         }
         let src = run.file("checkpoint/learner.safetensors");
         let dst = run.file(&format!("checkpoint/stage-{name}.safetensors"));
@@ -494,12 +552,12 @@ pub fn train(
         step,
         secs: elapsed(&t0),
         step_secs: None,
-        values: eval.evaluate_final(&truth, &learner, kind, device),
+        values: eval.evaluate_final(&truth, &learner, kind, device)?,
     };
     run.append(&row)?;
     rows.push(row.clone());
     last = row;
-    let learner_params = learner.to_params();
+    let learner_params = learner.to_params()?;
     crate::io::params::write_params(
         &run.file("learner.safetensors"),
         &learner_params,
@@ -507,7 +565,7 @@ pub fn train(
         dtype(cfg.precision),
     )?;
     run.write_rows(&rows)?;
-    let fake = eval.fake_images(&learner);
+    let fake = eval.fake_images(&learner)?;
     for (file, x) in [
         ("samples.png", fake.as_slice()),
         ("samples-real.png", eval.real_images()),

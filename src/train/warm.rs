@@ -1,29 +1,24 @@
-//! The start of each stage: its discriminator, and (for a fresh stage) the
-//! theory-driven warm start of the learner, on `warm_samples` real samples.
+//! The start of each stage: its discriminator and, for the
+//! method-of-moments baseline (`init = "moments"`), the warm start of the
+//! learner on `warm_samples` real samples ([`warm_start`]).
 //!
-//! * `dict1`: the discriminator's first layer is found by degree-4 ascent with
-//!   deflation and refined by sparse decoding ([`crate::theory::dictionary`],
-//!   T5/T8); the learner's `M'_1` starts from it, and its code law
-//!   `(alpha'_j, t'_j)` from the moments of the codes decoded with it (T6,
-//!   per channel, pooled over patches). `w'` stays random.
-//! * `level1`: with `warm_start`, `(alpha', beta', w')` by the method of moments on
-//!   the decoded codes ([`crate::theory::level1_fit`], T6); the discriminator's
-//!   features are standardised by the same real codes.
-//! * `superres{l}`: the pair discriminator's filters and `M'_l` as in `dict1`
-//!   on level-`l` patches; `b'_l` so that each channel's activity rate on real
-//!   parents equals the real decoded rate (a quantile of the pre-activations).
+//! With `init = "random"` (the GAN default) nothing here reads the data
+//! except the discriminator: the closed-form one takes the feature means of
+//! `real_samples` real samples as its real side; the ascent-trained ones start
+//! from their own random filters and zero weights.
 //!
-//! `freeze_discriminator` (a sabotage switch) skips the discriminator's warm
-//! start too, and with it the learner's dictionary start.
+//! `freeze_discriminator` (a sabotage switch) skips the baseline's
+//! dictionary warm starts too, since they set the discriminator's filters.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Kind, Tensor};
 
 use super::TrainError;
-use super::config::{StageConfig, TrainConfig};
+use super::closed::{Closed, Family};
+use super::config::{DiscKind, Init, StageConfig, TrainConfig};
 use super::disc::{Degree4, Moments, Pair, moment_features};
-use super::generator::{Generator, array4, decode, latents};
+use super::generator::{Generator, array4, decode, latents, seeded_randn};
 use super::stage::{Ctx, Disc, StageKind, real_inputs};
 use crate::metrics;
 
@@ -53,7 +48,7 @@ fn dictionary_from(
     seed: u64,
     ctx: &Ctx<'_>,
 ) -> Result<Tensor, TrainError> {
-    let p = metrics::patches(array4(x).view(), cfg.model.patch);
+    let p = metrics::patches(array4(x)?.view(), cfg.model.patch);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let m = cfg.model.m[l];
     let atoms = crate::theory::dictionary::learn_dictionary(p.view(), m, 20_000, &mut rng)
@@ -65,14 +60,11 @@ fn dictionary_from(
 }
 
 /// Per-channel `(E s, E s^2)` of codes `(B, m, n, n)`, pooled over samples and patches.
-fn channel_moments(s: &Tensor) -> (Vec<f64>, Vec<f64>) {
+fn channel_moments(s: &Tensor) -> Result<(Vec<f64>, Vec<f64>), TrainError> {
     let dims = [0i64, 2, 3];
     let m1 = s.mean_dim(dims.as_slice(), false, Kind::Double);
     let m2 = s.square().mean_dim(dims.as_slice(), false, Kind::Double);
-    (
-        Vec::<f64>::try_from(&m1).unwrap_or_default(),
-        Vec::<f64>::try_from(&m2).unwrap_or_default(),
-    )
+    Ok((Vec::<f64>::try_from(&m1)?, Vec::<f64>::try_from(&m2)?))
 }
 
 /// Sets `(alpha', t')` of the learner from decoded codes, channel by channel.
@@ -82,7 +74,7 @@ fn code_law_from(
     stage: StageKind,
     ctx: &Ctx<'_>,
 ) -> Result<(), TrainError> {
-    let (m1, m2) = channel_moments(s);
+    let (m1, m2) = channel_moments(s)?;
     let mut alpha = Vec::with_capacity(m1.len());
     let mut t = Vec::with_capacity(m1.len());
     for (j, (a, b)) in m1.iter().zip(&m2).enumerate() {
@@ -100,7 +92,10 @@ fn code_law_from(
     Ok(())
 }
 
-/// Builds a stage's discriminator; for a `fresh` stage also warm-starts the learner.
+/// Builds a stage's discriminator; for a `fresh` stage with `init = "moments"`
+/// first warm-starts the learner (the method-of-moments baseline). With
+/// `init = "random"` nothing is estimated: the learner keeps its state and
+/// the discriminator starts from its own random (or zero) weights.
 pub fn start_stage(
     kind: StageKind,
     cfg: &TrainConfig,
@@ -110,14 +105,130 @@ pub fn start_stage(
     seed: u64,
     fresh: bool,
 ) -> Result<Disc, TrainError> {
+    let moments = scfg.init == Init::Moments;
+    if fresh && moments {
+        warm_start(kind, cfg, ctx, learner, seed)?;
+    }
+    match scfg.disc {
+        DiscKind::Closed => Ok(Disc::Closed(closed_disc(kind, cfg, ctx, learner, seed))),
+        DiscKind::Ascent => ascent_disc(kind, cfg, ctx, learner, seed, moments),
+    }
+}
+
+/// The feature family of a stage's closed-form discriminator.
+pub fn family(kind: StageKind, cfg: &TrainConfig) -> Family {
+    match kind {
+        StageKind::Dictionary(_) => Family::Level1Images,
+        StageKind::Level1 => Family::Codes,
+        StageKind::Superres(_) => Family::Pairs {
+            kernel: cfg.model.kernel,
+            q: cfg.model.patch,
+            pair_weight: 1.0,
+        },
+    }
+}
+
+/// The closed-form discriminator of a stage: its real side from
+/// `real_samples` real samples (seeded by `seed`), `lambda = 0`.
+fn closed_disc(
+    kind: StageKind,
+    cfg: &TrainConfig,
+    ctx: &Ctx<'_>,
+    learner: &Generator,
+    seed: u64,
+) -> Closed {
+    let chunk = cfg.batch.clamp(1, 8192);
+    let mut chunks = Vec::new();
+    let mut done = 0;
+    let mut i = 0u64;
+    while done < cfg.real_samples {
+        let b = chunk.min(cfg.real_samples - done);
+        let z = latents(
+            seed.wrapping_add(0x5EA1).wrapping_add(i),
+            b,
+            cfg.model.d0,
+            ctx.kind,
+            ctx.device,
+        );
+        chunks.push(real_inputs(kind, ctx, learner, &z));
+        done += b;
+        i += 1;
+    }
+    Closed::from_real(family(kind, cfg), cfg.model.patch, &chunks)
+}
+
+/// Random unit rows `(j, d)` from `seed` (the discriminator's own start).
+fn random_filters(j: i64, d: i64, seed: u64, ctx: &Ctx<'_>) -> Tensor {
+    let mut v = seeded_randn(seed, &[j, d], ctx.kind, ctx.device);
+    super::disc::normalize_rows(&mut v);
+    v
+}
+
+/// The ascent-trained discriminator of a stage. After a warm start
+/// (`moments`) its first-layer filters start from the warm-started
+/// dictionary and its code features are standardised by the real codes (the
+/// baseline of fsrgan 0.1); from a random start its filters are its own
+/// random unit vectors and its code features are raw.
+fn ascent_disc(
+    kind: StageKind,
+    cfg: &TrainConfig,
+    ctx: &Ctx<'_>,
+    learner: &Generator,
+    seed: u64,
+    moments: bool,
+) -> Result<Disc, TrainError> {
+    let q = cfg.model.patch;
+    let d = cfg.model.d() as i64;
+    let mix = |k: u64| seed.wrapping_mul(0x9E37_79B9).wrapping_add(k);
+    match kind {
+        StageKind::Dictionary(l) => {
+            let v = if moments {
+                learner.out[l].detach()
+            } else {
+                random_filters(2 * cfg.model.m[l] as i64, d, mix(4), ctx)
+            };
+            Ok(Disc::Degree4(Degree4::new(&v, 0.0, q)))
+        }
+        StageKind::Level1 => {
+            let z = latents(seed, cfg.warm_samples, cfg.model.d0, ctx.kind, ctx.device);
+            let real = real_inputs(kind, ctx, learner, &z).remove(0);
+            let feats = tch::no_grad(|| moment_features(&real));
+            Ok(Disc::Moments(Moments::new(&feats, moments)))
+        }
+        StageKind::Superres(l) => {
+            let v = if moments {
+                learner.out[l].detach()
+            } else {
+                random_filters(2 * cfg.model.m[l] as i64, d, mix(4), ctx)
+            };
+            let window = 9 * cfg.model.m[l - 1] as i64;
+            Ok(Disc::Pair(Pair::new(&v, window, q, mix(3))))
+        }
+    }
+}
+
+/// The method-of-moments warm start of a fresh stage (`init = "moments"`):
+///
+/// * `dict1`: `M'_1` by degree-4 ascent with deflation and sparse-decoding
+///   refinement (T5/T8) on real patches, `(alpha'_j, t'_j)` from the moments
+///   of the codes decoded with it (T6, per channel, pooled over patches);
+/// * `level1`: `(alpha', beta', w')` by the method of moments (T6);
+/// * `superres{l}`: `M'_l` as in `dict1` on level-`l` patches; `b'_l` so that
+///   each channel's activity on real parents equals the real decoded rate.
+fn warm_start(
+    kind: StageKind,
+    cfg: &TrainConfig,
+    ctx: &Ctx<'_>,
+    learner: &mut Generator,
+    seed: u64,
+) -> Result<(), TrainError> {
     let q = cfg.model.patch;
     let frozen = cfg.debug.freeze_discriminator;
-    let warm = fresh && scfg.warm_start;
     let z = latents(seed, cfg.warm_samples, cfg.model.d0, ctx.kind, ctx.device);
     let mix = |k: u64| seed.wrapping_mul(0x9E37_79B9).wrapping_add(k);
     match kind {
         StageKind::Dictionary(l) => {
-            if warm && !frozen {
+            if !frozen {
                 let x = real_inputs(kind, ctx, learner, &z).remove(0);
                 let atoms = dictionary_from(&x, l, cfg, mix(1), ctx)?;
                 tch::no_grad(|| learner.out[l].copy_(&atoms));
@@ -126,71 +237,58 @@ pub fn start_stage(
                     code_law_from(learner, &s, kind, ctx)?;
                 }
             }
-            Ok(Disc::Degree4(Degree4::new(
-                &learner.out[l].detach(),
-                0.0,
-                q,
-            )))
         }
         StageKind::Level1 => {
             let real = real_inputs(kind, ctx, learner, &z).remove(0);
-            if warm {
-                let fit = crate::theory::level1_fit::fit_level1(array4(&real).view(), cfg.model.d0)
-                    .map_err(|e| {
-                        failed(
-                            kind,
-                            format!("{e}; is the level-1 dictionary learned (dict1_min_cos)?"),
-                        )
-                    })?;
-                let m = fit.alpha.len() as i64;
-                let t: Vec<f64> = fit
-                    .beta
-                    .iter()
-                    .zip(&fit.alpha)
-                    .map(|(b, a)| b / a)
-                    .collect();
-                let w: Vec<f64> = fit.w.iter().copied().collect();
-                tch::no_grad(|| {
-                    learner.alpha.copy_(&to_tensor(&fit.alpha, &[m], ctx));
-                    learner.t.copy_(&to_tensor(&t, &[m], ctx));
-                    learner
-                        .w1
-                        .copy_(&to_tensor(&w, &[-1, cfg.model.d0 as i64], ctx));
-                });
-            } else if fresh {
-                // Without the warm start the code law still starts from the data.
-                code_law_from(learner, &real, kind, ctx)?;
-            }
-            let feats = tch::no_grad(|| moment_features(&real));
-            Ok(Disc::Moments(Moments::new(&feats)))
+            let fit = crate::theory::level1_fit::fit_level1(array4(&real)?.view(), cfg.model.d0)
+                .map_err(|e| {
+                    failed(
+                        kind,
+                        format!("{e}; is the level-1 dictionary learned (dict1_min_cos)?"),
+                    )
+                })?;
+            let m = fit.alpha.len() as i64;
+            let t: Vec<f64> = fit
+                .beta
+                .iter()
+                .zip(&fit.alpha)
+                .map(|(b, a)| b / a)
+                .collect();
+            let w: Vec<f64> = fit.w.iter().copied().collect();
+            tch::no_grad(|| {
+                learner.alpha.copy_(&to_tensor(&fit.alpha, &[m], ctx));
+                learner.t.copy_(&to_tensor(&t, &[m], ctx));
+                learner
+                    .w1
+                    .copy_(&to_tensor(&w, &[-1, cfg.model.d0 as i64], ctx));
+            });
         }
         StageKind::Superres(l) => {
-            let real = real_inputs(kind, ctx, learner, &z);
-            if warm && !frozen {
+            let mut c = Ctx { ..*ctx };
+            c.condition = super::config::Condition::Real;
+            let real = real_inputs(kind, &c, learner, &z);
+            if !frozen {
                 let atoms = dictionary_from(&real[1], l, cfg, mix(2), ctx)?;
                 tch::no_grad(|| learner.out[l].copy_(&atoms));
             }
-            if fresh {
-                set_thresholds(learner, l, &real, ctx);
-            }
-            let window = 9 * cfg.model.m[l - 1] as i64;
-            Ok(Disc::Pair(Pair::new(
-                &learner.out[l].detach(),
-                window,
-                q,
-                mix(3),
-            )))
+            set_thresholds(learner, l, &real, ctx)?;
         }
     }
+    Ok(())
 }
 
 /// `b'_l`: per channel, the `(1 - rate)` quantile of the pre-activations on
 /// real parents, with `rate` the channel's activity on the real children
 /// decoded with `M'_l`.
-fn set_thresholds(learner: &mut Generator, l: usize, real: &[Tensor], ctx: &Ctx<'_>) {
+fn set_thresholds(
+    learner: &mut Generator,
+    l: usize,
+    real: &[Tensor],
+    ctx: &Ctx<'_>,
+) -> Result<(), TrainError> {
     let q = learner.config.patch;
     let m = learner.config.m[l] as i64;
-    tch::no_grad(|| {
+    tch::no_grad(|| -> Result<(), TrainError> {
         let child = decode(&real[1], &learner.out[l], q, ctx.tau);
         let thr = child.max().double_value(&[]) * ACTIVE_REL;
         let rates = child.gt(thr).to_kind(Kind::Double).mean_dim(
@@ -198,25 +296,26 @@ fn set_thresholds(learner: &mut Generator, l: usize, real: &[Tensor], ctx: &Ctx<
             false,
             None::<Kind>,
         );
-        let rates = Vec::<f64>::try_from(&rates).unwrap_or_default();
+        let rates = Vec::<f64>::try_from(&rates)?;
         let pre = learner
             .up_pre(l - 1, &real[0])
             .permute([1, 0, 2, 3])
             .reshape([m, -1])
             .to_kind(Kind::Double);
-        let b: Vec<f64> = rates
-            .iter()
-            .enumerate()
-            .map(|(c, &rate)| {
-                let mut v = Vec::<f64>::try_from(&pre.get(c as i64)).unwrap_or_default();
-                v.sort_by(f64::total_cmp);
-                let k =
-                    ((1.0 - rate.clamp(1e-4, 1.0)) * (v.len().max(1) - 1) as f64).round() as usize;
-                v.get(k.min(v.len().saturating_sub(1)))
-                    .copied()
-                    .unwrap_or(0.0)
-            })
-            .collect();
+        let mut b = Vec::with_capacity(rates.len());
+        for (c, &rate) in rates.iter().enumerate() {
+            let mut v = Vec::<f64>::try_from(&pre.get(c as i64))?;
+            if v.is_empty() {
+                return Err(failed(
+                    StageKind::Superres(l),
+                    "no pre-activations to take a threshold from",
+                ));
+            }
+            v.sort_by(f64::total_cmp);
+            let k = ((1.0 - rate.clamp(1e-4, 1.0)) * (v.len() - 1) as f64).round() as usize;
+            b.push(v[k.min(v.len() - 1)]);
+        }
         learner.up[l - 1].1.copy_(&to_tensor(&b, &[m], ctx));
-    });
+        Ok(())
+    })
 }
