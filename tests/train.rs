@@ -12,24 +12,33 @@ use std::collections::BTreeMap;
 use fsrgan::io::rundir::Row;
 use fsrgan::model::{Config, Params, Sampler};
 use fsrgan::train::generator::{Generator, array4};
+#[allow(unused_imports)]
+use fsrgan::train::closed;
 use fsrgan::train::{TrainConfig, TrainError, TrainOptions, TrainOutcome, train};
 use tch::{Device, Kind, Tensor};
 
-/// The test base: `tiny`, batch 1024, short stages, small evaluations.
+/// The test base: `tiny`, the GAN default with reduced sizes (batch 2048,
+/// short stages, small evaluations) so the file runs in a few minutes on two
+/// cores; the full presets are commands (`fsrgan train --preset tiny|small`,
+/// see experiments/training). Truth seed 11 (outside the success-rate seeds
+/// 1-10 of the experiments), training seed 11.
 const BASE: &str = r#"
 preset = "tiny"
-batch = 1024
+seed = 11
+train_seed = 11
+batch = 2048
 eval_batch = 1024
 final_eval = 16384
+real_samples = 32768
 warm_samples = 8000
-metrics_every = 25
-checkpoint_every = 25
+metrics_every = 50
+checkpoint_every = 50
 [dictionary]
-steps = 50
+steps = 400
 [level1]
-steps = 100
+steps = 200
 [superres]
-steps = 250
+steps = 300
 "#;
 
 /// `BASE` with the tables and keys of `extra` merged in (deeply).
@@ -150,61 +159,17 @@ fn libtorch_cuda_is_loaded_when_libtorch_has_it() {
     }
 }
 
-/// The reduced `tiny` pipeline recovers the truth: both dictionaries at
-/// min matched `|cos|` >= 0.99, level-1 `alpha`, `beta` within 5%, final moment
-/// gaps c = 2, 4 at least 10x below the random learner's, the super-resolution
-/// residual below 0.1 (from ~1). Thresholds are the issue's targets; the
-/// measured values are far inside them (experiments/training/README.md).
-#[test]
-fn tiny_pipeline_recovers_dictionaries_level1_and_super_resolution() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(&config(""), dir.path()).unwrap();
-    let (init, fin) = (at(&out.rows, "init"), at(&out.rows, "final"));
-    for k in ["dict1_min_cos", "dict2_min_cos"] {
-        assert!(value(fin, k) >= 0.99, "{k} = {}", value(fin, k));
-    }
-    for k in ["alpha_err", "beta_err"] {
-        assert!(value(fin, k) <= 0.05, "{k} = {}", value(fin, k));
-    }
-    for l in 1..=2 {
-        for c in [2, 4] {
-            let (a, b) = (
-                value(init, &format!("gap{l}_c{c}")),
-                value(fin, &format!("gap{l}_c{c}_final")),
-            );
-            assert!(a >= 10.0 * b, "gap{l}_c{c}: init {a}, final {b}");
-        }
-    }
-    assert!(
-        value(fin, "sr_residual2") < 0.1,
-        "sr_residual2 = {}",
-        value(fin, "sr_residual2")
-    );
-    // The run directory holds what a researcher reads.
-    for f in [
-        "config.toml",
-        "truth.safetensors",
-        "learner.safetensors",
-        "metrics.jsonl",
-        "metrics.csv",
-        "samples.png",
-        "moment-gaps.png",
-        "alignment-level1.json",
-        "checkpoint/stage-dict1.safetensors",
-    ] {
-        assert!(dir.path().join(f).exists(), "{f} missing");
-    }
-    let learner =
-        fsrgan::io::params::read_params(&dir.path().join("learner.safetensors"), None).unwrap();
-    assert_eq!(learner.config.m, out.learner.config.m);
-}
-
-/// Which sabotage switch a run carries.
+/// Which sabotage a run carries.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Sabotage {
     None,
+    /// The discriminator never moves (the closed-form one keeps its step-0
+    /// best response).
     FreezeD,
+    /// The generator ascends its loss.
     FlipG,
+    /// Real batches (and the discriminator's real side) from truth seed 12.
+    OtherTruth,
 }
 
 impl Sabotage {
@@ -213,15 +178,16 @@ impl Sabotage {
             Sabotage::None => "",
             Sabotage::FreezeD => "[debug]\nfreeze_discriminator = true\n",
             Sabotage::FlipG => "[debug]\nflip_generator_loss = true\n",
+            Sabotage::OtherTruth => "[debug]\nreal_truth_seed = 12\n",
         }
     }
 }
 
-/// Runs `stages` (a TOML fragment) with a sabotage; returns the rows written,
-/// also when the run stops with an error.
-fn rows_of(stages: &str, sabotage: Sabotage) -> Vec<Row> {
+/// Runs the reduced GAN default with `extra` and a sabotage; returns the rows
+/// written, also when the run stops with an error.
+fn rows_of(extra: &str, sabotage: Sabotage) -> Vec<Row> {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(&format!("{stages}\n{}", sabotage.toml()));
+    let cfg = config(&format!("{extra}\n{}", sabotage.toml()));
     let _ = run(&cfg, dir.path());
     fsrgan::io::rundir::RunDir::open(dir.path())
         .unwrap()
@@ -246,81 +212,131 @@ fn start_end(rows: &[Row], stage: &str, k: &str) -> (f64, f64) {
     (first, last)
 }
 
-/// dict1 with its warm start: the discriminator's first layer (degree-4
-/// ascent + refinement) carries the learner's dictionary from the random
-/// start (min |cos| ~0.4) to >= 0.99. With the discriminator frozen there is
-/// no first layer to copy: the dictionary stays random (< 0.9) and the
-/// level-1 warm start then refuses the dead codes, so the run stops.
-#[test]
-fn dict1_recovers_the_dictionary_and_a_frozen_discriminator_does_not() {
-    let stages = "[level1]\nsteps = 0\n[superres]\nsteps = 0\n";
-    let good = rows_of(stages, Sabotage::None);
-    assert!(start_end(&good, "init", "dict1_min_cos").1 < 0.6);
-    assert!(start_end(&good, "dict1", "dict1_min_cos").1 >= 0.99);
-    let frozen = rows_of(stages, Sabotage::FreezeD);
-    assert!(start_end(&frozen, "dict1", "dict1_min_cos").1 < 0.9);
+/// The stage margins every GAN stage must make from its start, and that
+/// every sabotage must miss (the same runs; measured values in the messages
+/// and in experiments/training/README.md):
+///
+/// * `dict1`: min matched `|cos|` of `M'_1` from a random orthonormal start
+///   (0.5-0.7) to >= 0.99;
+/// * `level1`: the correlation error `c_err` falls by at least 30% from the
+///   end of `dict1`;
+/// * `superres2`: the A5 residual falls from ~1 to at most 0.6.
+///
+/// A NaN (a stage the sabotaged run never reached) counts as a miss.
+fn margins(rows: &[Row]) -> [(String, bool); 3] {
+    let (d0, d1) = start_end(rows, "dict1", "dict1_min_cos");
+    let (c0, c1) = start_end(rows, "level1", "c_err");
+    let (r0, r1) = start_end(rows, "superres2", "sr_residual2");
+    [
+        (format!("dict1_min_cos {d0:.4} -> {d1:.4}"), d1 >= 0.99),
+        (format!("c_err {c0:.4} -> {c1:.4}"), c1 <= 0.7 * c0),
+        (format!("sr_residual2 {r0:.4} -> {r1:.4}"), r1 <= 0.6 && r0 > 0.9),
+    ]
 }
 
-/// The dict1 GAN itself, from a random dictionary (no warm start, Adam): the
-/// 4th-moment gap of level-1 patches must fall by 20% within the stage
-/// (measured: 22.9 -> 14.0). A frozen discriminator leaves it exactly where it
-/// was (its weights stay 0, so the generator gets no gradient); a flipped
-/// generator loss drives it up (measured: 22.9 -> 145).
+/// The GAN default on `tiny` from its random start: every stage makes its
+/// margin ([`margins`]); each sabotage — a frozen discriminator, a flipped
+/// generator loss, real data from another truth — misses every margin of
+/// the stages it reaches. No stage uses an estimator (`init = "random"`),
+/// the super-resolution stage has no L1 term and sees the learner's own
+/// pairs.
 #[test]
-fn dict1_gan_reduces_the_fourth_moment_gap_and_sabotage_does_not() {
-    let stages = "[dictionary]\nwarm_start = false\noptimizer = \"adam\"\nlr_d = 0.01\nlr_g = 0.01\nsteps = 200\n[level1]\nsteps = 0\n[superres]\nsteps = 0\n";
-    let (a, b) = start_end(&rows_of(stages, Sabotage::None), "dict1", "gap1_c4");
-    assert!(b <= 0.8 * a, "working GAN: gap1_c4 {a} -> {b}");
-    let (a, b) = start_end(&rows_of(stages, Sabotage::FreezeD), "dict1", "gap1_c4");
-    assert!(b > 0.8 * a, "frozen D: gap1_c4 {a} -> {b}");
-    let (a, b) = start_end(&rows_of(stages, Sabotage::FlipG), "dict1", "gap1_c4");
-    assert!(b > 0.8 * a, "flipped G: gap1_c4 {a} -> {b}");
-}
-
-/// The level-1 GAN (moment discriminator) from random unit vectors (no warm
-/// start; alpha, t from the data; Adam): the correlation error `||C' - C|| / ||C||`
-/// must fall below 0.7 (measured 0.99 -> 0.47 in 200 steps). Frozen
-/// discriminator: unchanged; flipped generator loss: grows (measured 2.5).
-#[test]
-fn level1_gan_recovers_correlations_and_sabotage_does_not() {
-    let stages = "[level1]\nwarm_start = false\noptimizer = \"adam\"\nlr_d = 0.05\nlr_g = 0.01\nsteps = 200\n[superres]\nsteps = 0\n";
-    let (a, b) = start_end(&rows_of(stages, Sabotage::None), "level1", "c_err");
-    assert!(a > 0.9 && b < 0.7, "working GAN: c_err {a} -> {b}");
-    for s in [Sabotage::FreezeD, Sabotage::FlipG] {
-        let rows = rows_of(stages, s);
-        let (a, b) = start_end(&rows, "level1", "c_err");
-        // A frozen D also loses dict1's warm start: then level 1 may not even start.
-        assert!(
-            b >= 0.7 || b.is_nan() || a.is_nan(),
-            "{s:?}: c_err {a} -> {b}"
-        );
+fn every_gan_stage_learns_from_random_and_every_sabotage_fails() {
+    let good = rows_of("", Sabotage::None);
+    for (what, ok) in margins(&good) {
+        assert!(ok, "GAN default: {what}");
+    }
+    // The learner is scored against its truth only: nothing of it was copied.
+    let init = at(&good, "init");
+    assert!(value(init, "dict1_min_cos") < 0.9, "the random start is not random");
+    for sabotage in [Sabotage::FreezeD, Sabotage::FlipG, Sabotage::OtherTruth] {
+        let rows = rows_of("", sabotage);
+        for (what, ok) in margins(&rows) {
+            assert!(!ok, "{sabotage:?} still made the margin: {what}");
+        }
     }
 }
 
-/// The super-resolution stage (L1 through the decaying leaky ReLU): the A5
-/// residual of the learned level 2 on real data falls from ~1 to below 0.1
-/// (measured 0.013); with the generator's loss flipped it grows instead
-/// (measured 12). The stage's discriminator does not drive the generator
-/// (`adversarial = 0` by default), so freezing it changes nothing here.
+/// The learner's step-0 state is a function of the shapes and `train_seed`
+/// only: two different truths give bit-identical initial learners (and a
+/// different training seed a different one).
 #[test]
-fn superres_learns_the_super_resolution_layer_and_a_flipped_loss_does_not() {
-    let (a, b) = start_end(&rows_of("", Sabotage::None), "superres2", "sr_residual2");
-    assert!(a > 0.5 && b < 0.1, "sr_residual2 {a} -> {b}");
-    let (a, b) = start_end(&rows_of("", Sabotage::FlipG), "superres2", "sr_residual2");
-    assert!(b > a, "flipped: sr_residual2 {a} -> {b}");
+fn two_truths_give_identical_step0_learners() {
+    let a = fsrgan::train::trainer::init_learner(&config("seed = 3"));
+    let b = fsrgan::train::trainer::init_learner(&config("seed = 4"));
+    let c = fsrgan::train::trainer::init_learner(&config("seed = 3\ntrain_seed = 12"));
+    let bits = |p: &Params| {
+        fsrgan::io::params::named_tensors(p)
+            .into_iter()
+            .flat_map(|(_, _, v)| v.into_iter().map(f64::to_bits))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bits(&a), bits(&b));
+    assert_ne!(bits(&a), bits(&c));
+    // And the trainer writes that state as its `init` learner: the truths differ.
+    assert_ne!(
+        bits(&Params::generate(&config("seed = 3").model, 3).unwrap()),
+        bits(&Params::generate(&config("seed = 4").model, 4).unwrap())
+    );
+}
+
+/// The closed-form pair discriminator sees each child's offset: against
+/// real pairs of the truth, the truth's offset-permuted twin (its ConvT
+/// kernel's 2x2 offsets swapped) has a discriminator value far above the
+/// value of an independent sample of the truth itself (the sampling floor).
+/// The twin has the same child marginals per parent, so a discriminator
+/// that averages children without their offset could not separate them.
+#[test]
+fn the_pair_discriminator_separates_a_generator_from_its_offset_permuted_twin() {
+    use fsrgan::train::closed::{Closed, Family};
+    let p = Params::generate(&Config::preset("tiny").unwrap(), 11).unwrap();
+    let mut twin = p.clone();
+    // Swap offsets (0,0) <-> (1,1) and (0,1) <-> (1,0) of level 2's kernel.
+    let w = p.up[0].weight.clone();
+    for i in 0..w.dim().0 {
+        for j in 0..w.dim().1 {
+            for (a, b) in [((0, 0), (1, 1)), ((0, 1), (1, 0))] {
+                twin.up[0].weight[[i, j, a.0, a.1]] = w[[i, j, b.0, b.1]];
+                twin.up[0].weight[[i, j, b.0, b.1]] = w[[i, j, a.0, a.1]];
+            }
+        }
+    }
+    let fam = Family::Pairs {
+        kernel: 2,
+        q: 2,
+        pair_weight: 1.0,
+    };
+    let pairs = |g: &Params, seed: i64| {
+        let gen_ = Generator::from_params(g, Kind::Double, Device::Cpu);
+        tch::manual_seed(seed);
+        let z = Tensor::randn([8192, 16], (Kind::Double, Device::Cpu));
+        let s = gen_.codes(&z);
+        let parent = fsrgan::train::generator::decode(&gen_.image(0, &s[0]), &gen_.out[0], 2, 0.0);
+        vec![parent, gen_.image(1, &s[1])]
+    };
+    let d = Closed::from_real(fam, 2, &[pairs(&p, 1), pairs(&p, 2)]);
+    let floor = d.value(&d.fake_means(&pairs(&p, 3))).0;
+    let twin_value = d.value(&d.fake_means(&pairs(&twin, 3))).0;
+    // The marginals of level 2 alone are the same for both (same atoms, same
+    // code law per child position up to relabelling of positions).
+    assert!(
+        twin_value > 50.0 * floor,
+        "twin {twin_value:.3e} vs floor {floor:.3e}"
+    );
 }
 
 /// A run stopped mid-stage (after `stop_after_steps`) and resumed from its
 /// checkpoint repeats the uninterrupted run bit for bit on CPU: the learner's
-/// parameters and every metric (wall time aside). Stops in level1 (step 80,
-/// resumed from its checkpoint at step 75) and in superres2 (step 170, resumed
-/// from the end of level1 at step 150: the stage restarts with its warm start).
+/// parameters and every metric (wall time aside). Stops in dict1 (step 80,
+/// resumed from its checkpoint at step 50, with the closed-form
+/// discriminator's state) and in superres2 (step 185, resumed from the end
+/// of level1 at step 160: the stage restarts).
 #[test]
 fn resumed_runs_repeat_the_uninterrupted_run_bit_for_bit() {
-    let cfg = config("[superres]\nsteps = 120\n");
+    let cfg = config("[dictionary]\nsteps = 100\n[level1]\nsteps = 60\n[superres]\nsteps = 60\n");
     let full_dir = tempfile::tempdir().unwrap();
     let full = run(&cfg, full_dir.path()).unwrap();
-    for stop in [80usize, 170] {
+    for stop in [80usize, 185] {
         let dir = tempfile::tempdir().unwrap();
         let mut first = cfg.clone();
         first.debug.stop_after_steps = Some(stop);
@@ -356,7 +372,9 @@ fn resumed_runs_repeat_the_uninterrupted_run_bit_for_bit() {
 #[test]
 fn a_non_finite_step_stops_the_run_and_keeps_the_last_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config("[level1]\noptimizer = \"adam\"\nlr_g = 1e300\nschedule = \"constant\"\n");
+    let cfg = config(
+        "[dictionary]\nsteps = 50\n[level1]\noptimizer = \"adam\"\nlr_g = 1e300\nschedule = \"constant\"\n",
+    );
     match run(&cfg, dir.path()) {
         Err(TrainError::NonFinite { stage, .. }) => assert_eq!(stage, "level1"),
         other => panic!("expected NonFinite, got {other:?}"),
@@ -388,18 +406,40 @@ fn invalid_training_configs_name_the_field() {
         ),
         ("[level1]\nrecon = 1.0", "level1.recon"),
         ("[dictionary]\nleak = 0.5", "dictionary.leak"),
-        ("condition = \"generated\"", "superres.recon"),
+        (
+            "condition = \"generated\"\n[superres]\nrecon = 1.0",
+            "superres.recon",
+        ),
+        ("[dictionary]\nwarm_start = true", "dictionary.warm_start"),
+        ("[superres]\nwarm_start = false", "superres.warm_start"),
+        ("[level1]\nloss = \"minimax\"", "level1.loss"),
+        ("[level1]\nlr_d = 2.0", "level1.lr_d"),
+        ("real_samples = 10", "real_samples"),
+        ("preset = \"tiny:bogus\"", "preset"),
         ("[dictionary]\nbeta1 = 1.0", "dictionary.beta1"),
         ("[model]\nm = [40, 40]", "model"),
         ("final_eval = 3", "final_eval"),
     ] {
-        match TrainConfig::from_toml(&format!("preset = \"tiny\"\n{text}")) {
+        let full = if text.starts_with("preset") {
+            text.to_string()
+        } else {
+            format!("preset = \"tiny\"\n{text}")
+        };
+        match TrainConfig::from_toml(&full) {
             Err(TrainError::InvalidConfig { field: f, rule }) => {
                 assert_eq!(f, field, "{text}: {rule}")
             }
             other => panic!("{text}: expected InvalidConfig, got {other:?}"),
         }
     }
+    // The retired key names its replacement.
+    match TrainConfig::from_toml("preset = \"tiny\"\n[level1]\nwarm_start = true") {
+        Err(TrainError::InvalidConfig { rule, .. }) => assert!(rule.contains("init"), "{rule}"),
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    }
+    // The baselines are presets too.
+    let b = TrainConfig::from_toml("preset = \"tiny:moments\"").unwrap();
+    assert_eq!(b, TrainConfig::moments_baseline("tiny").unwrap());
     match TrainConfig::from_toml("preset = \"tiny\"\nbatchh = 3") {
         Err(TrainError::InvalidConfig { rule, .. }) => assert!(rule.contains("batchh"), "{rule}"),
         other => panic!("expected InvalidConfig, got {other:?}"),
@@ -443,7 +483,11 @@ fn comparable(dir: &std::path::Path) -> Vec<(String, usize, usize, BTreeMap<Stri
 fn cli_train_killed_and_resumed_equals_uninterrupted() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg_path = tmp.path().join("fast.toml");
-    std::fs::write(&cfg_path, config("[superres]\nsteps = 150\n").to_toml()).unwrap();
+    std::fs::write(
+        &cfg_path,
+        config("[dictionary]\nsteps = 100\n[level1]\nsteps = 60\n[superres]\nsteps = 60\n").to_toml(),
+    )
+    .unwrap();
     let cfg = cfg_path.to_str().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     let o = fsrgan(&[

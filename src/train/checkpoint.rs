@@ -170,6 +170,10 @@ pub fn restore_stage(
         let name = format!("disc.{i}");
         restore(p, s.tensors.get(&name), &name, run)?;
     }
+    // A closed-form discriminator restored mid-stage holds a response.
+    if let Disc::Closed(c) = disc {
+        c.started = true;
+    }
     for (who, o) in [("opt_d", &mut *opt_d), ("opt_g", &mut *opt_g)] {
         for i in 0..o.m.len() {
             let (nm, nv) = (format!("{who}.m.{i}"), format!("{who}.v.{i}"));

@@ -117,7 +117,8 @@ pub fn child_rows(x: &Tensor, q: usize, oy: i64, ox: i64) -> Tensor {
 /// Which feature families a stage's closed-form discriminator uses.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Family {
-    /// `dict1`: patch moments `c = 1..4` and the image's second moment of level 1.
+    /// `dict1`: patch moments `c = 1..4` of level 1 (they fix `M'_1` and the
+    /// per-patch code law; the correlations across patches are `level1`'s).
     Level1Images,
     /// `level1`: moments of codes decoded with the learner's frozen `M'_1`.
     Codes,
@@ -141,16 +142,16 @@ pub enum Family {
 /// for `Pairs`).
 pub fn features(family: Family, q: usize, inputs: &[Tensor]) -> Vec<(String, f64, Tensor)> {
     let mut out = Vec::new();
-    let marginal = |out: &mut Vec<(String, f64, Tensor)>, x: &Tensor| {
+    let marginal = |out: &mut Vec<(String, f64, Tensor)>, x: &Tensor, image: bool| {
         for (c, t) in patch_moments(&patches(x, q)).into_iter().enumerate() {
             out.push((format!("patch_c{}", c + 1), 1.0, t));
         }
-        if let Some(t) = image_second(x) {
+        if let Some(t) = image_second(x).filter(|_| image) {
             out.push(("image_c2".into(), 1.0, t));
         }
     };
     match family {
-        Family::Level1Images => marginal(&mut out, &inputs[0]),
+        Family::Level1Images => marginal(&mut out, &inputs[0], false),
         Family::Codes => {
             for (name, t) in ["code_p1", "code_p2", "code_p3", "code_pairs"]
                 .iter()
@@ -164,7 +165,7 @@ pub fn features(family: Family, q: usize, inputs: &[Tensor]) -> Vec<(String, f64
             q,
             pair_weight,
         } => {
-            marginal(&mut out, &inputs[1]);
+            marginal(&mut out, &inputs[1], true);
             let psi1 = parent_rows(&inputs[0], kernel);
             let psis = [psi1.square(), psi1];
             let w = pair_weight / 4.0;

@@ -496,7 +496,8 @@ fn closed_step(
         let fake_a: Inputs = tch::no_grad(|| fake_inputs(a.kind, ctx, learner, &z_a, &real_b));
         let means = tch::no_grad(|| d.fake_means(&fake_a));
         if !(a.freeze_d && d.started) {
-            dl = Some(d.respond(&means, a.lr_d.min(1.0)));
+            // The closed form's rate is not scheduled: `lr_d = 1` stays exact.
+            dl = Some(d.respond(&means, a.cfg.lr_d.min(1.0)));
         } else {
             dl = Some(-d.value(&means).0);
         }
