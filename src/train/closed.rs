@@ -58,7 +58,7 @@ pub fn patch_moments(x: &Tensor) -> Vec<Tensor> {
 
 /// Largest flattened image dimension whose second moment `E vec(X) vec(X)^T`
 /// is a feature group (larger images keep their patch and pair features).
-pub const IMAGE_SECOND_MAX: i64 = 1024;
+pub const IMAGE_SECOND_MAX: i64 = 256;
 
 /// `E vec(X) vec(X)^T` of images `(B, c, r, r)`, flattened, if `c r^2 <= IMAGE_SECOND_MAX`.
 pub fn image_second(x: &Tensor) -> Option<Tensor> {
@@ -124,9 +124,9 @@ pub enum Family {
     Codes,
     /// `superres{l}`: patch moments and image second moment of level `l`,
     /// and for each of the four child offsets the cross moments
-    /// `E psi(parent window) (x) chi(child patch)` with `psi` the decoded
-    /// parent codes (and their squares) and `chi` the child patch (and its
-    /// second-order monomials).
+    /// `E psi(parent window) (x) chi(child patch)` with `(psi, chi)` one of
+    /// (decoded parent codes, child patch), (parent codes, second-order
+    /// monomials of the child patch), (squared parent codes, child patch).
     Pairs {
         /// ConvT kernel (2 or 4): the parent window.
         kernel: usize,
@@ -167,19 +167,18 @@ pub fn features(family: Family, q: usize, inputs: &[Tensor]) -> Vec<(String, f64
         } => {
             marginal(&mut out, &inputs[1], true);
             let psi1 = parent_rows(&inputs[0], kernel);
-            let psis = [psi1.square(), psi1];
+            let psi2 = psi1.square();
             let w = pair_weight / 4.0;
             for (oy, ox) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
                 let chi1 = child_rows(&inputs[1], q, oy, ox);
-                let chis = [squares(&chi1), chi1];
-                for (i, psi) in psis.iter().rev().enumerate() {
-                    for (j, chi) in chis.iter().rev().enumerate() {
-                        out.push((
-                            format!("pair{oy}{ox}_p{}c{}", i + 1, j + 1),
-                            w,
-                            mean_outer(psi, chi),
-                        ));
-                    }
+                let chi2 = squares(&chi1);
+                // (psi degree, chi degree): every combination but (2, 2).
+                for (name, psi, chi) in [
+                    ("p1c1", &psi1, &chi1),
+                    ("p1c2", &psi1, &chi2),
+                    ("p2c1", &psi2, &chi1),
+                ] {
+                    out.push((format!("pair{oy}{ox}_{name}"), w, mean_outer(psi, chi)));
                 }
             }
         }

@@ -167,6 +167,9 @@ pub struct StageConfig {
     /// super-resolution stages (pix2pix; needs `condition = "real"`).
     #[serde(default)]
     pub recon: f64,
+    /// Samples per batch in this stage (default: the config's `batch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<usize>,
     /// Super-resolution stages: the learner's ReLU is trained as a leaky ReLU
     /// whose negative slope decays linearly from `leak` to 0 over the first
     /// half of the stage, so units stuck inactive still get gradient; the
@@ -284,10 +287,11 @@ impl TrainConfig {
     /// [`TrainError::Model`] for an unknown name.
     pub fn preset(name: &str) -> Result<TrainConfig, TrainError> {
         let model = Config::preset(name)?;
-        let (batch, steps, precision) = match name {
-            "tiny" => (4096, (1500, 1000, 2000), Precision::F64),
-            "small" => (4096, (1500, 1000, 1500), Precision::F64),
-            _ => (8192, (3000, 2000, 3000), Precision::F32),
+        // (batch, super-resolution batch, steps of dict1 / level1 / superres, precision)
+        let (batch, sr_batch, steps, precision) = match name {
+            "tiny" => (4096, 2048, (1500, 1000, 2000), Precision::F64),
+            "small" => (4096, 1024, (1500, 1000, 1000), Precision::F32),
+            _ => (8192, 4096, (3000, 2000, 3000), Precision::F32),
         };
         let gan = |steps: usize, lr_g: f64| StageConfig {
             steps,
@@ -306,6 +310,7 @@ impl TrainConfig {
             adversarial: 1.0,
             recon: 0.0,
             leak: 0.0,
+            batch: None,
         };
         Ok(TrainConfig {
             model,
@@ -327,6 +332,7 @@ impl TrainConfig {
             level1: gan(steps.1, 0.01),
             superres: StageConfig {
                 leak: 0.1,
+                batch: Some(sr_batch),
                 ..gan(steps.2, 0.02)
             },
             debug: Debug::default(),
@@ -368,6 +374,7 @@ impl TrainConfig {
                     adversarial,
                     recon,
                     leak: if recon > 0.0 { 0.1 } else { 0.0 },
+                    batch: None,
                 }
             };
         cfg.batch = batch;
@@ -519,6 +526,9 @@ impl TrainConfig {
             let f = |x: &str| format!("{name}.{x}");
             if s.n_d == 0 {
                 return Err(bad(&f("n_d"), "must be at least 1".into()));
+            }
+            if let Some(b) = s.batch.filter(|&b| b < 2) {
+                return Err(bad(&f("batch"), format!("must be at least 2, got {b}")));
             }
             for (field, v) in [("lr_d", s.lr_d), ("lr_g", s.lr_g), ("gamma", s.gamma)] {
                 if !(v.is_finite() && v > 0.0) {

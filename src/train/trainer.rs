@@ -464,6 +464,7 @@ pub fn train(
                 flip_g: cfg.debug.flip_generator_loss,
             };
             ctx.leak = leak(scfg, k);
+            ctx.batch = scfg.batch.unwrap_or(cfg.batch);
             let losses = gan_step(&args, &ctx, &mut learner, &mut disc, &mut opt_d, &mut opt_g);
             step += 1;
             steps_run += 1;
