@@ -156,26 +156,95 @@ pub fn moment_gap(real: ArrayView2<'_, f64>, fake: ArrayView2<'_, f64>, c: i32) 
     moment_gaps(real, fake)[(c.clamp(1, 4) - 1) as usize]
 }
 
-/// Rows of `a` as slices.
-pub fn rows(a: &Array2<f64>) -> Vec<&[f64]> {
-    a.as_slice()
-        .map(|s| s.chunks_exact(a.ncols().max(1)).collect())
-        .unwrap_or_default()
+/// Errors of the metrics.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetricsError {
+    /// The learner has fewer atoms than the truth at a level: no one-to-one
+    /// matching of the true atoms exists.
+    #[error(
+        "level {level}: the learner has {learner} atoms, fewer than the truth's {truth}; every true atom needs its own learner atom"
+    )]
+    TooFewAtoms {
+        /// Level (1-based).
+        level: usize,
+        /// The truth's atoms.
+        truth: usize,
+        /// The learner's atoms.
+        learner: usize,
+    },
+    /// The two dictionaries have different atom dimensions.
+    #[error("level {level}: atoms of dimension {learner} cannot be matched to atoms of dimension {truth}")]
+    Dimension {
+        /// Level (1-based).
+        level: usize,
+        /// The truth's atom dimension.
+        truth: usize,
+        /// The learner's atom dimension.
+        learner: usize,
+    },
+    /// A level the parameters do not have.
+    #[error("level {level} does not exist (the model has {levels} levels)")]
+    NoLevel {
+        /// Level (1-based).
+        level: usize,
+        /// Levels of the model.
+        levels: usize,
+    },
 }
 
-/// The atoms of level `l` as rows `(m_l, D)`.
-pub fn atoms(p: &Params, l: usize) -> Array2<f64> {
-    let o = &p.out[l];
+/// Rows of `a` as slices (a standard-layout copy is made if needed).
+pub fn rows(a: &Array2<f64>) -> Vec<Vec<f64>> {
+    a.outer_iter().map(|r| r.to_vec()).collect()
+}
+
+/// The atoms of level `l` (0-based) as rows `(m_l, D)`.
+///
+/// # Errors
+/// [`MetricsError::NoLevel`] if `p` has no level `l`.
+pub fn atoms(p: &Params, l: usize) -> Result<Array2<f64>, MetricsError> {
+    let o = p.out.get(l).ok_or(MetricsError::NoLevel {
+        level: l + 1,
+        levels: p.out.len(),
+    })?;
     let m = o.dim().0;
     let d = o.len() / m.max(1);
-    Array2::from_shape_vec((m, d), o.iter().copied().collect())
-        .unwrap_or_else(|_| Array2::zeros((m, d)))
+    // `o` is `(m, c, k, k)`, so its `m d` values in C order are the rows.
+    let flat: Vec<f64> = o.iter().copied().collect();
+    Ok(Array2::from_shape_fn((m, d), |(i, k)| flat[i * d + k]))
 }
 
-/// Matches the truth's atoms of level `l` to the learner's.
-pub fn dictionary_recovery(truth: &Params, learner: &Params, l: usize) -> Matching {
-    let (t, g) = (atoms(truth, l), atoms(learner, l));
-    match_atoms(&rows(&t), &rows(&g))
+/// Matches the truth's `m` atoms of level `l` (0-based) one-to-one to the
+/// learner's `m' >= m` atoms (Hungarian on `|cos|`, rectangular when
+/// `m' > m`: the learner's unmatched atoms are ignored).
+///
+/// # Errors
+/// [`MetricsError::TooFewAtoms`] if `m' < m`, [`MetricsError::Dimension`]
+/// if the atoms differ in dimension, [`MetricsError::NoLevel`].
+pub fn dictionary_recovery(
+    truth: &Params,
+    learner: &Params,
+    l: usize,
+) -> Result<Matching, MetricsError> {
+    let (t, g) = (atoms(truth, l)?, atoms(learner, l)?);
+    if g.nrows() < t.nrows() {
+        return Err(MetricsError::TooFewAtoms {
+            level: l + 1,
+            truth: t.nrows(),
+            learner: g.nrows(),
+        });
+    }
+    if g.ncols() != t.ncols() {
+        return Err(MetricsError::Dimension {
+            level: l + 1,
+            truth: t.ncols(),
+            learner: g.ncols(),
+        });
+    }
+    let (tr, gr) = (rows(&t), rows(&g));
+    let ts: Vec<&[f64]> = tr.iter().map(Vec::as_slice).collect();
+    let gs: Vec<&[f64]> = gr.iter().map(Vec::as_slice).collect();
+    Ok(match_atoms(&ts, &gs))
 }
 
 /// Level-1 recovery after matching channels (`perm[j]` = learner channel of true channel `j`).
@@ -223,11 +292,9 @@ pub fn level1_recovery(truth: &Params, learner: &Params, perm: &[usize]) -> Leve
 
 /// `|cos|` between each filter (row of `filters`) and each atom (row of `atoms`).
 pub fn alignment(filters: &Array2<f64>, atoms: &Array2<f64>) -> Array2<f64> {
+    let (f, a) = (rows(filters), rows(atoms));
     Array2::from_shape_fn((filters.nrows(), atoms.nrows()), |(i, j)| {
-        crate::theory::hungarian::abs_cos(
-            filters.row(i).as_slice().unwrap_or(&[]),
-            atoms.row(j).as_slice().unwrap_or(&[]),
-        )
+        crate::theory::hungarian::abs_cos(&f[i], &a[j])
     })
 }
 

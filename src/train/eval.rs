@@ -283,7 +283,7 @@ impl Eval {
                 format!("swd{lv}"),
                 metrics::sliced_wasserstein(self.refs[l].rows.view(), pf.view(), 32, 7),
             );
-            let m = metrics::dictionary_recovery(truth, &lp, l);
+            let m = metrics::dictionary_recovery(truth, &lp, l)?;
             out.insert(format!("dict{lv}_min_cos"), m.min);
             out.insert(format!("dict{lv}_mean_cos"), m.mean);
             if l == 0 {
@@ -308,11 +308,11 @@ impl Eval {
             let lv = l + 1;
             out.insert(
                 format!("align{lv}_learner"),
-                metrics::mean_best_alignment(&metrics::alignment(&fm, &metrics::atoms(&lp, l))),
+                metrics::mean_best_alignment(&metrics::alignment(&fm, &metrics::atoms(&lp, l)?)),
             );
             out.insert(
                 format!("align{lv}_truth"),
-                metrics::mean_best_alignment(&metrics::alignment(&fm, &metrics::atoms(truth, l))),
+                metrics::mean_best_alignment(&metrics::alignment(&fm, &metrics::atoms(truth, l)?)),
             );
         }
         Ok(out)

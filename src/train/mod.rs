@@ -90,6 +90,9 @@ pub enum TrainError {
         /// What was expected (and the conversion's error).
         expected: String,
     },
+    /// A metric could not be computed.
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
     /// Drawing a plot failed.
     #[error("plot: {0}")]
     Plot(String),

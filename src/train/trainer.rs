@@ -213,8 +213,8 @@ fn write_alignment(
     let e2 = serde_json::json!({
         "level": l + 1,
         "stage_step": stage_step,
-        "filters_vs_learner": rows(metrics::alignment(&fm, &metrics::atoms(&learner, l))),
-        "filters_vs_truth": rows(metrics::alignment(&fm, &metrics::atoms(truth, l))),
+        "filters_vs_learner": rows(metrics::alignment(&fm, &metrics::atoms(&learner, l)?)),
+        "filters_vs_truth": rows(metrics::alignment(&fm, &metrics::atoms(truth, l)?)),
     });
     write_bytes(
         &run.file(&format!("alignment-level{}{suffix}.json", l + 1)),
