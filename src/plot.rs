@@ -136,9 +136,9 @@ pub fn training_plots(dir: &Path, rows: &[Row]) -> Result<(), PlotError> {
     if levels > 0 {
         moment_gaps_plot(&dir.join("moment-gaps.png"), rows, levels)?;
     }
-    for (l, json) in alignment_files(dir)? {
+    for (l, suffix, json) in alignment_files(dir)? {
         let a = read_alignment(&json, l)?;
-        alignment_plot(&dir.join(format!("alignment-level{l}.png")), &a)?;
+        alignment_plot(&dir.join(format!("alignment-level{l}{suffix}.png")), &a)?;
     }
     Ok(())
 }
@@ -388,6 +388,9 @@ fn gap_panel(area: &DrawingArea<BitMapBackend<'_>, Shift>, rows: &[Row], l: usiz
 #[derive(Debug, serde::Deserialize)]
 struct Alignment {
     level: usize,
+    /// The stage step of the snapshot (absent in files of fsrgan 0.1).
+    #[serde(default)]
+    stage_step: Option<usize>,
     filters_vs_learner: Vec<Vec<Option<f64>>>,
     filters_vs_truth: Vec<Vec<Option<f64>>>,
 }
@@ -398,8 +401,12 @@ const COS_DARK: RGBColor = RGBColor(8, 48, 107);
 /// Colour of a missing (`null`) entry.
 const COS_MISSING: RGBColor = RGBColor(190, 190, 190);
 
-/// The `alignment-level{l}.json` files of `dir` with their `l`, by level.
-fn alignment_files(dir: &Path) -> Result<Vec<(usize, PathBuf)>, PlotError> {
+/// When in a stage an E2 snapshot was taken: the suffix of its file name.
+pub const ALIGNMENT_SUFFIXES: [&str; 3] = ["-start", "-middle", ""];
+
+/// The `alignment-level{l}{suffix}.json` files of `dir` (suffix `-start`,
+/// `-middle` or none: the stage's end) with `l` and suffix, by level and time.
+fn alignment_files(dir: &Path) -> Result<Vec<(usize, &'static str, PathBuf)>, PlotError> {
     let input_err = |e: std::io::Error| PlotError::Input {
         path: dir.display().to_string(),
         reason: e.to_string(),
@@ -407,18 +414,24 @@ fn alignment_files(dir: &Path) -> Result<Vec<(usize, PathBuf)>, PlotError> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(input_err)? {
         let path = entry.map_err(input_err)?.path();
-        let level = path.file_name().and_then(|n| n.to_str()).and_then(|n| {
-            n.strip_prefix("alignment-level")?
-                .strip_suffix(".json")?
-                .parse::<usize>()
-                .ok()
-        });
-        if let Some(l) = level {
-            out.push((l, path));
+        let stem = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("alignment-level")?.strip_suffix(".json"))
+            .map(str::to_owned);
+        let Some(stem) = stem else { continue };
+        for (order, suffix) in ALIGNMENT_SUFFIXES.iter().enumerate() {
+            let level = stem
+                .strip_suffix(suffix)
+                .and_then(|l| l.parse::<usize>().ok());
+            if let Some(l) = level {
+                out.push(((l, order), *suffix, path.clone()));
+                break;
+            }
         }
     }
-    out.sort();
-    Ok(out)
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out.into_iter().map(|((l, _), s, p)| (l, s, p)).collect())
 }
 
 /// Reads and checks `path` (named for level `l`): both matrices non-empty and
@@ -479,8 +492,11 @@ fn alignment_plot(path: &Path, a: &Alignment) -> Result<(), PlotError> {
     let (w, h, bar) = (1200u32, 580u32, 100u32);
     let l = a.level;
     write_png(path, (w, h), |root| {
+        let when = a
+            .stage_step
+            .map_or(String::new(), |k| format!(" (stage step {k})"));
         let area = root.titled(
-            &format!("E2, level {l}: |cos| of the discriminator's first-layer filters with dictionary atoms"),
+            &format!("E2, level {l}{when}: |cos| of the discriminator's first-layer filters with dictionary atoms"),
             font(20),
         )?;
         let (panels, bar_area) = area.split_horizontally(w - bar);

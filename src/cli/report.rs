@@ -116,6 +116,7 @@ fn read_config(run: &RunDir) -> anyhow::Result<Option<String>> {
 fn render(run: &RunDir, rows: &[Row], config: Option<&str>, out: &Path) -> anyhow::Result<String> {
     let levels = crate::plot::gap_levels(rows);
     let mut md = header(run, rows);
+    md += &training_path(config);
     md += &recovery_table(rows, levels);
     md += &gaps_vs_init(rows, levels);
     md += &plots(run, out)?;
@@ -136,6 +137,17 @@ fn header(run: &RunDir, rows: &[Row]) -> String {
     let _ = writeln!(s, "- wall time: {} s ({})", sig4(secs), hms(secs));
     let _ = writeln!(s, "- stages: {}\n", stages.join(" → "));
     s
+}
+
+/// The training path the run's config describes (GAN default or a
+/// baseline), when the run has a readable training config.
+fn training_path(config: Option<&str>) -> String {
+    #[cfg(feature = "torch")]
+    if let Some(cfg) = config.and_then(|t| crate::train::TrainConfig::from_toml(t).ok()) {
+        return format!("**Training path:** {}.\n\n", cfg.path_description());
+    }
+    let _ = config;
+    String::new()
 }
 
 /// `h:mm:ss` of `secs`.
@@ -298,13 +310,19 @@ fn plots(run: &RunDir, out: &Path) -> anyhow::Result<String> {
             .into(),
     )];
     for l in alignment_levels(&run.path)? {
-        figures.push((
-            format!("alignment-level{l}.png"),
-            format!(
-                "E2, level {l}: \\|cos\\| of the discriminator's first-layer filters with the \
-                 learner's atoms `M'_{l}` (left) and the true atoms `M_{l}` (right)."
-            ),
-        ));
+        for (suffix, when) in [
+            ("-start", "at the start of its stage"),
+            ("-middle", "in the middle of its stage"),
+            ("", "at the end of its stage"),
+        ] {
+            figures.push((
+                format!("alignment-level{l}{suffix}.png"),
+                format!(
+                    "E2, level {l}, {when}: \\|cos\\| of the discriminator's first-layer filters \
+                     with the learner's atoms `M'_{l}` (left) and the true atoms `M_{l}` (right)."
+                ),
+            ));
+        }
     }
     figures.push((
         "samples.png".into(),
@@ -339,6 +357,7 @@ fn alignment_levels(dir: &Path) -> anyhow::Result<Vec<usize>> {
         })
         .collect();
     levels.sort_unstable();
+    levels.dedup();
     Ok(levels)
 }
 

@@ -11,26 +11,31 @@ use crate::train::{TrainConfig, TrainOptions, train};
 /// Arguments of `fsrgan train`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Stages (theory track, ../shared/spec/training.md): dict1 (output dictionary M'_1,
-degree-4 patch discriminator), level1 (alpha, beta, C; linear discriminator on moment
-features of decoded codes), superres2..L (super-resolution layers; pair discriminator and
-the pix2pix L1 term). Each stage starts from a theory-driven warm start (T5, T6) unless
-`warm_start = false` in its config table.
+    after_help = "Stages (theory track, ../shared/spec/training.md): dict1 (M'_1 and the level-1
+code law; patch moments c = 1..4), level1 (alpha, beta, C; moments of codes decoded with
+the frozen M'_1), superres2..L (W'_l, b'_l, M'_l; offset-aware pair cross moments of the
+learner's own (X'_{l-1}, X'_l)). The GAN default (the presets): every stage starts from the
+learner's random state (`init = \"random\"`) and plays a closed-form discriminator
+(`disc = \"closed\"`: the exact best response of a regularised linear discriminator).
+Baselines: PRESET:moments (warm starts by the estimators, T5/T6: `init = \"moments\"`),
+PRESET:supervised (super-resolution by the L1 term on real parents).
 
 The run directory holds config.toml, truth.safetensors, metrics.jsonl/.csv, checkpoints
 (checkpoint/, interchange names), learner.safetensors, alignment-level1.json, the plots
 and report.md; see src/io/rundir.rs.
 
 Examples:
-  fsrgan train --preset tiny --out runs/tiny            # about 1 minute on 2 CPU cores
-  fsrgan train --config experiments/training/configs/no-warm-start.toml --out runs/gan
+  fsrgan train --preset tiny --out runs/tiny            # about 5 minutes on 2 CPU cores
+  fsrgan train --preset tiny:moments --out runs/tiny-moments   # the estimators' baseline
+  fsrgan train --config experiments/training/configs/ascent-tiny.toml --out runs/ascent
   fsrgan train --preset small --data out/demo/data --out runs/small   # a dataset's truth
   fsrgan train --resume runs/small            # continue a stopped or killed run
   fsrgan train --preset paper --device cuda --out runs/paper
   fsrgan report runs/small                    # Markdown report with tables and plots"
 )]
 pub struct Args {
-    /// A training preset: tiny, small or paper (default: small).
+    /// A training preset: tiny, small or paper (the GAN default; default:
+    /// small), or a baseline of one: tiny:moments, tiny:supervised, ...
     #[arg(long, value_name = "NAME", conflicts_with_all = ["config", "resume"])]
     pub preset: Option<String>,
     /// A training config (TOML); `preset = "NAME"` inside starts from a preset.
@@ -110,7 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (cfg, dir.clone(), true)
     } else {
         let mut cfg = match (&args.preset, &args.config) {
-            (Some(p), _) => TrainConfig::preset(p)?,
+            (Some(p), _) => TrainConfig::named(p)?,
             (None, Some(path)) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading {}", path.display()))?;
@@ -138,9 +143,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let total = crate::train::trainer::total_steps(&cfg);
     let bar = progress_bar(total as u64, "training");
     eprintln!(
-        "training `{}` on {dev:?} into {} ({total} steps)",
+        "training `{}` on {dev:?} into {} ({total} steps)\n{}",
         cfg.model.name,
-        out.display()
+        out.display(),
+        cfg.path_description()
     );
     let mut progress =
         |stage: &str, k: usize, n: usize, step: usize, _total: usize, d: f64, g: f64| {

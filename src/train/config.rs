@@ -409,6 +409,57 @@ impl TrainConfig {
         Ok(cfg)
     }
 
+    /// What training path the config is, in words, for every output: the GAN
+    /// default, one of the two baselines, or a custom mix (with the stages'
+    /// `init` and `disc`).
+    pub fn path_description(&self) -> String {
+        let stages = [&self.dictionary, &self.level1, &self.superres];
+        let all = |f: &dyn Fn(&StageConfig) -> bool| stages.iter().all(|s| f(s));
+        let gan = |s: &StageConfig| s.init == Init::Random && s.adversarial > 0.0 && s.recon == 0.0;
+        if all(&gan) && self.condition == Condition::Generated {
+            let disc = if all(&|s| s.disc == DiscKind::Closed) {
+                "closed-form moment discriminators"
+            } else if all(&|s| s.disc == DiscKind::Ascent) {
+                "discriminators trained by their own ascent steps"
+            } else {
+                "mixed discriminators"
+            };
+            return format!("GAN default: every stage from the learner's random start by GAN steps alone ({disc})");
+        }
+        if all(&|s| s.init == Init::Moments) {
+            return "method-of-moments baseline: every stage warm-started by the estimators (init = \"moments\")".into();
+        }
+        let lower = [&self.dictionary, &self.level1];
+        if lower.iter().all(|s| gan(s))
+            && self.superres.init == Init::Random
+            && self.superres.adversarial == 0.0
+            && self.superres.recon > 0.0
+        {
+            return "supervised baseline: level 1 by the GAN, the super-resolution layers by the L1 term alone".into();
+        }
+        let word = |s: &StageConfig| {
+            format!(
+                "init = {}, disc = {}",
+                match s.init {
+                    Init::Random => "random",
+                    Init::Moments => "moments",
+                },
+                match s.disc {
+                    DiscKind::Closed => "closed",
+                    DiscKind::Ascent => "ascent",
+                }
+            )
+        };
+        format!(
+            "custom: dictionary {}; level1 {}; superres {} (adversarial {}, recon {})",
+            word(&self.dictionary),
+            word(&self.level1),
+            word(&self.superres),
+            self.superres.adversarial,
+            self.superres.recon
+        )
+    }
+
     /// A named starting point: a preset (`tiny`), or its baselines
     /// (`tiny:moments`, `tiny:supervised`).
     ///
