@@ -567,8 +567,8 @@ fn cli_train_killed_and_resumed_equals_uninterrupted() {
     assert_eq!(o.status.code(), Some(1));
 }
 
-/// Every committed experiment config is valid, and `small.toml` (which spells
-/// the `small` preset out) and `paper.toml` equal their presets.
+/// Every committed experiment config is valid, and `tiny.toml`, `small.toml`
+/// and `paper.toml` (which spell the presets out) equal their presets.
 #[test]
 fn experiment_configs_are_valid_and_the_spelled_out_presets_equal_the_presets() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/training/configs");
@@ -580,7 +580,7 @@ fn experiment_configs_are_valid_and_the_spelled_out_presets_equal_the_presets() 
         }
         let cfg = TrainConfig::from_toml(&std::fs::read_to_string(&path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        for name in ["small", "paper"] {
+        for name in ["tiny", "small", "paper"] {
             if path.file_stem().and_then(|s| s.to_str()) == Some(name) {
                 assert_eq!(
                     cfg,
