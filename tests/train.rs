@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 
 use fsrgan::io::rundir::Row;
 use fsrgan::model::{Config, Params, Sampler};
-use fsrgan::train::generator::{Generator, array4};
 #[allow(unused_imports)]
 use fsrgan::train::closed;
+use fsrgan::train::generator::{Generator, array4};
 use fsrgan::train::{TrainConfig, TrainError, TrainOptions, TrainOutcome, train};
 use tch::{Device, Kind, Tensor};
 
@@ -230,7 +230,10 @@ fn margins(rows: &[Row]) -> [(String, bool); 3] {
     [
         (format!("dict1_min_cos {d0:.4} -> {d1:.4}"), d1 >= 0.99),
         (format!("c_err {c0:.4} -> {c1:.4}"), c1 <= 0.7 * c0),
-        (format!("sr_residual2 {r0:.4} -> {r1:.4}"), r1 <= 0.6 && r0 > 0.9),
+        (
+            format!("sr_residual2 {r0:.4} -> {r1:.4}"),
+            r1 <= 0.6 && r0 > 0.9,
+        ),
     ]
 }
 
@@ -248,7 +251,10 @@ fn every_gan_stage_learns_from_random_and_every_sabotage_fails() {
     }
     // The learner is scored against its truth only: nothing of it was copied.
     let init = at(&good, "init");
-    assert!(value(init, "dict1_min_cos") < 0.9, "the random start is not random");
+    assert!(
+        value(init, "dict1_min_cos") < 0.9,
+        "the random start is not random"
+    );
     for sabotage in [Sabotage::FreezeD, Sabotage::FlipG, Sabotage::OtherTruth] {
         let rows = rows_of("", sabotage);
         for (what, ok) in margins(&rows) {
@@ -485,7 +491,8 @@ fn cli_train_killed_and_resumed_equals_uninterrupted() {
     let cfg_path = tmp.path().join("fast.toml");
     std::fs::write(
         &cfg_path,
-        config("[dictionary]\nsteps = 100\n[level1]\nsteps = 60\n[superres]\nsteps = 60\n").to_toml(),
+        config("[dictionary]\nsteps = 100\n[level1]\nsteps = 60\n[superres]\nsteps = 60\n")
+            .to_toml(),
     )
     .unwrap();
     let cfg = cfg_path.to_str().unwrap();

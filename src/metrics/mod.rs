@@ -174,7 +174,9 @@ pub enum MetricsError {
         learner: usize,
     },
     /// The two dictionaries have different atom dimensions.
-    #[error("level {level}: atoms of dimension {learner} cannot be matched to atoms of dimension {truth}")]
+    #[error(
+        "level {level}: atoms of dimension {learner} cannot be matched to atoms of dimension {truth}"
+    )]
     Dimension {
         /// Level (1-based).
         level: usize,

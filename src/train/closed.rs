@@ -53,7 +53,12 @@ fn squares(x: &Tensor) -> Tensor {
 /// flattened: `[E x (D), E x(x)x (D^2), E x(x)x(x)x (D^3), E x^{(x)4} (D^4)]`.
 pub fn patch_moments(x: &Tensor) -> Vec<Tensor> {
     let x2 = squares(x);
-    vec![mean_rows(x), mean_rows(&x2), mean_outer(&x2, x), mean_outer(&x2, &x2)]
+    vec![
+        mean_rows(x),
+        mean_rows(&x2),
+        mean_outer(&x2, x),
+        mean_outer(&x2, &x2),
+    ]
 }
 
 /// Largest flattened image dimension whose second moment `E vec(X) vec(X)^T`
@@ -275,7 +280,11 @@ impl Closed {
             let g2 = (r - f).square().sum(Kind::Double).double_value(&[]);
             let r2 = r.square().sum(Kind::Double).double_value(&[]);
             total += 0.5 * w * g2;
-            rel.push(if r2 > 0.0 { (g2 / r2).sqrt() } else { g2.sqrt() });
+            rel.push(if r2 > 0.0 {
+                (g2 / r2).sqrt()
+            } else {
+                g2.sqrt()
+            });
         }
         (total, rel)
     }
@@ -298,7 +307,13 @@ impl Closed {
     /// `V(lambda)` on fake means `fake`.
     fn objective(&self, fake: &[Tensor]) -> f64 {
         let mut v = 0.0;
-        for (((l, r), f), w) in self.lambda.iter().zip(&self.real).zip(fake).zip(&self.weight) {
+        for (((l, r), f), w) in self
+            .lambda
+            .iter()
+            .zip(&self.real)
+            .zip(fake)
+            .zip(&self.weight)
+        {
             let gain = (l * (r - f.detach())).sum(Kind::Double).double_value(&[]);
             let reg = l.square().sum(Kind::Double).double_value(&[]);
             v += w * (gain - 0.5 * reg);

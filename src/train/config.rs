@@ -167,6 +167,18 @@ pub struct StageConfig {
     /// super-resolution stages (pix2pix; needs `condition = "real"`).
     #[serde(default)]
     pub recon: f64,
+    /// Random starts of the stage's generator parameters tried before the
+    /// stage goes on with one (1: the learner's own start only). Each start
+    /// (the learner's, then draws from seeds derived from `train_seed`) trains
+    /// `select_after` steps against its own fresh discriminator; the one whose
+    /// discriminator value (the closed form's `(1/2) sum_g w_g ||R_g - F_g||^2`,
+    /// averaged over the last fifth of those steps) is smallest goes on. The
+    /// choice reads only real and generated samples, never a truth metric.
+    #[serde(default = "default_candidates")]
+    pub candidates: usize,
+    /// Steps of each random start before the choice (`candidates > 1`).
+    #[serde(default)]
+    pub select_after: usize,
     /// Samples per batch in this stage (default: the config's `batch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<usize>,
@@ -189,6 +201,9 @@ fn default_final_eval() -> usize {
 }
 fn default_one() -> f64 {
     1.0
+}
+fn default_candidates() -> usize {
+    1
 }
 fn default_real_samples() -> usize {
     65_536
@@ -311,6 +326,8 @@ impl TrainConfig {
             recon: 0.0,
             leak: 0.0,
             batch: None,
+            candidates: 1,
+            select_after: 0,
         };
         Ok(TrainConfig {
             model,
@@ -333,6 +350,8 @@ impl TrainConfig {
             superres: StageConfig {
                 leak: 0.1,
                 batch: Some(sr_batch),
+                candidates: 4,
+                select_after: steps.2 / 5,
                 ..gan(steps.2, 0.02)
             },
             debug: Debug::default(),
@@ -375,6 +394,8 @@ impl TrainConfig {
                     recon,
                     leak: if recon > 0.0 { 0.1 } else { 0.0 },
                     batch: None,
+                    candidates: 1,
+                    select_after: 0,
                 }
             };
         cfg.batch = batch;
@@ -406,6 +427,8 @@ impl TrainConfig {
         cfg.condition = Condition::Real;
         cfg.superres.adversarial = 0.0;
         cfg.superres.recon = 1.0;
+        // Without the adversarial term there is no discriminator value to choose by.
+        cfg.superres.candidates = 1;
         Ok(cfg)
     }
 
@@ -424,7 +447,9 @@ impl TrainConfig {
             } else {
                 "mixed discriminators"
             };
-            return format!("GAN default: every stage from the learner's random start by GAN steps alone ({disc})");
+            return format!(
+                "GAN default: every stage from the learner's random start by GAN steps alone ({disc})"
+            );
         }
         if all(&|s| s.init == Init::Moments) {
             return "method-of-moments baseline: every stage warm-started by the estimators (init = \"moments\")".into();
@@ -577,6 +602,24 @@ impl TrainConfig {
             let f = |x: &str| format!("{name}.{x}");
             if s.n_d == 0 {
                 return Err(bad(&f("n_d"), "must be at least 1".into()));
+            }
+            if s.candidates == 0 {
+                return Err(bad(&f("candidates"), "must be at least 1".into()));
+            }
+            if s.candidates > 1 && !(1..=s.steps).contains(&s.select_after) {
+                return Err(bad(
+                    &f("select_after"),
+                    format!(
+                        "with candidates = {} it must be in 1..=steps ({}), got {}",
+                        s.candidates, s.steps, s.select_after
+                    ),
+                ));
+            }
+            if s.candidates > 1 && s.disc != DiscKind::Closed {
+                return Err(bad(
+                    &f("candidates"),
+                    "the choice between random starts reads the closed-form discriminator's value: it needs disc = \"closed\"".into(),
+                ));
             }
             if let Some(b) = s.batch.filter(|&b| b < 2) {
                 return Err(bad(&f("batch"), format!("must be at least 2, got {b}")));

@@ -76,7 +76,12 @@ fn images_in_chunks(
     while done < n {
         let b = chunk.min(n - done);
         let z = latents(seed.wrapping_add(i), b, g.config.d0, kind, device);
-        let x = tch::no_grad(|| g.images(&z).iter().map(array4).collect::<Result<Vec<_>, _>>())?;
+        let x = tch::no_grad(|| {
+            g.images(&z)
+                .iter()
+                .map(array4)
+                .collect::<Result<Vec<_>, _>>()
+        })?;
         for (l, xl) in x.iter().enumerate() {
             f(l, xl);
         }
@@ -124,7 +129,13 @@ impl Eval {
         let chunk = n.clamp(1, 4096);
         let real_x: Vec<Array4<f64>> = {
             let z = latents(seeds.0, n, cfg.d0, kind, device);
-            tch::no_grad(|| target.images(&z).iter().map(array4).collect::<Result<_, _>>())?
+            tch::no_grad(|| {
+                target
+                    .images(&z)
+                    .iter()
+                    .map(array4)
+                    .collect::<Result<_, _>>()
+            })?
         };
         let ref_tensors = tensors_of(
             target,
@@ -168,8 +179,13 @@ impl Eval {
         let mut out = BTreeMap::new();
         let tensors = tensors_of(target, n, self.chunk, self.seeds.1, kind, device)?;
         let z = latents(self.seeds.1, n.min(EVAL_ROWS), cfg.d0, kind, device);
-        let x2: Vec<Array4<f64>> =
-            tch::no_grad(|| target.images(&z).iter().map(array4).collect::<Result<_, _>>())?;
+        let x2: Vec<Array4<f64>> = tch::no_grad(|| {
+            target
+                .images(&z)
+                .iter()
+                .map(array4)
+                .collect::<Result<_, _>>()
+        })?;
         for (l, (t, x)) in tensors.iter().zip(&x2).enumerate() {
             let p2 = pick(&metrics::patches(x.view(), cfg.patch));
             let gaps = self.gaps(l, t.as_ref(), &p2);

@@ -223,6 +223,201 @@ fn write_alignment(
     Ok(())
 }
 
+/// What [`choose_start`] needs of the stage.
+struct Choice<'a> {
+    cfg: &'a TrainConfig,
+    scfg: &'a StageConfig,
+    kind: StageKind,
+    si: usize,
+    stage_seed: u64,
+    eval: &'a Eval,
+    truth: &'a Params,
+    name: &'a str,
+    step0: usize,
+    secs: (&'a Instant, f64),
+    total: usize,
+}
+
+/// The chosen start of a stage: the metric rows of its first `select_after`
+/// steps, and the work done.
+struct Chosen {
+    rows: Vec<Row>,
+    steps_run: usize,
+    step_secs: f64,
+}
+
+/// Tries `candidates` random starts of the stage's generator parameters
+/// (the learner's own, then starts drawn as [`init_learner`] draws them from
+/// seeds derived from `train_seed`, stage and candidate), each for
+/// `select_after` steps on the stage's batches against its own fresh
+/// closed-form discriminator, and leaves the learner, `disc` and both
+/// optimisers in the state of the one whose discriminator value (mean over
+/// the last fifth of its steps) is smallest. Ties keep the earlier start.
+fn choose_start(
+    c: &Choice<'_>,
+    ctx: &mut Ctx<'_>,
+    learner: &mut Generator,
+    (disc, opt_d, opt_g): (&mut Disc, &mut Optim, &mut Optim),
+    progress: Progress<'_>,
+) -> Result<Chosen, TrainError> {
+    let scfg = c.scfg;
+    let n1 = scfg.select_after;
+    let fresh_disc = |ctx: &Ctx<'_>, learner: &mut Generator| {
+        start_stage(c.kind, c.cfg, scfg, ctx, learner, c.stage_seed, true)
+    };
+    let new_opt = |learner: &mut Generator| {
+        let gp: Vec<Tensor> = g_params(c.kind, scfg.init, learner)
+            .iter()
+            .map(|p| p.shallow_clone())
+            .collect();
+        Optim::new(
+            scfg.optimizer,
+            scfg.beta1,
+            scfg.beta2,
+            &gp.iter().collect::<Vec<_>>(),
+        )
+    };
+    let snapshot = |learner: &mut Generator| -> Vec<Tensor> {
+        g_params(c.kind, scfg.init, learner)
+            .iter()
+            .map(|p| p.detach().copy())
+            .collect()
+    };
+    let mut best: Option<(f64, Vec<Tensor>, Disc, Optim, Chosen)> = None;
+    let mut values = Vec::new();
+    let mut steps_run = 0;
+    let mut step_secs = 0.0;
+    for cand in 0..scfg.candidates {
+        if cand > 0 {
+            let mut other = c.cfg.clone();
+            other.train_seed = mix(c.cfg.train_seed, 0xCA4D, c.si as u64, cand as u64);
+            let mut start = Generator::from_params(&init_learner(&other), ctx.kind, ctx.device);
+            let src = snapshot(&mut start);
+            tch::no_grad(|| {
+                for (p, s) in g_params(c.kind, scfg.init, learner).into_iter().zip(&src) {
+                    p.copy_(s);
+                }
+            });
+        }
+        let mut d = if cand == 0 {
+            std::mem::replace(disc, fresh_disc(ctx, learner)?)
+        } else {
+            fresh_disc(ctx, learner)?
+        };
+        let mut od = Optim::new(scfg.optimizer, scfg.beta1, scfg.beta2, &[]);
+        let mut og = new_opt(learner);
+        let mut tail = Vec::new();
+        let mut crow = Vec::new();
+        let mut secs_c = 0.0;
+        for k in 0..n1 {
+            let t_step = Instant::now();
+            let args = StepArgs {
+                kind: c.kind,
+                cfg: scfg,
+                lr_d: rate(scfg, scfg.lr_d, k),
+                lr_g: rate(scfg, scfg.lr_g, k),
+                seed: mix(c.cfg.train_seed, 100 + c.si as u64, k as u64, 0),
+                freeze_d: c.cfg.debug.freeze_discriminator,
+                flip_g: c.cfg.debug.flip_generator_loss,
+            };
+            ctx.leak = leak(scfg, k);
+            ctx.batch = scfg.batch.unwrap_or(c.cfg.batch);
+            let losses = gan_step(&args, ctx, learner, &mut d, &mut od, &mut og);
+            steps_run += 1;
+            for (what, v) in [
+                ("the discriminator's loss", losses.d.unwrap_or(0.0)),
+                ("the generator's loss", losses.g),
+            ] {
+                if !v.is_finite() {
+                    return Err(TrainError::NonFinite {
+                        stage: c.name.into(),
+                        step: k + 1,
+                        what: format!("{what} (random start {cand})"),
+                    });
+                }
+            }
+            if 5 * (k + 1) > 4 * n1 {
+                tail.push(-losses.d.unwrap_or(f64::INFINITY));
+            }
+            progress(
+                c.name,
+                k + 1,
+                scfg.steps,
+                c.step0 + k + 1,
+                c.total,
+                losses.d.unwrap_or(f64::NAN),
+                losses.g,
+            );
+            secs_c += t_step.elapsed().as_secs_f64();
+            if (k + 1) % c.cfg.metrics_every == 0 || k + 1 == n1 {
+                let mut v = c.eval.evaluate(c.truth, learner, None)?;
+                if let Some(dl) = losses.d {
+                    v.insert("d_loss".into(), dl);
+                }
+                v.insert("g_loss".into(), losses.g);
+                v.insert("start".into(), cand as f64);
+                crow.push(Row {
+                    stage: c.name.into(),
+                    stage_step: k + 1,
+                    step: c.step0 + k + 1,
+                    secs: c.secs.1 + c.secs.0.elapsed().as_secs_f64(),
+                    step_secs: Some(secs_c),
+                    values: v,
+                });
+            }
+        }
+        step_secs += secs_c;
+        let value = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
+        values.push(value);
+        if best.as_ref().is_none_or(|b| value < b.0) {
+            best = Some((
+                value,
+                snapshot(learner),
+                d,
+                og,
+                Chosen {
+                    rows: crow,
+                    steps_run: 0,
+                    step_secs: 0.0,
+                },
+            ));
+        }
+    }
+    let Some((_, params, d, og, mut chosen)) = best else {
+        return Err(TrainError::InvalidConfig {
+            field: format!("{}.candidates", c.name),
+            rule: "must be at least 1".into(),
+        });
+    };
+    tch::no_grad(|| {
+        for (p, s) in g_params(c.kind, scfg.init, learner)
+            .into_iter()
+            .zip(&params)
+        {
+            p.copy_(s);
+        }
+    });
+    *disc = d;
+    *opt_g = og;
+    let dp: Vec<Tensor> = disc.params().iter().map(|p| p.shallow_clone()).collect();
+    *opt_d = Optim::new(
+        scfg.optimizer,
+        scfg.beta1,
+        scfg.beta2,
+        &dp.iter().collect::<Vec<_>>(),
+    );
+    // The choice, in the last row of the chosen start: which start, and every
+    // start's value.
+    if let Some(last) = chosen.rows.last_mut() {
+        for (i, v) in values.iter().enumerate() {
+            last.values.insert(format!("start{i}_value"), *v);
+        }
+    }
+    chosen.steps_run = steps_run;
+    chosen.step_secs = step_secs;
+    Ok(chosen)
+}
+
 /// Trains (or resumes) according to `cfg` in `opts.out`.
 ///
 /// # Errors
@@ -441,6 +636,55 @@ pub fn train(
             }
         }
         let mut step_secs = 0.0;
+        let mut start_step = start_step;
+        if fresh && scfg.candidates > 1 {
+            if cfg
+                .debug
+                .stop_after_steps
+                .is_some_and(|n| step + scfg.select_after > n)
+            {
+                // The choice between starts is atomic: a run stopped inside it
+                // resumes the stage from its start.
+                run.write_rows(&rows)?;
+                return Ok(TrainOutcome {
+                    learner: learner.to_params()?,
+                    last,
+                    rows,
+                    steps_run,
+                    secs: t0.elapsed().as_secs_f64(),
+                    stopped_early: true,
+                });
+            }
+            let chosen = choose_start(
+                &Choice {
+                    cfg: &cfg,
+                    scfg,
+                    kind: kind_s,
+                    si,
+                    stage_seed,
+                    eval: &eval,
+                    truth: &truth,
+                    name: &name,
+                    step0: step,
+                    secs: (&t0, secs0),
+                    total,
+                },
+                &mut ctx,
+                &mut learner,
+                (&mut disc, &mut opt_d, &mut opt_g),
+                &mut *progress,
+            )?;
+            for mut row in chosen.rows {
+                row.secs = elapsed(&t0);
+                run.append(&row)?;
+                rows.push(row.clone());
+                last = row;
+            }
+            step += scfg.select_after;
+            steps_run += chosen.steps_run;
+            step_secs += chosen.step_secs;
+            start_step = scfg.select_after;
+        }
         for k in start_step..scfg.steps {
             if cfg.debug.stop_after_steps.is_some_and(|n| step >= n) {
                 run.write_rows(&rows)?;
