@@ -430,7 +430,7 @@ fn alignment_files(dir: &Path) -> Result<Vec<(usize, &'static str, PathBuf)>, Pl
             }
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_by_key(|a| a.0);
     Ok(out.into_iter().map(|((l, _), s, p)| (l, s, p)).collect())
 }
 
