@@ -9,6 +9,7 @@
 #   e.g. experiments/training/success.sh tiny "1 2 3 4 5 6 7 8 9 10"
 #        experiments/training/success.sh small "1 2 3 4 5" runs/success-small "gan moments"
 # Runs one training at a time (two at once on two cores slow each other down).
+# FSRGAN names the binary (default ./target/release/fsrgan).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 preset=$1; seeds=$2; out=${3:-runs/success-$preset}; variants=${4:-gan moments supervised}
@@ -23,7 +24,7 @@ for v in $variants; do
     esac
     printf 'preset = "%s"\nseed = %s\ntrain_seed = %s\n' "$p" "$s" "$s" > "$out/$name.toml"
     echo "[success] $name" >&2
-    ./target/release/fsrgan train --config "$out/$name.toml" --out "$out/$name" --device cpu --force >"$out/$name.log" 2>&1 || echo "[success] $name failed (see $out/$name.log)" >&2
+    "${FSRGAN:-./target/release/fsrgan}" train --config "$out/$name.toml" --out "$out/$name" --device cpu --force >"$out/$name.log" 2>&1 || echo "[success] $name failed (see $out/$name.log)" >&2
   done
 done
 .venv/bin/python experiments/training/compare.py "$preset" "$out"

@@ -304,8 +304,8 @@ impl TrainConfig {
         let model = Config::preset(name)?;
         // (batch, super-resolution batch, steps of dict1 / level1 / superres, precision)
         let (batch, sr_batch, steps, precision) = match name {
-            "tiny" => (4096, 2048, (1500, 1000, 2000), Precision::F64),
-            "small" => (4096, 1024, (1500, 1000, 1000), Precision::F32),
+            "tiny" => (4096, 2048, (800, 500, 1500), Precision::F64),
+            "small" => (4096, 1024, (800, 500, 600), Precision::F32),
             _ => (8192, 4096, (3000, 2000, 3000), Precision::F32),
         };
         let gan = |steps: usize, lr_g: f64| StageConfig {
