@@ -39,6 +39,8 @@ steps = 400
 steps = 200
 [superres]
 steps = 300
+candidates = 2
+select_after = 60
 "#;
 
 /// `BASE` with the tables and keys of `extra` merged in (deeply).
@@ -335,11 +337,14 @@ fn the_pair_discriminator_separates_a_generator_from_its_offset_permuted_twin() 
 /// checkpoint repeats the uninterrupted run bit for bit on CPU: the learner's
 /// parameters and every metric (wall time aside). Stops in dict1 (step 80,
 /// resumed from its checkpoint at step 50, with the closed-form
-/// discriminator's state) and in superres2 (step 185, resumed from the end
-/// of level1 at step 160: the stage restarts).
+/// discriminator's state) and in superres2 (step 185, after its choice
+/// between two random starts at stage step 20; resumed from the end of
+/// level1 at step 160: the stage, choice included, restarts).
 #[test]
 fn resumed_runs_repeat_the_uninterrupted_run_bit_for_bit() {
-    let cfg = config("[dictionary]\nsteps = 100\n[level1]\nsteps = 60\n[superres]\nsteps = 60\n");
+    let cfg = config(
+        "[dictionary]\nsteps = 100\n[level1]\nsteps = 60\n[superres]\nsteps = 60\nselect_after = 20\n",
+    );
     let full_dir = tempfile::tempdir().unwrap();
     let full = run(&cfg, full_dir.path()).unwrap();
     for stop in [80usize, 185] {
@@ -421,6 +426,9 @@ fn invalid_training_configs_name_the_field() {
         ("[level1]\nloss = \"minimax\"", "level1.loss"),
         ("[level1]\nlr_d = 2.0", "level1.lr_d"),
         ("real_samples = 10", "real_samples"),
+        ("[superres]\ncandidates = 0", "superres.candidates"),
+        ("[superres]\nselect_after = 0", "superres.select_after"),
+        ("[superres]\ndisc = \"ascent\"", "superres.candidates"),
         ("preset = \"tiny:bogus\"", "preset"),
         ("[dictionary]\nbeta1 = 1.0", "dictionary.beta1"),
         ("[model]\nm = [40, 40]", "model"),
@@ -491,8 +499,10 @@ fn cli_train_killed_and_resumed_equals_uninterrupted() {
     let cfg_path = tmp.path().join("fast.toml");
     std::fs::write(
         &cfg_path,
-        config("[dictionary]\nsteps = 100\n[level1]\nsteps = 60\n[superres]\nsteps = 60\n")
-            .to_toml(),
+        config(
+            "[dictionary]\nsteps = 100\n[level1]\nsteps = 60\n[superres]\nsteps = 60\nselect_after = 20\n",
+        )
+        .to_toml(),
     )
     .unwrap();
     let cfg = cfg_path.to_str().unwrap();

@@ -482,11 +482,11 @@ fn closed_step(
 ) -> StepLosses {
     let sign = if a.flip_g { -1.0 } else { 1.0 };
     let z_a = ctx.z(a.seed.wrapping_mul(4));
-    let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(1));
     let z_b = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2));
     let adversarial = a.cfg.adversarial > 0.0;
     let needs_real = ctx.condition == Condition::Real || a.cfg.recon > 0.0;
     let real_b = if needs_real {
+        let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(1));
         real_inputs(a.kind, ctx, learner, &z_r)
     } else {
         Vec::new()
