@@ -249,6 +249,7 @@ fn margins(rows: &[Row]) -> [(String, bool); 3] {
 fn every_gan_stage_learns_from_random_and_every_sabotage_fails() {
     let good = rows_of("", Sabotage::None);
     for (what, ok) in margins(&good) {
+        eprintln!("GAN default: {what}");
         assert!(ok, "GAN default: {what}");
     }
     // The learner is scored against its truth only: nothing of it was copied.
@@ -260,6 +261,7 @@ fn every_gan_stage_learns_from_random_and_every_sabotage_fails() {
     for sabotage in [Sabotage::FreezeD, Sabotage::FlipG, Sabotage::OtherTruth] {
         let rows = rows_of("", sabotage);
         for (what, ok) in margins(&rows) {
+            eprintln!("{sabotage:?}: {what}");
             assert!(!ok, "{sabotage:?} still made the margin: {what}");
         }
     }

@@ -20,8 +20,8 @@ windows (kernel 4).
 The real side R is random here (speed does not depend on it); the learner
 starts from the same kind of random state as fsrgan's.
 
-Usage: python benches/peer/gan_torch.py --preset tiny|small [--steps 50] [--threads 2]
-       [--dtype float64|float32]
+Usage: python benches/peer/gan_torch.py --preset tiny|small|paper [--steps 50] [--threads 2]
+       [--dtype float64|float32] [--device cpu|cuda]
 Prints one JSON object: seconds per step of each stage kind.
 """
 import argparse, json, math, time
@@ -32,7 +32,9 @@ PRESETS = {
     # levels, channels, q, n1, d0, m, kernel, batch, sr_batch, dtype
     "tiny": dict(L=2, c=1, q=2, n1=2, d0=16, m=4, k=2, batch=4096, sr_batch=2048, dtype="float64"),
     "small": dict(L=3, c=3, q=2, n1=2, d0=48, m=12, k=4, batch=4096, sr_batch=1024, dtype="float32"),
+    "paper": dict(L=4, c=3, q=4, n1=2, d0=128, m=32, k=4, batch=8192, sr_batch=4096, dtype="float32"),
 }
+DEVICE = torch.device("cpu")
 
 
 def patches(x, q):
@@ -82,13 +84,13 @@ class Learner:
         self.p = p
         def orth(m, d):
             a = torch.linalg.qr(torch.randn(d, m, generator=g, dtype=torch.float64))[0].T
-            return a.to(dtype).requires_grad_()
-        self.w1 = F.normalize(torch.randn(m * n1 * n1, d0, generator=g, dtype=torch.float64), dim=1).to(dtype).requires_grad_()
-        self.alpha = torch.ones(m, dtype=dtype, requires_grad=True)
-        self.t = torch.full((m,), 2.0, dtype=dtype, requires_grad=True)
+            return a.to(DEVICE, dtype).requires_grad_()
+        self.w1 = F.normalize(torch.randn(m * n1 * n1, d0, generator=g, dtype=torch.float64), dim=1).to(DEVICE, dtype).requires_grad_()
+        self.alpha = torch.ones(m, dtype=dtype, device=DEVICE, requires_grad=True)
+        self.t = torch.full((m,), 2.0, dtype=dtype, device=DEVICE, requires_grad=True)
         self.out = [orth(m, D) for _ in range(p["L"])]
-        self.up = [((torch.randn(m, m, p["k"], p["k"], generator=g, dtype=torch.float64) / math.sqrt(m)).to(dtype).requires_grad_(),
-                    torch.zeros(m, dtype=dtype, requires_grad=True)) for _ in range(p["L"] - 1)]
+        self.up = [((torch.randn(m, m, p["k"], p["k"], generator=g, dtype=torch.float64) / math.sqrt(m)).to(DEVICE, dtype).requires_grad_(),
+                    torch.zeros(m, dtype=dtype, device=DEVICE, requires_grad=True)) for _ in range(p["L"] - 1)]
 
     def level1(self, z):
         m, n1 = self.p["m"], self.p["n1"]
@@ -114,7 +116,7 @@ def features(kind, g, z, l=None):
             atoms = g.out[0].detach()
         s = decode(g.image(0, g.level1(z)), atoms, q)
         u = s.reshape(s.shape[0], -1)
-        iu = torch.triu_indices(u.shape[1], u.shape[1], 1)
+        iu = torch.triu_indices(u.shape[1], u.shape[1], 1, device=u.device)
         return [u.mean(0), (u ** 2).mean(0), (u ** 3).mean(0), mean_outer(u, u).reshape(u.shape[1], u.shape[1])[iu[0], iu[1]]]
     with torch.no_grad():
         s = g.level1(z)
@@ -154,16 +156,16 @@ def time_stage(kind, g, steps, l=None):
         params = [g.up[l - 1][0], g.up[l - 1][1], g.out[l]]
     opt = torch.optim.Adam(params, lr=0.02, betas=(0.5, 0.999))
     with torch.no_grad():
-        R = [f.detach() + 0.01 for f in features(kind, g, torch.randn(batch, p["d0"], dtype=dtype), l)]
+        R = [f.detach() + 0.01 for f in features(kind, g, torch.randn(batch, p["d0"], dtype=dtype, device=DEVICE), l)]
     w = [1.0 / float((r.double() ** 2).sum()) for r in R]
     t0 = None
     for it in range(steps + 3):
         if it == 3:
             t0 = time.perf_counter()
         with torch.no_grad():
-            fa = features(kind, g, torch.randn(batch, p["d0"], dtype=dtype), l)
+            fa = features(kind, g, torch.randn(batch, p["d0"], dtype=dtype, device=DEVICE), l)
             lam = [r - f for r, f in zip(R, fa)]
-        fb = features(kind, g, torch.randn(batch, p["d0"], dtype=dtype), l)
+        fb = features(kind, g, torch.randn(batch, p["d0"], dtype=dtype, device=DEVICE), l)
         loss = -sum(wg * (lg * f).sum() for wg, lg, f in zip(w, lam, fb))
         opt.zero_grad()
         loss.backward()
@@ -176,7 +178,7 @@ def time_stage(kind, g, steps, l=None):
                 g.alpha.clamp_(min=0.05)
             if kind == "superres":
                 newton_schulz(g.out[l])
-        float(loss)  # the Rust step reads its loss on the host too
+        float(loss.detach())  # the Rust step reads its loss on the host too
     return (time.perf_counter() - t0) / steps
 
 
@@ -186,12 +188,15 @@ def main():
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dtype", default=None, choices=["float64", "float32"])
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    global DEVICE
+    DEVICE = torch.device(a.device)
     p = PRESETS[a.preset]
     dtype = getattr(torch, a.dtype or p["dtype"])
     g = Learner(p, dtype)
-    out = {"preset": a.preset, "threads": a.threads, "dtype": str(dtype).split(".")[1], "secs_per_step": {}}
+    out = {"preset": a.preset, "device": a.device, "threads": a.threads, "dtype": str(dtype).split(".")[1], "secs_per_step": {}}
     out["secs_per_step"]["dict1"] = time_stage("dict1", g, a.steps)
     out["secs_per_step"]["level1"] = time_stage("level1", g, a.steps)
     for l in range(1, p["L"]):
