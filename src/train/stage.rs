@@ -426,15 +426,7 @@ pub fn gan_step(
             let fake = fake_inputs(a.kind, ctx, learner, &z_f, &real);
             let gl = g_loss(a.cfg, disc, &real, &fake) * sign;
             let gv = gl.double_value(&[]) * sign;
-            let mut ps = g_params(a.kind, a.cfg.init, learner);
-            let grads = Tensor::run_backward(
-                &[&gl],
-                &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(),
-                false,
-                false,
-            );
-            opt_g.step(&mut ps, &grads, a.lr_g);
-            project_g(a.kind, a.cfg.init, learner, ctx.orthonormal);
+            descend_g(a, ctx, learner, opt_g, &gl);
             StepLosses { d: dl, g: gv }
         }
         Update::Simultaneous => {
@@ -512,14 +504,27 @@ fn closed_step(
     }
     let gl = total * sign;
     let gv = gl.double_value(&[]) * sign;
+    descend_g(a, ctx, learner, opt_g, &gl);
+    StepLosses { d: dl, g: gv }
+}
+
+/// The generator's step on its loss `gl`: `theta <- opt(theta, d gl / d theta)`
+/// at the rate `lr_g` for the stage's trainable parameters ([`g_params`]),
+/// then the projections ([`project_g`]).
+fn descend_g(
+    a: &StepArgs<'_>,
+    ctx: &Ctx<'_>,
+    learner: &mut Generator,
+    opt_g: &mut Optim,
+    gl: &Tensor,
+) {
     let mut ps = g_params(a.kind, a.cfg.init, learner);
     let grads = Tensor::run_backward(
-        &[&gl],
+        &[gl],
         &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(),
         false,
-        true,
+        false,
     );
     opt_g.step(&mut ps, &grads, a.lr_g);
     project_g(a.kind, a.cfg.init, learner, ctx.orthonormal);
-    StepLosses { d: dl, g: gv }
 }

@@ -58,6 +58,27 @@ pub struct TrainOutcome {
     pub stopped_early: bool,
 }
 
+/// The outcome of a run stopped by `debug.stop_after_steps`: the rows so far
+/// are written (the checkpoint already holds the state to resume from).
+fn stopped(
+    run: &RunDir,
+    learner: &Generator,
+    last: Row,
+    rows: Vec<Row>,
+    steps_run: usize,
+    t0: &Instant,
+) -> Result<TrainOutcome, TrainError> {
+    run.write_rows(&rows)?;
+    Ok(TrainOutcome {
+        learner: learner.to_params()?,
+        last,
+        rows,
+        steps_run,
+        secs: t0.elapsed().as_secs_f64(),
+        stopped_early: true,
+    })
+}
+
 /// Progress callback: `(stage, stage_step, stage_steps, step, total, d_loss, g_loss)`.
 pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize, usize, usize, f64, f64);
 
@@ -645,15 +666,7 @@ pub fn train(
             {
                 // The choice between starts is atomic: a run stopped inside it
                 // resumes the stage from its start.
-                run.write_rows(&rows)?;
-                return Ok(TrainOutcome {
-                    learner: learner.to_params()?,
-                    last,
-                    rows,
-                    steps_run,
-                    secs: t0.elapsed().as_secs_f64(),
-                    stopped_early: true,
-                });
+                return stopped(&run, &learner, last, rows, steps_run, &t0);
             }
             let chosen = choose_start(
                 &Choice {
@@ -687,15 +700,7 @@ pub fn train(
         }
         for k in start_step..scfg.steps {
             if cfg.debug.stop_after_steps.is_some_and(|n| step >= n) {
-                run.write_rows(&rows)?;
-                return Ok(TrainOutcome {
-                    learner: learner.to_params()?,
-                    last,
-                    rows,
-                    steps_run,
-                    secs: t0.elapsed().as_secs_f64(),
-                    stopped_early: true,
-                });
+                return stopped(&run, &learner, last, rows, steps_run, &t0);
             }
             let t_step = Instant::now();
             let args = StepArgs {
