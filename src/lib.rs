@@ -6,6 +6,7 @@
 //!   atomic writes and validating readers.
 //! * [`theory`] — the claims T1–T8 of the theory, each a function returning both
 //!   sides of an identity.
+//! * [`threads`] — CPU thread pools and the OpenMP wait policy of a process.
 //! * [`cli`] — the `fsrgan` command line.
 //!
 //! The pure-Rust parts (everything above) never depend on libtorch.
@@ -19,5 +20,6 @@ pub mod model;
 pub mod plot;
 pub mod testing;
 pub mod theory;
+pub mod threads;
 #[cfg(feature = "torch")]
 pub mod train;

@@ -66,6 +66,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             out: run.clone(),
             resume: None,
             force: true,
+            threads: None,
+            omp_wait: None,
         })?;
         verdict(&run, args.seed)?;
         return Ok(code);

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::common::progress_bar;
+use crate::threads::{self, WaitPolicy};
 use crate::train::{TrainConfig, TrainOptions, train};
 
 /// Arguments of `fsrgan train`.
@@ -59,6 +60,23 @@ pub struct Args {
     /// Overwrite an existing run directory (without --resume).
     #[arg(long)]
     pub force: bool,
+    /// CPU threads of libtorch, rayon and OpenBLAS (default: $OMP_NUM_THREADS,
+    /// else the config's `cpu.threads`, else 1 for models whose finest image
+    /// has fewer than 256 values, like `tiny`, and every core otherwise).
+    /// Recorded in the run's config; a resumed run reuses it. Results are
+    /// bit-identical for the same thread count, not across counts.
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    pub threads: Option<usize>,
+    /// OpenMP wait policy of idle libtorch threads: default (spin, then
+    /// sleep), active or passive (default: $OMP_WAIT_POLICY, else the
+    /// config's `cpu.wait`). libgomp reads it at load time, so fsrgan
+    /// re-executes itself with it. Recorded in the run's config.
+    #[arg(long, value_name = "POLICY", value_parser = parse_wait, conflicts_with = "resume")]
+    pub omp_wait: Option<WaitPolicy>,
+}
+
+fn parse_wait(s: &str) -> Result<WaitPolicy, String> {
+    WaitPolicy::parse(s).ok_or_else(|| format!("must be default, active or passive, got `{s}`"))
 }
 
 fn device(name: &str) -> anyhow::Result<tch::Device> {
@@ -112,6 +130,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("in {}/config.toml", dir.display()))?;
         // `stop_after_steps` simulates a killed run; a resumed run goes on.
         cfg.debug.stop_after_steps = None;
+        if cfg.cpu.threads.is_none() {
+            // Runs started before the thread count was recorded ran on
+            // libtorch's default, every core.
+            cfg.cpu.threads = Some(threads::available_cores());
+        }
+        threads::reexec_for_wait_policy(cfg.cpu.wait).map_err(anyhow::Error::msg)?;
         (cfg, dir.clone(), true)
     } else {
         let mut cfg = match (&args.preset, &args.config) {
@@ -126,6 +150,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(dir) = &args.data {
             learn_dataset(&mut cfg, dir)?;
         }
+        let model = cfg.model.clone();
+        let (ts, ws) = cfg
+            .cpu
+            .resolve(args.threads, args.omp_wait, &model)
+            .map_err(anyhow::Error::msg)?;
+        // Before anything is written: the wait policy needs a fresh process.
+        threads::reexec_for_wait_policy(cfg.cpu.wait).map_err(anyhow::Error::msg)?;
+        eprintln!(
+            "cpu: {} thread(s) ({ts}), OpenMP wait policy {:?} ({ws})",
+            cfg.cpu.threads_for(&model),
+            cfg.cpu.wait
+        );
         if args.out.join("config.toml").exists() {
             if !args.force {
                 anyhow::bail!(
@@ -139,6 +175,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         (cfg, args.out.clone(), false)
     };
+    let n = cfg.cpu.threads_for(&cfg.model);
+    threads::init_process(n).context("sizing the thread pools")?;
+    if resume {
+        eprintln!(
+            "cpu: {n} thread(s), OpenMP wait policy {:?} (recorded in the run)",
+            cfg.cpu.wait
+        );
+    }
     let dev = device(&args.device)?;
     let total = crate::train::trainer::total_steps(&cfg);
     let bar = progress_bar(total as u64, "training");

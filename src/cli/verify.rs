@@ -26,6 +26,9 @@ pub struct Args {
     /// Print the checks as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Threads of rayon and OpenBLAS (0: every core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 /// Runs `fsrgan verify`.
@@ -40,6 +43,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.samples == 0 {
         anyhow::bail!("--samples must be at least 1");
     }
+    let threads = match args.threads {
+        0 => crate::threads::available_cores(),
+        n => n,
+    };
+    crate::threads::init_process(threads).map_err(anyhow::Error::from)?;
     let selected: Vec<_> = all
         .iter()
         .filter(|c| {

@@ -284,6 +284,10 @@ pub struct TrainConfig {
     pub level1: StageConfig,
     /// Super-resolution stages.
     pub superres: StageConfig,
+    /// CPU threads and the OpenMP wait policy ([`crate::threads`]): fixed
+    /// when the run starts, recorded in its `config.toml`, reused by resume.
+    #[serde(default)]
+    pub cpu: crate::threads::Cpu,
     /// Sabotage switches for tests.
     #[serde(default)]
     pub debug: Debug,
@@ -354,6 +358,7 @@ impl TrainConfig {
                 select_after: steps.2 / 5,
                 ..gan(steps.2, 0.02)
             },
+            cpu: crate::threads::Cpu::default(),
             debug: Debug::default(),
         })
     }
@@ -587,6 +592,9 @@ impl TrainConfig {
             if !v.is_finite() {
                 return Err(bad(field, format!("must be finite, got {v}")));
             }
+        }
+        if self.cpu.threads == Some(0) {
+            return Err(bad("cpu.threads", "must be at least 1".into()));
         }
         if !(self.decode_tau.is_finite() && self.decode_tau >= 0.0) {
             return Err(bad(

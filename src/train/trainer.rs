@@ -450,7 +450,22 @@ pub fn train(
     progress: Progress<'_>,
 ) -> Result<TrainOutcome, TrainError> {
     let t0 = Instant::now();
-    let cfg = cfg.clone().validated()?;
+    let mut cfg = cfg.clone().validated()?;
+    // Threads: the config's, else the model's default; recorded in the run's
+    // config.toml (written below for a new run) so a resume reuses them.
+    let threads = cfg.cpu.threads_for(&cfg.model);
+    cfg.cpu.threads = Some(threads);
+    if crate::threads::WaitPolicy::from_env() != Ok(cfg.cpu.wait) {
+        return Err(TrainError::InvalidConfig {
+            field: "cpu.wait".into(),
+            rule: format!(
+                "OpenMP reads its wait policy when libtorch loads, so the process must start with OMP_WAIT_POLICY={} (fsrgan train re-executes itself with it); the environment has {:?}",
+                cfg.cpu.wait.env_value().unwrap_or("(unset)"),
+                std::env::var("OMP_WAIT_POLICY").ok()
+            ),
+        });
+    }
+    crate::threads::set_compute_threads(threads);
     if cfg.model.output != crate::model::OutputKernel::Patch {
         return Err(TrainError::InvalidConfig {
             field: "model.output".into(),
