@@ -9,8 +9,10 @@
 //! * [`optim`] — SGD and Adam with serialisable state (for exact resume);
 //! * [`warm`] — each stage's start: its discriminator and the learner's
 //!   theory-driven warm start;
-//! * [`stage`] — one GAN step per stage kind; [`trainer`] — the loop, resume
-//!   and NaN checks; [`eval`] — the metrics; [`checkpoint`] — exact state;
+//! * [`executor`] — the one training loop over a [`executor::Stage`] (steps,
+//!   NaN stop, metric rows, checkpoints, budgets, observers);
+//! * [`stage`] — one GAN step per stage kind; [`trainer`] — the theory
+//!   track's stages, resume; [`eval`] — the metrics; [`checkpoint`] — exact state;
 //!   the run directory is [`crate::io::rundir`].
 //!
 //! Randomness: every batch's latents come from `tch::manual_seed(f(seed, stage,
@@ -22,6 +24,7 @@ pub mod closed;
 pub mod config;
 pub mod disc;
 pub mod eval;
+pub mod executor;
 pub mod generator;
 pub mod optim;
 pub mod stage;

@@ -17,9 +17,10 @@ use super::TrainError;
 use super::checkpoint::{Saved, dtype, load_state, restore, restore_stage, save_checkpoint};
 use super::config::{Precision, Schedule, StageConfig, TrainConfig};
 use super::eval::Eval;
+use super::executor::{Executor, Flow, Observer, Position, Stage, Values};
 use super::generator::{Generator, array2};
 use super::optim::Optim;
-use super::stage::{Ctx, Disc, StageKind, StepArgs, g_params, gan_step};
+use super::stage::{Ctx, Disc, StageKind, StepArgs, StepLosses, g_params, gan_step};
 use super::warm::start_stage;
 use crate::io::atomic::write_bytes;
 use crate::io::rundir::{Row, RunDir};
@@ -58,29 +59,25 @@ pub struct TrainOutcome {
     pub stopped_early: bool,
 }
 
+pub use super::executor::Progress;
+
 /// The outcome of a run stopped by `debug.stop_after_steps`: the rows so far
 /// are written (the checkpoint already holds the state to resume from).
 fn stopped(
-    run: &RunDir,
+    exec: Executor<'_>,
     learner: &Generator,
-    last: Row,
-    rows: Vec<Row>,
-    steps_run: usize,
-    t0: &Instant,
+    t0: Instant,
 ) -> Result<TrainOutcome, TrainError> {
-    run.write_rows(&rows)?;
+    exec.run.write_rows(&exec.rows)?;
     Ok(TrainOutcome {
         learner: learner.to_params()?,
-        last,
-        rows,
-        steps_run,
+        last: exec.last(),
+        steps_run: exec.steps_run,
+        rows: exec.rows,
         secs: t0.elapsed().as_secs_f64(),
         stopped_early: true,
     })
 }
-
-/// Progress callback: `(stage, stage_step, stage_steps, step, total, d_loss, g_loss)`.
-pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize, usize, usize, f64, f64);
 
 /// The settings of a stage kind.
 pub fn stage_cfg(cfg: &TrainConfig, kind: StageKind) -> &StageConfig {
@@ -214,46 +211,170 @@ pub fn total_steps(cfg: &TrainConfig) -> usize {
         .sum()
 }
 
-/// Writes E2 (`alignment-level{l}{suffix}.json`, `suffix` = `-start`,
-/// `-middle` or empty for the end of the stage): the `|cos|` matrices of the
-/// stage discriminator's first-layer filters with the learner's and the true
-/// atoms, and the stage step they were taken at.
-fn write_alignment(
-    run: &RunDir,
-    disc: &Disc,
-    (l, stage_step, suffix): (usize, usize, &str),
-    learner: &Generator,
-    truth: &Params,
-) -> Result<(), TrainError> {
-    let Some(f) = disc.filters() else {
-        return Ok(());
+/// The optimisers of a stage: the discriminator's over its parameters, the
+/// generator's over the stage's generator parameters.
+fn optimisers(
+    kind: StageKind,
+    scfg: &StageConfig,
+    learner: &mut Generator,
+    disc: &mut Disc,
+) -> (Optim, Optim) {
+    let new = |ps: Vec<Tensor>| {
+        Optim::new(
+            scfg.optimizer,
+            scfg.beta1,
+            scfg.beta2,
+            &ps.iter().collect::<Vec<_>>(),
+        )
     };
-    let fm = array2(f)?;
-    let learner = learner.to_params()?;
-    let rows = |m: ndarray::Array2<f64>| m.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
-    let e2 = serde_json::json!({
-        "level": l + 1,
-        "stage_step": stage_step,
-        "filters_vs_learner": rows(metrics::alignment(&fm, &metrics::atoms(&learner, l)?)),
-        "filters_vs_truth": rows(metrics::alignment(&fm, &metrics::atoms(truth, l)?)),
-    });
-    write_bytes(
-        &run.file(&format!("alignment-level{}{suffix}.json", l + 1)),
-        e2.to_string().as_bytes(),
-    )?;
-    Ok(())
+    let dp: Vec<Tensor> = disc.params().iter().map(|p| p.shallow_clone()).collect();
+    let gp: Vec<Tensor> = g_params(kind, scfg.init, learner)
+        .iter()
+        .map(|p| p.shallow_clone())
+        .collect();
+    (new(dp), new(gp))
 }
 
-/// What [`choose_start`] needs of the stage.
-struct Choice<'a> {
-    cfg: &'a TrainConfig,
-    scfg: &'a StageConfig,
+/// A theory-track stage (`dict1`, `level1`, `superres{l}`) as the executor
+/// drives it: the learner, the stage's discriminator and both optimisers.
+struct TheoryStage<'a, 'c> {
+    name: String,
     kind: StageKind,
     si: usize,
-    stage_seed: u64,
+    cfg: &'a TrainConfig,
+    scfg: &'a StageConfig,
+    ctx: &'a mut Ctx<'c>,
+    learner: &'a mut Generator,
+    disc: Disc,
+    opt_d: Optim,
+    opt_g: Optim,
     eval: &'a Eval,
     truth: &'a Params,
-    name: &'a str,
+    run: &'a RunDir,
+    /// The level whose discriminator filters are reported (E2), if any.
+    observed: Option<usize>,
+}
+
+impl TheoryStage<'_, '_> {
+    /// Writes E2 (`alignment-level{l}{suffix}.json`, `suffix` = `-start`,
+    /// `-middle` or empty for the end of the stage) when the stage's
+    /// discriminator has filters: their `|cos|` matrices with the learner's
+    /// and the true atoms, and the stage step they were taken at.
+    fn alignment(&self, stage_step: usize, suffix: &str) -> Result<(), TrainError> {
+        let Some(l) = self.observed else {
+            return Ok(());
+        };
+        let Some(f) = self.disc.filters() else {
+            return Ok(());
+        };
+        let fm = array2(f)?;
+        let learner = self.learner.to_params()?;
+        let rows = |m: ndarray::Array2<f64>| m.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
+        let e2 = serde_json::json!({
+            "level": l + 1,
+            "stage_step": stage_step,
+            "filters_vs_learner": rows(metrics::alignment(&fm, &metrics::atoms(&learner, l)?)),
+            "filters_vs_truth": rows(metrics::alignment(&fm, &metrics::atoms(self.truth, l)?)),
+        });
+        write_bytes(
+            &self
+                .run
+                .file(&format!("alignment-level{}{suffix}.json", l + 1)),
+            e2.to_string().as_bytes(),
+        )?;
+        Ok(())
+    }
+
+    /// The generator parameters this stage trains, detached copies.
+    fn snapshot(&mut self) -> Vec<Tensor> {
+        g_params(self.kind, self.scfg.init, self.learner)
+            .iter()
+            .map(|p| p.detach().copy())
+            .collect()
+    }
+
+    /// Sets the generator parameters this stage trains.
+    fn set_params(&mut self, src: &[Tensor]) {
+        tch::no_grad(|| {
+            for (p, s) in g_params(self.kind, self.scfg.init, self.learner)
+                .into_iter()
+                .zip(src)
+            {
+                p.copy_(s);
+            }
+        });
+    }
+}
+
+impl Stage for TheoryStage<'_, '_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn steps(&self) -> usize {
+        self.scfg.steps
+    }
+
+    fn step(&mut self, k: usize) -> Result<StepLosses, TrainError> {
+        let scfg = self.scfg;
+        let args = StepArgs {
+            kind: self.kind,
+            cfg: scfg,
+            lr_d: rate(scfg, scfg.lr_d, k),
+            lr_g: rate(scfg, scfg.lr_g, k),
+            seed: mix(self.cfg.train_seed, 100 + self.si as u64, k as u64, 0),
+            freeze_d: self.cfg.debug.freeze_discriminator,
+            flip_g: self.cfg.debug.flip_generator_loss,
+        };
+        self.ctx.leak = leak(scfg, k);
+        self.ctx.batch = scfg.batch.unwrap_or(self.cfg.batch);
+        Ok(gan_step(
+            &args,
+            self.ctx,
+            self.learner,
+            &mut self.disc,
+            &mut self.opt_d,
+            &mut self.opt_g,
+        ))
+    }
+
+    fn non_finite(&mut self) -> Option<&'static str> {
+        if !g_params(self.kind, self.scfg.init, self.learner)
+            .iter()
+            .all(|p| finite(p))
+        {
+            return Some("a learner parameter");
+        }
+        if !self.disc.params().iter().all(|p| finite(p)) {
+            return Some("a discriminator parameter");
+        }
+        None
+    }
+
+    fn evaluate(&mut self, _k: Option<usize>) -> Result<Values, TrainError> {
+        let observed = self.observed.map(|l| (&self.disc, l));
+        self.eval.evaluate(self.truth, self.learner, observed)
+    }
+
+    fn checkpoint(&mut self, next: Position) -> Result<(), TrainError> {
+        save_checkpoint(
+            self.run,
+            self.cfg,
+            self.learner,
+            &mut self.disc,
+            (&self.opt_d, &self.opt_g),
+            (next.stage, next.stage_step, next.step),
+        )
+    }
+
+    fn at_middle(&mut self, k: usize) -> Result<(), TrainError> {
+        self.alignment(k + 1, "-middle")
+    }
+}
+
+/// What [`choose_start`] needs besides the stage.
+struct Choice<'a> {
+    stage_seed: u64,
     step0: usize,
     secs: (&'a Instant, f64),
     total: usize,
@@ -270,80 +391,65 @@ struct Chosen {
 /// Tries `candidates` random starts of the stage's generator parameters
 /// (the learner's own, then starts drawn as [`init_learner`] draws them from
 /// seeds derived from `train_seed`, stage and candidate), each for
-/// `select_after` steps on the stage's batches against its own fresh
-/// closed-form discriminator, and leaves the learner, `disc` and both
-/// optimisers in the state of the one whose discriminator value (mean over
+/// `select_after` steps of [`Stage::step`] against its own fresh closed-form
+/// discriminator, and leaves the stage (learner, discriminator, both
+/// optimisers) in the state of the one whose discriminator value (mean over
 /// the last fifth of its steps) is smallest. Ties keep the earlier start.
 fn choose_start(
     c: &Choice<'_>,
-    ctx: &mut Ctx<'_>,
-    learner: &mut Generator,
-    (disc, opt_d, opt_g): (&mut Disc, &mut Optim, &mut Optim),
-    progress: Progress<'_>,
+    st: &mut TheoryStage<'_, '_>,
+    observer: &mut dyn Observer,
 ) -> Result<Chosen, TrainError> {
-    let scfg = c.scfg;
+    let scfg = st.scfg;
     let n1 = scfg.select_after;
-    let fresh_disc = |ctx: &Ctx<'_>, learner: &mut Generator| {
-        start_stage(c.kind, c.cfg, scfg, ctx, learner, c.stage_seed, true)
-    };
-    let new_opt = |learner: &mut Generator| {
-        let gp: Vec<Tensor> = g_params(c.kind, scfg.init, learner)
-            .iter()
-            .map(|p| p.shallow_clone())
-            .collect();
-        Optim::new(
-            scfg.optimizer,
-            scfg.beta1,
-            scfg.beta2,
-            &gp.iter().collect::<Vec<_>>(),
-        )
-    };
-    let snapshot = |learner: &mut Generator| -> Vec<Tensor> {
-        g_params(c.kind, scfg.init, learner)
-            .iter()
-            .map(|p| p.detach().copy())
-            .collect()
-    };
-    let mut best: Option<(f64, Vec<Tensor>, Disc, Optim, Chosen)> = None;
+    let empty = || Optim::new(scfg.optimizer, scfg.beta1, scfg.beta2, &[]);
+    // The best start so far: its value, parameters, rows and, once a later
+    // start has taken the stage's slots, its discriminator and optimiser.
+    let mut best: Option<(f64, Vec<Tensor>, Chosen)> = None;
+    let mut best_players: Option<(Disc, Optim)> = None;
+    let mut current_is_best = false;
     let mut values = Vec::new();
     let mut steps_run = 0;
     let mut step_secs = 0.0;
     for cand in 0..scfg.candidates {
         if cand > 0 {
-            let mut other = c.cfg.clone();
-            other.train_seed = mix(c.cfg.train_seed, 0xCA4D, c.si as u64, cand as u64);
-            let mut start = Generator::from_params(&init_learner(&other), ctx.kind, ctx.device);
-            let src = snapshot(&mut start);
-            tch::no_grad(|| {
-                for (p, s) in g_params(c.kind, scfg.init, learner).into_iter().zip(&src) {
-                    p.copy_(s);
-                }
-            });
+            let mut other = st.cfg.clone();
+            other.train_seed = mix(st.cfg.train_seed, 0xCA4D, st.si as u64, cand as u64);
+            let mut start =
+                Generator::from_params(&init_learner(&other), st.ctx.kind, st.ctx.device);
+            let src: Vec<Tensor> = g_params(st.kind, scfg.init, &mut start)
+                .iter()
+                .map(|p| p.detach().copy())
+                .collect();
+            st.set_params(&src);
         }
-        let mut d = if cand == 0 {
-            std::mem::replace(disc, fresh_disc(ctx, learner)?)
-        } else {
-            fresh_disc(ctx, learner)?
-        };
-        let mut od = Optim::new(scfg.optimizer, scfg.beta1, scfg.beta2, &[]);
-        let mut og = new_opt(learner);
+        // Each start plays its own fresh discriminator (the first start the
+        // stage's own; the fresh one made for it then is not used).
+        let fresh = start_stage(
+            st.kind,
+            st.cfg,
+            scfg,
+            st.ctx,
+            st.learner,
+            c.stage_seed,
+            true,
+        )?;
+        if cand > 0 {
+            let prev = std::mem::replace(&mut st.disc, fresh);
+            let prev_og = std::mem::replace(&mut st.opt_g, empty());
+            if current_is_best {
+                best_players = Some((prev, prev_og));
+            }
+        }
+        st.opt_d = empty();
+        st.opt_g = optimisers(st.kind, scfg, st.learner, &mut st.disc).1;
+        current_is_best = false;
         let mut tail = Vec::new();
         let mut crow = Vec::new();
         let mut secs_c = 0.0;
         for k in 0..n1 {
             let t_step = Instant::now();
-            let args = StepArgs {
-                kind: c.kind,
-                cfg: scfg,
-                lr_d: rate(scfg, scfg.lr_d, k),
-                lr_g: rate(scfg, scfg.lr_g, k),
-                seed: mix(c.cfg.train_seed, 100 + c.si as u64, k as u64, 0),
-                freeze_d: c.cfg.debug.freeze_discriminator,
-                flip_g: c.cfg.debug.flip_generator_loss,
-            };
-            ctx.leak = leak(scfg, k);
-            ctx.batch = scfg.batch.unwrap_or(c.cfg.batch);
-            let losses = gan_step(&args, ctx, learner, &mut d, &mut od, &mut og);
+            let losses = st.step(k)?;
             steps_run += 1;
             for (what, v) in [
                 ("the discriminator's loss", losses.d.unwrap_or(0.0)),
@@ -351,7 +457,7 @@ fn choose_start(
             ] {
                 if !v.is_finite() {
                     return Err(TrainError::NonFinite {
-                        stage: c.name.into(),
+                        stage: st.name.clone(),
                         step: k + 1,
                         what: format!("{what} (random start {cand})"),
                     });
@@ -360,25 +466,24 @@ fn choose_start(
             if 5 * (k + 1) > 4 * n1 {
                 tail.push(-losses.d.unwrap_or(f64::INFINITY));
             }
-            progress(
-                c.name,
+            observer.step(
+                &st.name,
                 k + 1,
                 scfg.steps,
                 c.step0 + k + 1,
                 c.total,
-                losses.d.unwrap_or(f64::NAN),
-                losses.g,
+                &losses,
             );
             secs_c += t_step.elapsed().as_secs_f64();
-            if (k + 1) % c.cfg.metrics_every == 0 || k + 1 == n1 {
-                let mut v = c.eval.evaluate(c.truth, learner, None)?;
+            if (k + 1) % st.cfg.metrics_every == 0 || k + 1 == n1 {
+                let mut v = st.eval.evaluate(st.truth, st.learner, None)?;
                 if let Some(dl) = losses.d {
                     v.insert("d_loss".into(), dl);
                 }
                 v.insert("g_loss".into(), losses.g);
                 v.insert("start".into(), cand as f64);
                 crow.push(Row {
-                    stage: c.name.into(),
+                    stage: st.name.clone(),
                     stage_step: k + 1,
                     step: c.step0 + k + 1,
                     secs: c.secs.1 + c.secs.0.elapsed().as_secs_f64(),
@@ -393,40 +498,29 @@ fn choose_start(
         if best.as_ref().is_none_or(|b| value < b.0) {
             best = Some((
                 value,
-                snapshot(learner),
-                d,
-                og,
+                st.snapshot(),
                 Chosen {
                     rows: crow,
                     steps_run: 0,
                     step_secs: 0.0,
                 },
             ));
+            best_players = None;
+            current_is_best = true;
         }
     }
-    let Some((_, params, d, og, mut chosen)) = best else {
+    let Some((_, params, mut chosen)) = best else {
         return Err(TrainError::InvalidConfig {
-            field: format!("{}.candidates", c.name),
+            field: format!("{}.candidates", st.name),
             rule: "must be at least 1".into(),
         });
     };
-    tch::no_grad(|| {
-        for (p, s) in g_params(c.kind, scfg.init, learner)
-            .into_iter()
-            .zip(&params)
-        {
-            p.copy_(s);
-        }
-    });
-    *disc = d;
-    *opt_g = og;
-    let dp: Vec<Tensor> = disc.params().iter().map(|p| p.shallow_clone()).collect();
-    *opt_d = Optim::new(
-        scfg.optimizer,
-        scfg.beta1,
-        scfg.beta2,
-        &dp.iter().collect::<Vec<_>>(),
-    );
+    st.set_params(&params);
+    if let Some((d, og)) = best_players {
+        st.disc = d;
+        st.opt_g = og;
+    }
+    st.opt_d = optimisers(st.kind, scfg, st.learner, &mut st.disc).0;
     // The choice, in the last row of the chosen start: which start, and every
     // start's value.
     if let Some(last) = chosen.rows.last_mut() {
@@ -514,7 +608,7 @@ pub fn train(
         )?;
     }
     trainable(&learner);
-    let mut rows: Vec<Row> = match &saved {
+    let rows: Vec<Row> = match &saved {
         Some(s) => {
             // Keep the rows logged up to the checkpoint: (stage, step) before
             // it, or at it when the stage is resumed mid-way (a stage resumed
@@ -571,24 +665,29 @@ pub fn train(
     let eval = Eval::new(&target, cfg.eval_batch, cfg.final_eval, seeds, kind, device)?;
     let stages = StageKind::all(cfg.model.levels);
     let total = total_steps(&cfg);
-    let mut step = saved.as_ref().map_or(0, |s| s.step);
-    let mut steps_run = 0usize;
     let secs0 = rows.last().map_or(0.0, |r| r.secs);
-    let elapsed = |t0: &Instant| secs0 + t0.elapsed().as_secs_f64();
+    let mut progress = progress;
+
+    let mut exec = Executor {
+        run: &run,
+        rows,
+        step: saved.as_ref().map_or(0, |s| s.step),
+        steps_run: 0,
+        total,
+        metrics_every: cfg.metrics_every,
+        checkpoint_every: cfg.checkpoint_every,
+        stop_after: cfg.debug.stop_after_steps,
+        budget_secs: None,
+        secs0,
+        t0,
+        observer: &mut progress,
+    };
     if saved.is_none() {
         // The random learner, before any warm start: the reference of "x below init".
-        let row = Row {
-            stage: "init".into(),
-            stage_step: 0,
-            step: 0,
-            secs: 0.0,
-            step_secs: None,
-            values: eval.evaluate(&truth, &learner, None)?,
-        };
-        run.append(&row)?;
-        rows.push(row);
+        let mut row = exec.row("init", 0, None, eval.evaluate(&truth, &learner, None)?);
+        row.secs = 0.0;
+        exec.log(row)?;
     }
-    let mut last = rows.last().cloned().unwrap_or_default();
 
     for (si, &kind_s) in stages.iter().enumerate() {
         let scfg = stage_cfg(&cfg, kind_s);
@@ -600,228 +699,81 @@ pub fn train(
         };
         let stage_seed = mix(cfg.train_seed, 10 + si as u64, 0, 0);
         let mut disc = start_stage(kind_s, &cfg, scfg, &ctx, &mut learner, stage_seed, fresh)?;
-        let (mut opt_d, mut opt_g) = {
-            let dp: Vec<Tensor> = disc.params().iter().map(|p| p.shallow_clone()).collect();
-            let gp: Vec<Tensor> = g_params(kind_s, scfg.init, &mut learner)
-                .iter()
-                .map(|p| p.shallow_clone())
-                .collect();
-            (
-                Optim::new(
-                    scfg.optimizer,
-                    scfg.beta1,
-                    scfg.beta2,
-                    &dp.iter().collect::<Vec<_>>(),
-                ),
-                Optim::new(
-                    scfg.optimizer,
-                    scfg.beta1,
-                    scfg.beta2,
-                    &gp.iter().collect::<Vec<_>>(),
-                ),
-            )
+        let (opt_d, opt_g) = optimisers(kind_s, scfg, &mut learner, &mut disc);
+        let level = kind_s.level();
+        // The discriminator's filters are reported only when it has and trains them.
+        let observed = level.filter(|_| scfg.adversarial > 0.0 && disc.filters().is_some());
+        let mut stage = TheoryStage {
+            name: name.clone(),
+            kind: kind_s,
+            si,
+            cfg: &cfg,
+            scfg,
+            ctx: &mut ctx,
+            learner: &mut learner,
+            disc,
+            opt_d,
+            opt_g,
+            eval: &eval,
+            truth: &truth,
+            run: &run,
+            observed,
         };
         if let Some(s) = saved
             .as_ref()
             .filter(|s| s.stage_index == si && s.stage_step > 0)
         {
-            restore_stage(s, &mut disc, &mut opt_d, &mut opt_g, &run)?;
+            restore_stage(s, &mut stage.disc, &mut stage.opt_d, &mut stage.opt_g, &run)?;
         }
-        let level = kind_s.level();
-        // The discriminator's filters are reported only when it has and trains them.
-        let observed = level.filter(|_| scfg.adversarial > 0.0 && disc.filters().is_some());
-        let log = |rows: &mut Vec<Row>,
-                   learner: &Generator,
-                   disc: &Disc,
-                   stage_step: usize,
-                   step: usize,
-                   (secs, step_secs): (f64, Option<f64>),
-                   losses: Option<super::stage::StepLosses>|
-         -> Result<Row, TrainError> {
-            let mut values = eval.evaluate(&truth, learner, observed.map(|l| (disc, l)))?;
-            if let Some(ls) = losses {
-                if let Some(d) = ls.d {
-                    values.insert("d_loss".into(), d);
-                }
-                values.insert("g_loss".into(), ls.g);
-            }
-            let row = Row {
-                stage: name.clone(),
-                stage_step,
-                step,
-                secs,
-                step_secs,
-                values,
-            };
-            run.append(&row)?;
-            rows.push(row.clone());
-            Ok(row)
-        };
         if fresh {
-            last = log(
-                &mut rows,
-                &learner,
-                &disc,
-                0,
-                step,
-                (elapsed(&t0), None),
-                None,
-            )?;
-            if let Some(l) = observed {
-                write_alignment(&run, &disc, (l, 0, "-start"), &learner, &truth)?;
-            }
+            let values = stage.evaluate(None)?;
+            let row = exec.row(&name, 0, None, values);
+            exec.log(row)?;
+            stage.alignment(0, "-start")?;
         }
         let mut step_secs = 0.0;
         let mut start_step = start_step;
         if fresh && scfg.candidates > 1 {
-            if cfg
-                .debug
-                .stop_after_steps
-                .is_some_and(|n| step + scfg.select_after > n)
-            {
+            if exec.would_stop(scfg.select_after) {
                 // The choice between starts is atomic: a run stopped inside it
                 // resumes the stage from its start.
-                return stopped(&run, &learner, last, rows, steps_run, &t0);
+                drop(stage);
+                return stopped(exec, &learner, t0);
             }
             let chosen = choose_start(
                 &Choice {
-                    cfg: &cfg,
-                    scfg,
-                    kind: kind_s,
-                    si,
                     stage_seed,
-                    eval: &eval,
-                    truth: &truth,
-                    name: &name,
-                    step0: step,
+                    step0: exec.step,
                     secs: (&t0, secs0),
                     total,
                 },
-                &mut ctx,
-                &mut learner,
-                (&mut disc, &mut opt_d, &mut opt_g),
-                &mut *progress,
+                &mut stage,
+                &mut *exec.observer,
             )?;
             for mut row in chosen.rows {
-                row.secs = elapsed(&t0);
-                run.append(&row)?;
-                rows.push(row.clone());
-                last = row;
+                row.secs = exec.elapsed();
+                exec.log(row)?;
             }
-            step += scfg.select_after;
-            steps_run += chosen.steps_run;
+            exec.step += scfg.select_after;
+            exec.steps_run += chosen.steps_run;
             step_secs += chosen.step_secs;
             start_step = scfg.select_after;
         }
-        for k in start_step..scfg.steps {
-            if cfg.debug.stop_after_steps.is_some_and(|n| step >= n) {
-                return stopped(&run, &learner, last, rows, steps_run, &t0);
-            }
-            let t_step = Instant::now();
-            let args = StepArgs {
-                kind: kind_s,
-                cfg: scfg,
-                lr_d: rate(scfg, scfg.lr_d, k),
-                lr_g: rate(scfg, scfg.lr_g, k),
-                seed: mix(cfg.train_seed, 100 + si as u64, k as u64, 0),
-                freeze_d: cfg.debug.freeze_discriminator,
-                flip_g: cfg.debug.flip_generator_loss,
-            };
-            ctx.leak = leak(scfg, k);
-            ctx.batch = scfg.batch.unwrap_or(cfg.batch);
-            let losses = gan_step(&args, &ctx, &mut learner, &mut disc, &mut opt_d, &mut opt_g);
-            step += 1;
-            steps_run += 1;
-            let nonfinite = |what: &str| TrainError::NonFinite {
-                stage: name.clone(),
-                step: k + 1,
-                what: what.into(),
-            };
-            for (what, v) in [
-                ("the discriminator's loss", losses.d.unwrap_or(0.0)),
-                ("the generator's loss", losses.g),
-            ] {
-                if !v.is_finite() {
-                    return Err(nonfinite(what));
-                }
-            }
-            if !g_params(kind_s, scfg.init, &mut learner)
-                .iter()
-                .all(|p| finite(p))
-            {
-                return Err(nonfinite("a learner parameter"));
-            }
-            if !disc.params().iter().all(|p| finite(p)) {
-                return Err(nonfinite("a discriminator parameter"));
-            }
-            progress(
-                &name,
-                k + 1,
-                scfg.steps,
-                step,
-                total,
-                losses.d.unwrap_or(f64::NAN),
-                losses.g,
-            );
-            // Every step reads its losses and checks finiteness on the host,
-            // so the device is synchronised here.
-            step_secs += t_step.elapsed().as_secs_f64();
-            let end = k + 1 == scfg.steps;
-            if let Some(l) = observed.filter(|_| k + 1 == scfg.steps / 2 && !end) {
-                write_alignment(&run, &disc, (l, k + 1, "-middle"), &learner, &truth)?;
-            }
-            if (k + 1) % cfg.metrics_every == 0 || end {
-                last = log(
-                    &mut rows,
-                    &learner,
-                    &disc,
-                    k + 1,
-                    step,
-                    (elapsed(&t0), Some(step_secs)),
-                    Some(losses),
-                )?;
-            }
-            if (k + 1) % cfg.checkpoint_every == 0 || end {
-                let (pi, ps) = if end { (si + 1, 0) } else { (si, k + 1) };
-                save_checkpoint(
-                    &run,
-                    &cfg,
-                    &learner,
-                    &mut disc,
-                    (&opt_d, &opt_g),
-                    (pi, ps, step),
-                )?;
-                run.write_rows(&rows)?;
-            }
+        if exec.run_stage(&mut stage, si, start_step, step_secs)? == Flow::Stopped {
+            drop(stage);
+            return stopped(exec, &learner, t0);
         }
-        if scfg.steps == 0 {
-            save_checkpoint(
-                &run,
-                &cfg,
-                &learner,
-                &mut disc,
-                (&opt_d, &opt_g),
-                (si + 1, 0, step),
-            )?;
-        }
-        if let Some(l) = observed {
-            write_alignment(&run, &disc, (l, scfg.steps, ""), &learner, &truth)?;
-        }
+        stage.alignment(scfg.steps, "")?;
         let src = run.file("checkpoint/learner.safetensors");
         let dst = run.file(&format!("checkpoint/stage-{name}.safetensors"));
         std::fs::copy(&src, &dst).map_err(os(&dst))?;
     }
-    let row = Row {
-        stage: "final".into(),
-        stage_step: 0,
-        step,
-        secs: elapsed(&t0),
-        step_secs: None,
-        values: eval.evaluate_final(&truth, &learner, kind, device)?,
-    };
-    run.append(&row)?;
-    rows.push(row.clone());
-    last = row;
+    let values = eval.evaluate_final(&truth, &learner, kind, device)?;
+    let row = exec.row("final", 0, None, values);
+    exec.log(row)?;
+    let last = exec.last();
+    let steps_run = exec.steps_run;
+    let rows = std::mem::take(&mut exec.rows);
     let learner_params = learner.to_params()?;
     crate::io::params::write_params(
         &run.file("learner.safetensors"),

@@ -1,0 +1,272 @@
+//! One training loop for every learner (argmin's `Executor` + observers is
+//! the model): a track describes each stage as a [`Stage`] — its steps, one
+//! GAN step, the finiteness of its parameters, its metrics and its exact
+//! checkpoint — and [`Executor::run_stage`] owns the loop around it: step
+//! timing, the NaN stop, metric rows every `metrics_every` steps and at the
+//! stage's end, checkpoints every `checkpoint_every` steps and at the end,
+//! the simulated kill (`debug.stop_after_steps`), the wall-time budget, and
+//! the observers (progress bar, metric files).
+//!
+//! Both tracks use it: the theory track (`train::trainer`, stages `dict1`,
+//! `level1`, `superres{l}`) and the practice track (`train::practice`,
+//! phases of ordinary convolutional GANs).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::TrainError;
+use super::stage::StepLosses;
+use crate::io::rundir::{Row, RunDir};
+
+/// Metric values of a row.
+pub type Values = BTreeMap<String, f64>;
+
+/// Where a run is: the stage index, the step within it, the global step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// Stage index (`stages.len()` after the last).
+    pub stage: usize,
+    /// Step within the stage.
+    pub stage_step: usize,
+    /// Steps since the start of training.
+    pub step: usize,
+}
+
+/// One stage of a learner, as the executor drives it.
+pub trait Stage {
+    /// Name in files and progress (`dict1`, `superres2`, `practice-l2`).
+    fn name(&self) -> &str;
+    /// Steps of the stage.
+    fn steps(&self) -> usize;
+    /// One training step (0-based index `k` within the stage): both players'
+    /// updates and projections.
+    ///
+    /// # Errors
+    /// libtorch errors, or a stage-specific failure.
+    fn step(&mut self, k: usize) -> Result<StepLosses, TrainError>;
+    /// The first parameter that is not finite (`"a learner parameter"`, ...).
+    fn non_finite(&mut self) -> Option<&'static str>;
+    /// The metric values of a row after step `k` (`None`: the stage's start).
+    ///
+    /// # Errors
+    /// A metric could not be computed.
+    fn evaluate(&mut self, k: Option<usize>) -> Result<Values, TrainError>;
+    /// Saves the exact state to resume from at `next` (the position after
+    /// the last completed step).
+    ///
+    /// # Errors
+    /// Writing failed.
+    fn checkpoint(&mut self, next: Position) -> Result<(), TrainError>;
+    /// Called after step `k` at the stage's middle (`k + 1 == steps / 2`,
+    /// not the end): snapshots such as E2's.
+    ///
+    /// # Errors
+    /// Writing failed.
+    fn at_middle(&mut self, _k: usize) -> Result<(), TrainError> {
+        Ok(())
+    }
+}
+
+/// Watches a run: progress bars, logs.
+pub trait Observer {
+    /// After every step: `(stage, stage step, stage steps, step, total, losses)`.
+    fn step(&mut self, stage: &str, k: usize, n: usize, step: usize, total: usize, l: &StepLosses);
+}
+
+/// A progress callback as an observer: `(stage, stage_step, stage_steps,
+/// step, total, d_loss, g_loss)`, `d_loss` NaN when the discriminator does
+/// not train.
+pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize, usize, usize, f64, f64);
+
+impl Observer for Progress<'_> {
+    fn step(&mut self, stage: &str, k: usize, n: usize, step: usize, total: usize, l: &StepLosses) {
+        (self)(stage, k, n, step, total, l.d.unwrap_or(f64::NAN), l.g);
+    }
+}
+
+/// How a stage ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Every step ran.
+    Done,
+    /// `debug.stop_after_steps` was reached (the checkpoint holds the state).
+    Stopped,
+    /// The wall-time budget was spent (a checkpoint was written).
+    OutOfTime,
+}
+
+/// The loop's state across stages: the run directory, the rows, the
+/// counters, the limits and the observer.
+pub struct Executor<'a> {
+    /// The run directory (rows are appended to its metric files).
+    pub run: &'a RunDir,
+    /// Every row so far (those of a resumed run included).
+    pub rows: Vec<Row>,
+    /// Steps since the start of training.
+    pub step: usize,
+    /// Steps run by this invocation.
+    pub steps_run: usize,
+    /// Total steps of the run (for progress).
+    pub total: usize,
+    /// Metrics every this many stage steps.
+    pub metrics_every: usize,
+    /// Checkpoints every this many stage steps.
+    pub checkpoint_every: usize,
+    /// Stop once this many steps are done in total (a simulated kill).
+    pub stop_after: Option<usize>,
+    /// Stop (with a checkpoint) once this invocation has run this long (s).
+    pub budget_secs: Option<f64>,
+    /// Wall-clock seconds of earlier invocations (resume).
+    pub secs0: f64,
+    /// Start of this invocation.
+    pub t0: Instant,
+    /// Watches the steps.
+    pub observer: &'a mut dyn Observer,
+}
+
+impl Executor<'_> {
+    /// Seconds since the start of training (earlier invocations included).
+    pub fn elapsed(&self) -> f64 {
+        self.secs0 + self.t0.elapsed().as_secs_f64()
+    }
+
+    /// Appends a row to the run's metric files and the executor's rows.
+    ///
+    /// # Errors
+    /// Writing failed.
+    pub fn log(&mut self, row: Row) -> Result<(), TrainError> {
+        self.run.append(&row)?;
+        self.rows.push(row);
+        Ok(())
+    }
+
+    /// The last row.
+    pub fn last(&self) -> Row {
+        self.rows.last().cloned().unwrap_or_default()
+    }
+
+    /// A row of `stage` at its step `stage_step` with `values`.
+    pub fn row(
+        &self,
+        stage: &str,
+        stage_step: usize,
+        step_secs: Option<f64>,
+        values: Values,
+    ) -> Row {
+        Row {
+            stage: stage.to_owned(),
+            stage_step,
+            step: self.step,
+            secs: self.elapsed(),
+            step_secs,
+            values,
+        }
+    }
+
+    /// Whether `n` more steps would pass `debug.stop_after_steps`.
+    pub fn would_stop(&self, n: usize) -> bool {
+        self.stop_after.is_some_and(|s| self.step + n > s)
+    }
+
+    /// Runs stage `si` from its step `from` to its end: each step timed,
+    /// its losses and parameters checked for finiteness, a metric row every
+    /// `metrics_every` steps and at the end (with the losses and the stage's
+    /// step seconds, `step_secs0` carried in from steps run before `from`),
+    /// a checkpoint every `checkpoint_every` steps and at the end, the
+    /// stage's middle hook, and the stop conditions.
+    ///
+    /// # Errors
+    /// [`TrainError::NonFinite`] naming the stage, step and quantity; errors
+    /// of the stage's step, metrics or checkpoint.
+    pub fn run_stage(
+        &mut self,
+        stage: &mut dyn Stage,
+        si: usize,
+        from: usize,
+        step_secs0: f64,
+    ) -> Result<Flow, TrainError> {
+        let steps = stage.steps();
+        let name = stage.name().to_owned();
+        let mut step_secs = step_secs0;
+        for k in from..steps {
+            if self.stop_after.is_some_and(|n| self.step >= n) {
+                return Ok(Flow::Stopped);
+            }
+            if self
+                .budget_secs
+                .is_some_and(|b| self.t0.elapsed().as_secs_f64() >= b)
+            {
+                stage.checkpoint(Position {
+                    stage: si,
+                    stage_step: k,
+                    step: self.step,
+                })?;
+                self.run.write_rows(&self.rows)?;
+                return Ok(Flow::OutOfTime);
+            }
+            let t_step = Instant::now();
+            let losses = stage.step(k)?;
+            self.step += 1;
+            self.steps_run += 1;
+            let nonfinite = |what: &str| TrainError::NonFinite {
+                stage: name.clone(),
+                step: k + 1,
+                what: what.into(),
+            };
+            for (what, v) in [
+                ("the discriminator's loss", losses.d.unwrap_or(0.0)),
+                ("the generator's loss", losses.g),
+            ] {
+                if !v.is_finite() {
+                    return Err(nonfinite(what));
+                }
+            }
+            if let Some(what) = stage.non_finite() {
+                return Err(nonfinite(what));
+            }
+            self.observer
+                .step(&name, k + 1, steps, self.step, self.total, &losses);
+            // Every step reads its losses on the host, so the device is
+            // synchronised here.
+            step_secs += t_step.elapsed().as_secs_f64();
+            let end = k + 1 == steps;
+            if k + 1 == steps / 2 && !end {
+                stage.at_middle(k)?;
+            }
+            if (k + 1) % self.metrics_every == 0 || end {
+                let mut values = stage.evaluate(Some(k))?;
+                if let Some(d) = losses.d {
+                    values.insert("d_loss".into(), d);
+                }
+                values.insert("g_loss".into(), losses.g);
+                let row = self.row(&name, k + 1, Some(step_secs), values);
+                self.log(row)?;
+            }
+            if (k + 1) % self.checkpoint_every == 0 || end {
+                let next = if end {
+                    Position {
+                        stage: si + 1,
+                        stage_step: 0,
+                        step: self.step,
+                    }
+                } else {
+                    Position {
+                        stage: si,
+                        stage_step: k + 1,
+                        step: self.step,
+                    }
+                };
+                stage.checkpoint(next)?;
+                self.run.write_rows(&self.rows)?;
+            }
+        }
+        if steps == 0 {
+            stage.checkpoint(Position {
+                stage: si + 1,
+                stage_step: 0,
+                step: self.step,
+            })?;
+        }
+        Ok(Flow::Done)
+    }
+}
