@@ -24,6 +24,7 @@ pub mod disc;
 pub mod eval;
 pub mod generator;
 pub mod optim;
+pub mod practice;
 pub mod stage;
 pub mod trainer;
 pub mod warm;
