@@ -27,6 +27,7 @@ pub mod eval;
 pub mod executor;
 pub mod generator;
 pub mod optim;
+pub mod practice;
 pub mod stage;
 pub mod trainer;
 pub mod warm;
