@@ -7,9 +7,11 @@ use std::process::ExitCode;
 
 mod common;
 mod demo;
+pub mod generate;
 mod inspect;
 mod report;
 mod sample;
+mod score;
 #[cfg(feature = "torch")]
 mod train;
 mod verify;
@@ -35,6 +37,10 @@ enum Command {
     Demo(demo::Args),
     /// Write a Markdown report (metrics table and plots) of a training run directory.
     Report(report::Args),
+    /// Write a trained generator's samples as a dataset directory (no ground truth; the manifest names the run).
+    Generate(generate::Args),
+    /// Score generated samples (any source) against a real dataset: SWD, pyramid SWD, MS-SSIM, moment gaps, atom coverage, each with its floor.
+    Score(score::Args),
     /// Layer-wise GAN training against the known generator (needs the `torch` feature).
     #[cfg(feature = "torch")]
     Train(train::Args),
@@ -49,6 +55,8 @@ pub fn main() -> ExitCode {
         Command::Verify(a) => verify::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Report(a) => report::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Score(a) => score::run(a),
         #[cfg(feature = "torch")]
         Command::Train(a) => train::run(a),
     };

@@ -17,7 +17,7 @@ use super::params::{read_params, write_params};
 use super::reader::{Tensor, read_tensors};
 use super::writer::{Dtype, Format, TensorSpec, TensorWriter};
 use crate::model::diagnostics::{self, Activity, Residual};
-use crate::model::{Diagnostics, Params, Sampler};
+use crate::model::{Config, Diagnostics, Params, Sampler};
 
 /// Name of the manifest file.
 pub const MANIFEST: &str = "manifest.json";
@@ -66,7 +66,11 @@ impl Default for WriteOptions {
 
 /// The names and shapes of the arrays of `count` samples.
 pub fn array_specs(params: &Params, count: usize, hidden: bool) -> Vec<TensorSpec> {
-    let cfg = &params.config;
+    config_array_specs(&params.config, count, hidden)
+}
+
+/// [`array_specs`] from the config alone.
+pub fn config_array_specs(cfg: &Config, count: usize, hidden: bool) -> Vec<TensorSpec> {
     let mut specs = Vec::new();
     for l in 0..cfg.levels {
         let r = cfg.resolution(l);
@@ -94,7 +98,8 @@ pub fn array_specs(params: &Params, count: usize, hidden: bool) -> Vec<TensorSpe
     specs
 }
 
-fn existing_dataset(dir: &Path) -> bool {
+/// Whether `dir` holds (part of) a dataset.
+pub(crate) fn existing_dataset(dir: &Path) -> bool {
     [MANIFEST, PARAMS, "samples.npz", "samples.safetensors"]
         .iter()
         .any(|f| dir.join(f).exists())
@@ -227,6 +232,7 @@ pub fn write(
         arrays,
         files,
         diagnostics: Diagnostics::new(params, activity, &a5, &cons, residual_samples),
+        source: None,
     };
     manifest.write(&dir.join(MANIFEST))?;
     Ok(manifest)
@@ -236,11 +242,79 @@ fn contiguous(s: Option<&[f64]>) -> Result<&[f64], IoError> {
     s.ok_or_else(|| IoError::Invalid("internal: batch array is not contiguous".into()))
 }
 
-fn add_residuals(acc: &mut [Residual], new: &[Residual]) {
+/// Pools residuals: `acc[l] += new[l]`.
+pub(crate) fn add_residuals(acc: &mut [Residual], new: &[Residual]) {
     for (a, b) in acc.iter_mut().zip(new) {
         a.err_sq += b.err_sq;
         a.ref_sq += b.ref_sq;
     }
+}
+
+/// The manifest and arrays of a dataset directory, without its ground
+/// truth: every file's size and CRC-32 checked against the manifest, then
+/// every array's shape against the manifest's config. Opens generated
+/// datasets (`fsrgan generate`, no params file) as well as sampled ones.
+///
+/// # Errors
+/// [`IoError::Corrupt`] for a truncated or corrupted file,
+/// [`IoError::Mismatch`] for files that disagree with the manifest or config.
+pub fn open_samples(dir: &Path) -> Result<(Manifest, BTreeMap<String, Tensor>), IoError> {
+    let manifest = Manifest::read(&dir.join(MANIFEST))?;
+    let config = manifest.config.clone().validated()?;
+    for (name, want) in &manifest.files {
+        let path = dir.join(name);
+        let got = super::writer::FileDigest::of_file(&path)?;
+        if got != *want {
+            return Err(IoError::corrupt(
+                &path,
+                format!(
+                    "expected {} bytes with CRC-32 {:08x} (manifest), found {} bytes with CRC-32 {:08x}: the file is truncated or corrupted",
+                    want.bytes, want.crc32, got.bytes, got.crc32
+                ),
+            ));
+        }
+    }
+    for needed in [&manifest.params_file, &manifest.samples_file] {
+        if !needed.is_empty() && !manifest.files.contains_key(needed.as_str()) {
+            return Err(IoError::mismatch(
+                dir.join(MANIFEST),
+                format!("no checksum for `{needed}`"),
+            ));
+        }
+    }
+    let samples_path = dir.join(&manifest.samples_file);
+    let file = read_tensors(&samples_path)?;
+    let count =
+        usize::try_from(manifest.len()).map_err(|_| IoError::Invalid("too many samples".into()))?;
+    let expected = config_array_specs(&config, count, manifest.hidden);
+    for spec in &expected {
+        let info = manifest.arrays.get(&spec.name);
+        let t = file.tensors.get(&spec.name).ok_or_else(|| {
+            IoError::mismatch(&samples_path, format!("missing array `{}`", spec.name))
+        })?;
+        if t.shape() != spec.shape.as_slice() || info.map(|i| &i.shape) != Some(&spec.shape) {
+            return Err(IoError::mismatch(
+                &samples_path,
+                format!(
+                    "array `{}` has shape {:?}; the config and manifest need {:?}",
+                    spec.name,
+                    t.shape(),
+                    spec.shape
+                ),
+            ));
+        }
+    }
+    if let Some(extra) = file
+        .tensors
+        .keys()
+        .find(|k| !expected.iter().any(|s| &s.name == *k))
+    {
+        return Err(IoError::mismatch(
+            &samples_path,
+            format!("unexpected array `{extra}`"),
+        ));
+    }
+    Ok((manifest, file.tensors))
 }
 
 /// An opened, validated dataset directory.
@@ -264,67 +338,28 @@ impl Dataset {
     /// [`IoError::Corrupt`] for a truncated or corrupted file,
     /// [`IoError::Mismatch`] for files that disagree with the manifest or config.
     pub fn open(dir: &Path) -> Result<Dataset, IoError> {
-        let manifest = Manifest::read(&dir.join(MANIFEST))?;
-        let config = manifest.config.clone().validated()?;
-        for (name, want) in &manifest.files {
-            let path = dir.join(name);
-            let got = super::writer::FileDigest::of_file(&path)?;
-            if got != *want {
-                return Err(IoError::corrupt(
-                    &path,
-                    format!(
-                        "expected {} bytes with CRC-32 {:08x} (manifest), found {} bytes with CRC-32 {:08x}: the file is truncated or corrupted",
-                        want.bytes, want.crc32, got.bytes, got.crc32
-                    ),
-                ));
-            }
-        }
-        for needed in [&manifest.params_file, &manifest.samples_file] {
-            if !manifest.files.contains_key(needed.as_str()) {
-                return Err(IoError::mismatch(
-                    dir.join(MANIFEST),
-                    format!("no checksum for `{needed}`"),
-                ));
-            }
-        }
-        let params = read_params(&dir.join(&manifest.params_file), Some(&config))?;
-        let samples_path = dir.join(&manifest.samples_file);
-        let file = read_tensors(&samples_path)?;
-        let count = usize::try_from(manifest.len())
-            .map_err(|_| IoError::Invalid("too many samples".into()))?;
-        let expected = array_specs(&params, count, manifest.hidden);
-        for spec in &expected {
-            let info = manifest.arrays.get(&spec.name);
-            let t = file.tensors.get(&spec.name).ok_or_else(|| {
-                IoError::mismatch(&samples_path, format!("missing array `{}`", spec.name))
-            })?;
-            if t.shape() != spec.shape.as_slice() || info.map(|i| &i.shape) != Some(&spec.shape) {
-                return Err(IoError::mismatch(
-                    &samples_path,
-                    format!(
-                        "array `{}` has shape {:?}; the config and manifest need {:?}",
-                        spec.name,
-                        t.shape(),
-                        spec.shape
-                    ),
-                ));
-            }
-        }
-        if let Some(extra) = file
-            .tensors
-            .keys()
-            .find(|k| !expected.iter().any(|s| &s.name == *k))
-        {
+        let (manifest, arrays) = open_samples(dir)?;
+        if manifest.params_file.is_empty() {
             return Err(IoError::mismatch(
-                &samples_path,
-                format!("unexpected array `{extra}`"),
+                dir.join(MANIFEST),
+                format!(
+                    "a generated dataset{} has no ground truth (no params file); score it as FAKE with `fsrgan score REAL_DIR {}`",
+                    manifest
+                        .source
+                        .as_ref()
+                        .map(|s| format!(" (from run {})", s.run))
+                        .unwrap_or_default(),
+                    dir.display()
+                ),
             ));
         }
+        let config = manifest.config.clone().validated()?;
+        let params = read_params(&dir.join(&manifest.params_file), Some(&config))?;
         Ok(Dataset {
             dir: dir.to_path_buf(),
             manifest,
             params,
-            arrays: file.tensors,
+            arrays,
         })
     }
 

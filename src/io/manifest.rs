@@ -83,7 +83,8 @@ pub struct Manifest {
     pub shard: Option<Shard>,
     /// File name of the samples (`samples.npz` or `samples.safetensors`).
     pub samples_file: String,
-    /// File name of the ground truth (`params.safetensors`).
+    /// File name of the ground truth (`params.safetensors`); empty for a
+    /// generated dataset (`fsrgan generate`), which has none.
     pub params_file: String,
     /// Whether `s{l}` and `z` are stored.
     pub hidden: bool,
@@ -93,6 +94,22 @@ pub struct Manifest {
     pub files: BTreeMap<String, FileDigest>,
     /// Statistics measured while sampling.
     pub diagnostics: Diagnostics,
+    /// For a generated dataset: the trained generator it was sampled from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// The trained generator a generated dataset (`fsrgan generate`) comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// The run directory, as given.
+    pub run: String,
+    /// `theory` (the learner with the target's topology) or `practice` (a network).
+    pub track: String,
+    /// The checkpoint file, relative to the run directory.
+    pub checkpoint: String,
+    /// Its size and CRC-32 when it was sampled.
+    pub checkpoint_digest: FileDigest,
 }
 
 impl Manifest {

@@ -122,6 +122,17 @@ fn read_npz(path: &Path) -> Result<TensorFile, IoError> {
     Ok(out)
 }
 
+/// Reads one `.npy` file (float32 or float64).
+///
+/// # Errors
+/// [`IoError::Os`] if it cannot be read, [`IoError::Corrupt`] if it is not a
+/// complete float32/float64 `.npy` array.
+pub fn read_npy(path: &Path) -> Result<Tensor, IoError> {
+    let bytes = std::fs::read(path).map_err(IoError::os(path))?;
+    parse_npy(&bytes)
+        .map_err(|e| IoError::corrupt(path, format!("not a float32/float64 .npy array: {e}")))
+}
+
 fn parse_npy(bytes: &[u8]) -> Result<Tensor, ReadNpyError> {
     match ArrayD::<f32>::read_npy(bytes) {
         Ok(a) => Ok(Tensor::F32(a)),

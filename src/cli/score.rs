@@ -1,0 +1,439 @@
+//! `fsrgan score REAL_DIR FAKE`: the sample metrics of [`crate::metrics::score`]
+//! for generated samples from any source, each with its floor.
+//!
+//! * REAL_DIR: a dataset written by `fsrgan sample`; its `params.safetensors`
+//!   is the truth (atom coverage decodes with it), its samples the reference.
+//! * FAKE: a dataset directory (`fsrgan sample` or `fsrgan generate`), a
+//!   directory of `x1.npy .. xL.npy`, or an `.npz`/`.safetensors` file with
+//!   arrays `x1 .. xL` of shape `(N, c, r_l, r_l)`, float32 or float64 — e.g.
+//!   `np.savez("fake.npz", x1=..., x2=...)`. Other arrays are ignored.
+//! * The floor set: `N` fresh samples of the truth (the sampler with a seed
+//!   derived from the dataset's and `--seed`, so never the dataset's own
+//!   streams), rounded to float32 when the real data are stored so. A fresh
+//!   draw keeps the whole of REAL_DIR as the reference and needs no REAL_DIR
+//!   twice the size of FAKE, which a disjoint split would; the sampler is
+//!   exact, so it is as real as REAL_DIR.
+//!
+//! Generated samples that are bitwise copies of real ones (other than the
+//! all-zero image) are counted and reported: a set scored against itself
+//! sits below its floor and means nothing.
+
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use ndarray::{Array4, Axis, Ix4, s};
+use serde::Serialize;
+
+use super::common::with_threads;
+use crate::io::Dataset;
+use crate::io::dataset::{MANIFEST, open_samples};
+use crate::io::reader::{Tensor, read_npy, read_tensors};
+use crate::io::writer::Dtype;
+use crate::metrics::score::{Reference, Score, ScoreOptions, WithFloor, derive_seed};
+use crate::model::{Config, Sampler};
+
+/// The tag of the floor set's streams in [`derive_seed`].
+pub const FLOOR: u64 = 0x0066_6C6F_6F72;
+
+/// Arguments of `fsrgan score`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  fsrgan score data/small data/small-fake            # a dataset directory (fsrgan generate)
+  fsrgan score data/small fake.npz --json            # np.savez('fake.npz', x1=..., x2=..., x3=...)
+  fsrgan score data/small my_gan_samples/            # a directory of x1.npy, x2.npy, x3.npy
+Every metric is printed beside its floor: the same metric for an independent real set of
+the generated set's size (drawn fresh from the truth in REAL_DIR).")]
+pub struct Args {
+    /// A dataset directory written by `fsrgan sample` (its params.safetensors is the truth).
+    pub real_dir: PathBuf,
+    /// The generated samples: a dataset directory, a directory of x1.npy..xL.npy, or an
+    /// .npz/.safetensors file with arrays x1..xL of shape (N, c, r_l, r_l), float32 or float64.
+    pub fake: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Seed of the floor set and of every random choice of the metrics.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Random directions of the patch SWD.
+    #[arg(long, default_value_t = ScoreOptions::default().patch_dirs)]
+    pub patch_dirs: usize,
+    /// Most rows (patches, or pyramid descriptors) per set in one SWD.
+    #[arg(long, default_value_t = ScoreOptions::default().max_rows)]
+    pub max_rows: usize,
+    /// Most patches per set for the Gram-sum moment gaps (patch dimension > 16).
+    #[arg(long, default_value_t = ScoreOptions::default().max_gram_rows)]
+    pub max_gram_rows: usize,
+    /// Most MS-SSIM pairs per set.
+    #[arg(long, default_value_t = ScoreOptions::default().max_pairs)]
+    pub max_pairs: usize,
+    /// Worker threads (0: all cores). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// The generated samples and where they came from.
+struct Fake {
+    x: Vec<Array4<f64>>,
+    kind: String,
+    ignored: Vec<String>,
+}
+
+/// Everything `score` reports.
+#[derive(Debug, Serialize)]
+struct Report {
+    real_dir: String,
+    fake: String,
+    fake_kind: String,
+    ignored_arrays: Vec<String>,
+    floor: String,
+    floor_seed: u64,
+    copies: usize,
+    secs: f64,
+    score: Score,
+}
+
+/// The level of an array name `x{l}` (`l >= 1`), if it is one.
+fn level_of(name: &str) -> Option<usize> {
+    let digits = name.strip_prefix('x')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The file that holds an array (by name), for error messages.
+type FileOf = Box<dyn Fn(&str) -> PathBuf>;
+
+/// Reads FAKE (module docs) and checks it against the real data's config.
+fn load_fake(path: &Path, cfg: &Config) -> anyhow::Result<Fake> {
+    let levels = cfg.levels;
+    let (tensors, kind, file_of): (BTreeMap<String, Tensor>, String, FileOf) = if path.is_dir()
+        && path.join(MANIFEST).is_file()
+    {
+        let (m, arrays) = open_samples(path)
+            .with_context(|| format!("opening the FAKE dataset {}", path.display()))?;
+        let kind = match &m.source {
+            Some(s) => format!(
+                "dataset generated from run {} ({} track, {})",
+                s.run, s.track, s.checkpoint
+            ),
+            None => format!(
+                "dataset sampled from the `{}` model, seed {}",
+                m.config.name, m.seed
+            ),
+        };
+        let file = path.join(&m.samples_file);
+        (arrays, kind, Box::new(move |_: &str| file.clone()))
+    } else if path.is_dir() {
+        let mut arrays = BTreeMap::new();
+        let entries = std::fs::read_dir(path)
+            .with_context(|| format!("reading the directory {}", path.display()))?;
+        for e in entries {
+            let e = e.with_context(|| format!("reading the directory {}", path.display()))?;
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Some(stem) = name.strip_suffix(".npy")
+                && level_of(stem).is_some()
+            {
+                arrays.insert(stem.to_string(), read_npy(&e.path())?);
+            }
+        }
+        if arrays.is_empty() {
+            bail!(
+                "{}: no manifest.json and no x1.npy: FAKE must be a dataset directory, a directory of x1.npy..x{levels}.npy, or an .npz/.safetensors file with arrays x1..x{levels}",
+                path.display()
+            );
+        }
+        let dir = path.to_path_buf();
+        (
+            arrays,
+            "directory of .npy arrays".into(),
+            Box::new(move |name: &str| dir.join(format!("{name}.npy"))),
+        )
+    } else if path.is_file() {
+        let tf = read_tensors(path)?;
+        let file = path.to_path_buf();
+        let kind = if tf.metadata.is_empty() && path.extension().is_some_and(|e| e == "npz") {
+            "npz file"
+        } else {
+            "tensor file"
+        };
+        (
+            tf.tensors,
+            kind.into(),
+            Box::new(move |_: &str| file.clone()),
+        )
+    } else {
+        bail!("FAKE {} does not exist", path.display());
+    };
+    let mut ignored = Vec::new();
+    for name in tensors.keys() {
+        match level_of(name) {
+            Some(l) if l >= 1 && l <= levels => {}
+            Some(l) => bail!(
+                "{}: array `{name}`: the real data have {levels} levels (x1..x{levels}), not {l}",
+                file_of(name).display()
+            ),
+            None => ignored.push(name.clone()),
+        }
+    }
+    let mut x = Vec::with_capacity(levels);
+    let mut n0 = 0;
+    for l in 1..=levels {
+        let name = format!("x{l}");
+        let r = cfg.resolution(l - 1);
+        let need = format!("(N, {}, {r}, {r})", cfg.channels);
+        let t = tensors.get(&name).with_context(|| {
+            format!(
+                "{}: no array `{name}`: the real data have {levels} levels, so FAKE needs x1..x{levels}; level {l} has shape {need}",
+                file_of(&name).display()
+            )
+        })?;
+        let shape = t.shape().to_vec();
+        if shape.len() != 4 || shape[1..] != [cfg.channels, r, r] {
+            bail!(
+                "{}: array `{name}` has shape {shape:?}; level {l} of the real data needs {need}",
+                file_of(&name).display()
+            );
+        }
+        if l == 1 {
+            n0 = shape[0];
+        } else if shape[0] != n0 {
+            bail!(
+                "{}: array `{name}` has {} samples but x1 has {n0}: every level needs the same samples",
+                file_of(&name).display(),
+                shape[0]
+            );
+        }
+        let a = t
+            .to_f64()
+            .into_dimensionality::<Ix4>()
+            .with_context(|| format!("{}: array `{name}`", file_of(&name).display()))?;
+        if let Some(i) = a
+            .axis_iter(Axis(0))
+            .position(|smp| smp.iter().any(|v| !v.is_finite()))
+        {
+            bail!(
+                "{}: array `{name}`, sample {i} holds NaN or infinity",
+                file_of(&name).display()
+            );
+        }
+        x.push(a);
+    }
+    if n0 < 2 {
+        bail!(
+            "{}: {n0} samples; the metrics need at least 2 (MS-SSIM takes pairs)",
+            path.display()
+        );
+    }
+    Ok(Fake { x, kind, ignored })
+}
+
+/// A hash of sample `i` over every level (bit patterns; `-0.0` counts as `0.0`),
+/// `None` for the all-zero sample.
+fn sample_hash(x: &[Array4<f64>], i: usize) -> Option<u64> {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut nonzero = false;
+    for xl in x {
+        for &v in xl.index_axis(Axis(0), i) {
+            let v = if v == 0.0 { 0.0f64 } else { v };
+            nonzero |= v != 0.0;
+            v.to_bits().hash(&mut h);
+        }
+    }
+    nonzero.then(|| h.finish())
+}
+
+/// Generated samples (not all zero) equal bit for bit to a real sample.
+fn count_copies(real: &[Array4<f64>], fake: &[Array4<f64>]) -> usize {
+    let n_real = real[0].len_of(Axis(0));
+    let seen: HashSet<u64> = (0..n_real).filter_map(|i| sample_hash(real, i)).collect();
+    (0..fake[0].len_of(Axis(0)))
+        .filter(|&i| sample_hash(fake, i).is_some_and(|h| seen.contains(&h)))
+        .count()
+}
+
+/// `n` samples of the truth from the streams of `seed`, rounded to float32 if `f32`.
+fn draw_floor(truth: &crate::model::Params, seed: u64, n: usize, f32: bool) -> Vec<Array4<f64>> {
+    let cfg = &truth.config;
+    let mut out: Vec<Array4<f64>> = (0..cfg.levels)
+        .map(|l| {
+            let r = cfg.resolution(l);
+            Array4::zeros((n, cfg.channels, r, r))
+        })
+        .collect();
+    let sampler = Sampler::new(truth, seed);
+    let chunk = 4096;
+    let mut done = 0;
+    while done < n {
+        let len = chunk.min(n - done);
+        let batch = sampler.sample(done as u64, len);
+        for (o, x) in out.iter_mut().zip(&batch.x) {
+            o.slice_mut(s![done..done + len, .., .., ..]).assign(x);
+        }
+        done += len;
+    }
+    if f32 {
+        for o in &mut out {
+            o.mapv_inplace(|v| f64::from(v as f32));
+        }
+    }
+    out
+}
+
+/// Runs `fsrgan score`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    with_threads(args.threads, move || run_inner(&args))?
+}
+
+fn run_inner(args: &Args) -> anyhow::Result<ExitCode> {
+    let t0 = Instant::now();
+    let ds = Dataset::open(&args.real_dir)
+        .with_context(|| format!("opening REAL_DIR {}", args.real_dir.display()))?;
+    let cfg = &ds.params.config;
+    let real: Vec<Array4<f64>> = (1..=cfg.levels)
+        .map(|l| ds.x(l))
+        .collect::<Result<_, _>>()?;
+    let fake = load_fake(&args.fake, cfg)?;
+    let n = fake.x[0].len_of(Axis(0));
+    let real_f32 = ds
+        .manifest
+        .arrays
+        .get("x1")
+        .is_some_and(|a| a.dtype == Dtype::F32);
+    let mut floor_seed = derive_seed(ds.manifest.seed, &[FLOOR, args.seed]);
+    if floor_seed == ds.manifest.seed {
+        floor_seed = floor_seed.wrapping_add(1);
+    }
+    let floor = draw_floor(&ds.params, floor_seed, n, real_f32);
+    let opts = ScoreOptions {
+        patch_dirs: args.patch_dirs,
+        max_rows: args.max_rows,
+        max_gram_rows: args.max_gram_rows,
+        max_pairs: args.max_pairs,
+    };
+    let score = Reference::new(&real, &floor, &ds.params, &opts, args.seed)
+        .context("the real reference")?
+        .score(&fake.x)
+        .with_context(|| format!("scoring FAKE {}", args.fake.display()))?;
+    let copies = count_copies(&real, &fake.x);
+    let report = Report {
+        real_dir: args.real_dir.display().to_string(),
+        fake: args.fake.display().to_string(),
+        fake_kind: fake.kind,
+        ignored_arrays: fake.ignored,
+        floor: format!(
+            "{n} fresh samples of the truth in REAL_DIR{}",
+            if real_f32 {
+                ", rounded to float32 as stored"
+            } else {
+                ""
+            }
+        ),
+        floor_seed,
+        copies,
+        secs: t0.elapsed().as_secs_f64(),
+        score,
+    };
+    if copies > 0 {
+        eprintln!(
+            "warning: {copies} of {n} generated samples are bit-for-bit copies of real samples in REAL_DIR; a set scored against itself sits below its floor"
+        );
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cell(w: &WithFloor) -> String {
+    format!("{:>10.3e} {:>10.3e} {:>7.2}", w.value, w.floor, w.ratio())
+}
+
+fn print_text(r: &Report) {
+    let sc = &r.score;
+    println!("score of {} ({})", r.fake, r.fake_kind);
+    println!(
+        "  against {} ({} real samples), {} generated samples; floor: {} (seed {})",
+        r.real_dir, sc.n_real, sc.n_fake, r.floor, r.floor_seed
+    );
+    if !r.ignored_arrays.is_empty() {
+        println!("  ignored arrays: {}", r.ignored_arrays.join(", "));
+    }
+    if r.copies > 0 {
+        println!(
+            "  WARNING: {} generated samples are copies of real samples",
+            r.copies
+        );
+    }
+    println!(
+        "  {:<34} {:>10} {:>10} {:>7}",
+        "metric", "value", "floor", "ratio"
+    );
+    for lv in &sc.levels {
+        println!(
+            "level {} ({}x{}, patch dimension {})",
+            lv.level, lv.resolution, lv.resolution, lv.patch_dim
+        );
+        println!(
+            "  {:<34} {}",
+            format!("patch SWD ({} directions)", sc.options.patch_dirs),
+            cell(&lv.patch_swd)
+        );
+        for b in &lv.pyramid_swd {
+            println!(
+                "  {:<34} {}",
+                format!(
+                    "pyramid SWD {}x{} band ({}x{} nbhd)",
+                    b.resolution, b.resolution, b.nhood, b.nhood
+                ),
+                cell(&b.swd)
+            );
+        }
+        for (c, g) in lv.moment_gaps.iter().enumerate() {
+            println!(
+                "  {:<34} {}",
+                format!("moment gap c={} ({})", c + 1, lv.moment_method),
+                cell(g)
+            );
+        }
+        let cv = &lv.coverage;
+        println!(
+            "  {:<34} {:>10} {:>10}",
+            "atom coverage",
+            format!("{}/{}", cv.fake.atoms_covered, cv.fake.atoms_real),
+            format!("{}/{}", cv.floor.atoms_covered, cv.floor.atoms_real)
+        );
+        println!(
+            "  {:<34} {:>10} {:>10}",
+            "atom-pair coverage",
+            format!("{}/{}", cv.fake.pairs_covered, cv.fake.pairs_real),
+            format!("{}/{}", cv.floor.pairs_covered, cv.floor.pairs_real)
+        );
+        println!(
+            "  {:<34} {:>10.3} {:>10.3}   (real {:.3})",
+            "co-active pairs per patch",
+            cv.fake.pairs_per_patch,
+            cv.floor.pairs_per_patch,
+            cv.fake.real_pairs_per_patch
+        );
+        let m = &lv.msssim;
+        println!(
+            "  {:<34} {:>10.4} {:>10}   ({} scales; generated +- {:.4} over {} pairs, real +- {:.4})",
+            "MS-SSIM of pairs: generated, real",
+            m.fake,
+            format!("{:.4}", m.real),
+            m.scales,
+            m.fake_se,
+            m.fake_pairs,
+            m.real_se
+        );
+    }
+    println!("({:.1} s)", r.secs);
+}

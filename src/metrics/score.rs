@@ -1,0 +1,563 @@
+//! The sample metrics of a generated set against a real reference, per level,
+//! each with its **floor**: the same metric between the real reference and an
+//! independent real set of the same size as the generated one (what a perfect
+//! generator scores, up to sampling noise). training.md "Metrics", issue 10 item 5.
+//!
+//! Per level `l` (images `(N, c, r_l, r_l)`):
+//!
+//! | field | metric | floor |
+//! |---|---|---|
+//! | `patch_swd` | SWD of `q x q` patches ([`super::swd`], `patch_dirs` directions; at most `max_rows` random patches per set) | yes |
+//! | `pyramid_swd[j]` | ProGAN's SWD of band `j` of the Laplacian pyramid ([`super::pyramid`]) | yes |
+//! | `msssim` | mean MS-SSIM of random generated pairs, beside real pairs ([`super::msssim`]) | real value |
+//! | `moment_gaps[c-1]` | `||E x^{(x)c}_real - E x^{(x)c}_fake||_F / ||E x^{(x)c}_real||_F`, `c = 1..4` ([`super::moments`]; exact tensors over all patches for `D <= 16`, Gram sums over at most `max_gram_rows` random patches otherwise) | yes |
+//! | `coverage` | atom and atom-pair coverage with the true dictionary ([`super::coverage`]) | yes |
+//!
+//! [`Reference`] holds everything computed from the real sets (sorted
+//! projections, moment tensors, activity, floors), so a training loop builds
+//! it once and calls [`Reference::score`] on each generated set;
+//! [`score_levels`] does both in one call. All randomness (directions,
+//! subsets, neighbourhoods, pairs) derives from one `seed`, and the same
+//! directions and subsets serve the generated and the floor sets, so their
+//! difference is not direction noise.
+
+use ndarray::{Array2, Array4, ArrayView4, Axis};
+use serde::{Deserialize, Serialize};
+
+use super::coverage::{self, AtomActivity, Coverage};
+use super::moments::{EXPLICIT_MAX_D, MomentTensors, moment_gaps};
+use super::swd::{directions, sorted_projections, subsample_rows, swd_of_sorted};
+use super::{MetricsError, msssim, patches, pyramid};
+use crate::model::Params;
+
+/// Sizes of the sample metrics; [`Default`] is what `fsrgan score` uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreOptions {
+    /// Random directions of the patch SWD.
+    pub patch_dirs: usize,
+    /// Most rows per set in one SWD: patches of a level, or descriptors of a
+    /// pyramid band (descriptors per image `clamp(max_rows / N, 1, 128)`).
+    pub max_rows: usize,
+    /// Most patches per set for the Gram-sum moment gaps (patch dimension `D > 16`).
+    pub max_gram_rows: usize,
+    /// Most MS-SSIM pairs per set.
+    pub max_pairs: usize,
+}
+
+impl Default for ScoreOptions {
+    fn default() -> Self {
+        ScoreOptions {
+            patch_dirs: 128,
+            max_rows: 1 << 16,
+            max_gram_rows: 4096,
+            max_pairs: 1024,
+        }
+    }
+}
+
+/// A metric and its floor.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WithFloor {
+    /// The metric of the generated set.
+    pub value: f64,
+    /// The same metric of an independent real set of the same size.
+    pub floor: f64,
+}
+
+impl WithFloor {
+    /// `value / floor`: about 1 for a generator the metric cannot tell from the truth.
+    pub fn ratio(&self) -> f64 {
+        self.value / self.floor
+    }
+}
+
+/// One band of the Laplacian pyramid.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Band {
+    /// Side of the band.
+    pub resolution: usize,
+    /// Side of its neighbourhoods (`min(7, resolution)`).
+    pub nhood: usize,
+    /// Descriptors of the real reference.
+    pub descriptors_real: usize,
+    /// Descriptors of the generated (and of the floor) set.
+    pub descriptors: usize,
+    /// The SWD of the normalised descriptors, with its floor.
+    pub swd: WithFloor,
+}
+
+/// MS-SSIM of random pairs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MsSsimScore {
+    /// Scales used.
+    pub scales: usize,
+    /// Dynamic range `L` (max - min of the real images of the level).
+    pub dynamic_range: f64,
+    /// Mean over generated pairs.
+    pub fake: f64,
+    /// Its standard error.
+    pub fake_se: f64,
+    /// Generated pairs.
+    pub fake_pairs: usize,
+    /// Mean over real pairs (the reference set).
+    pub real: f64,
+    /// Its standard error.
+    pub real_se: f64,
+    /// Real pairs.
+    pub real_pairs: usize,
+}
+
+/// Atom coverage of the generated set and of the floor set.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoverageScore {
+    /// The typical active real coefficient (median of the active real coefficients).
+    pub typical: f64,
+    /// The activity threshold, a fifth of `typical`.
+    pub threshold: f64,
+    /// The generated set's coverage.
+    pub fake: Coverage,
+    /// The floor set's coverage (an independent real set of the same size).
+    pub floor: Coverage,
+}
+
+/// Every sample metric of one level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LevelScore {
+    /// Level (1-based).
+    pub level: usize,
+    /// Image side `r_l`.
+    pub resolution: usize,
+    /// Patch dimension `D = c q^2`.
+    pub patch_dim: usize,
+    /// Patch SWD with its floor.
+    pub patch_swd: WithFloor,
+    /// Patches per set in the patch SWD (real reference, generated).
+    pub patch_rows: (usize, usize),
+    /// ProGAN's pyramid SWD, finest band first.
+    pub pyramid_swd: Vec<Band>,
+    /// MS-SSIM of generated and real pairs.
+    pub msssim: MsSsimScore,
+    /// Moment gaps `c = 1..4` with their floors.
+    pub moment_gaps: Vec<WithFloor>,
+    /// `tensors` (exact, all patches) or `gram` (Gram sums of a random subset).
+    pub moment_method: String,
+    /// Atom and pair coverage.
+    pub coverage: CoverageScore,
+}
+
+/// The sample metrics of a generated set, every level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Score {
+    /// Samples of the real reference.
+    pub n_real: usize,
+    /// Samples of the generated set (and of the floor set).
+    pub n_fake: usize,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// The sizes used.
+    pub options: ScoreOptions,
+    /// Per level.
+    pub levels: Vec<LevelScore>,
+}
+
+/// SplitMix64's finaliser.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A seed for one use (`parts`, distinct tags per use) of `seed`: SplitMix64
+/// finalisers chained over the parts, so different uses get unrelated streams.
+pub fn derive_seed(seed: u64, parts: &[u64]) -> u64 {
+    parts.iter().fold(mix(seed ^ 0x5C0E_5C0E), |h, &p| {
+        mix(h ^ mix(p.wrapping_add(0x9E37_79B9_7F4A_7C15)))
+    })
+}
+
+const SEED_PATCH_DIRS: u64 = 1;
+const SEED_BAND_DIRS: u64 = 2;
+const SEED_PATCH_ROWS: u64 = 3;
+const SEED_NHOODS: u64 = 4;
+const SEED_GRAM_ROWS: u64 = 5;
+const SEED_PAIRS: u64 = 6;
+
+/// Moments of a set: exact tensors or a subset of rows.
+#[derive(Debug, Clone)]
+enum Moments {
+    Tensors(MomentTensors),
+    Rows(Array2<f64>),
+}
+
+/// What is compared of one set at one level.
+#[derive(Debug, Clone)]
+struct SetStats {
+    patch_proj: Array2<f64>,
+    bands: Vec<Array2<f64>>,
+    moments: Moments,
+    activity: AtomActivity,
+}
+
+impl SetStats {
+    fn patch_rows(&self) -> usize {
+        self.patch_proj.ncols()
+    }
+}
+
+/// The metrics of one set against the real reference at one level.
+#[derive(Debug, Clone)]
+struct Compared {
+    patch_swd: f64,
+    bands: Vec<f64>,
+    gaps: [f64; 4],
+    coverage: Coverage,
+}
+
+/// The choices shared by every set at one level: directions and threshold.
+#[derive(Debug, Clone)]
+struct Plan {
+    l: usize,
+    r: usize,
+    patch_dirs: Array2<f64>,
+    band_dirs: Vec<Array2<f64>>,
+    threshold: f64,
+}
+
+/// The real side of one level.
+#[derive(Debug, Clone)]
+struct LevelRef {
+    plan: Plan,
+    real: SetStats,
+    typical: f64,
+    range: f64,
+    msssim_real: (f64, f64, usize),
+    floor: Compared,
+}
+
+/// The real reference and the floors, ready to score generated sets of the
+/// floor set's size; see the module docs.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    truth: Params,
+    opts: ScoreOptions,
+    seed: u64,
+    n_real: usize,
+    n_floor: usize,
+    levels: Vec<LevelRef>,
+}
+
+/// Checks that `xs` are the levels of the truth's config, `(N, c, r_l, r_l)`
+/// with one `N >= 2`, all finite. Returns `N`.
+///
+/// # Errors
+/// [`MetricsError::Shape`], [`MetricsError::NonFinite`], [`MetricsError::TooFewSamples`].
+pub fn check_set(set: &str, xs: &[Array4<f64>], truth: &Params) -> Result<usize, MetricsError> {
+    let cfg = &truth.config;
+    let shape_err = |reason: String| MetricsError::Shape {
+        set: set.to_string(),
+        reason,
+    };
+    if xs.len() != cfg.levels {
+        return Err(shape_err(format!(
+            "{} levels, the truth has {}",
+            xs.len(),
+            cfg.levels
+        )));
+    }
+    let n = xs[0].len_of(Axis(0));
+    for (l, x) in xs.iter().enumerate() {
+        let r = cfg.resolution(l);
+        let want = [x.len_of(Axis(0)), cfg.channels, r, r];
+        if x.shape() != want {
+            return Err(shape_err(format!(
+                "x{} has shape {:?}; level {} needs (N, {}, {r}, {r})",
+                l + 1,
+                x.shape(),
+                l + 1,
+                cfg.channels
+            )));
+        }
+        if x.len_of(Axis(0)) != n {
+            return Err(shape_err(format!(
+                "x{} has {} samples but x1 has {n}",
+                l + 1,
+                x.len_of(Axis(0))
+            )));
+        }
+        if let Some(i) = x
+            .axis_iter(Axis(0))
+            .position(|s| s.iter().any(|v| !v.is_finite()))
+        {
+            return Err(MetricsError::NonFinite {
+                set: set.to_string(),
+                level: l + 1,
+                sample: i,
+            });
+        }
+    }
+    if n < 2 {
+        return Err(MetricsError::TooFewSamples {
+            set: set.to_string(),
+            n,
+            need: 2,
+        });
+    }
+    Ok(n)
+}
+
+impl Reference {
+    /// Computes the real side from `real` (any size) and the floors from
+    /// `floor_real`, an independent real set of the size of the generated
+    /// sets to be scored. `truth` decodes the atoms (coverage) and fixes the shapes.
+    ///
+    /// # Errors
+    /// [`MetricsError`] for sets of the wrong shapes, non-finite values or
+    /// fewer than 2 samples.
+    pub fn new(
+        real: &[Array4<f64>],
+        floor_real: &[Array4<f64>],
+        truth: &Params,
+        opts: &ScoreOptions,
+        seed: u64,
+    ) -> Result<Reference, MetricsError> {
+        let n_real = check_set("real", real, truth)?;
+        let n_floor = check_set("floor", floor_real, truth)?;
+        let cfg = &truth.config;
+        let mut levels = Vec::with_capacity(cfg.levels);
+        for l in 0..cfg.levels {
+            let x = real[l].view();
+            let r = cfg.resolution(l);
+            let d = cfg.channels * cfg.patch * cfg.patch;
+            let codes = coverage::true_codes(truth, l, x);
+            let typical = coverage::typical_active(codes.view());
+            let plan = Plan {
+                l,
+                r,
+                patch_dirs: directions(
+                    d,
+                    opts.patch_dirs,
+                    derive_seed(seed, &[SEED_PATCH_DIRS, l as u64]),
+                ),
+                band_dirs: pyramid::pyramid_sizes(r)
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &s)| {
+                        let h = pyramid::nhood_side(s);
+                        pyramid::pyramid_directions(
+                            cfg.channels * h * h,
+                            derive_seed(seed, &[SEED_BAND_DIRS, l as u64, j as u64]),
+                        )
+                    })
+                    .collect(),
+                threshold: coverage::ACTIVE_FRACTION * typical,
+            };
+            let (lo, hi) = x
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                    (a.min(v), b.max(v))
+                });
+            let range = if hi > lo { hi - lo } else { 1.0 };
+            let real_stats = stats_of(truth, opts, seed, &plan, x, Some(codes), 0);
+            let floor_stats = stats_of(truth, opts, seed, &plan, floor_real[l].view(), None, 1);
+            levels.push(LevelRef {
+                floor: compare(&real_stats, &floor_stats),
+                real: real_stats,
+                typical,
+                range,
+                msssim_real: msssim::mean_msssim_pairs(
+                    x,
+                    range,
+                    opts.max_pairs,
+                    derive_seed(seed, &[SEED_PAIRS, l as u64]),
+                ),
+                plan,
+            });
+        }
+        Ok(Reference {
+            truth: truth.clone(),
+            opts: opts.clone(),
+            seed,
+            n_real,
+            n_floor,
+            levels,
+        })
+    }
+
+    /// Samples of the real reference.
+    pub fn n_real(&self) -> usize {
+        self.n_real
+    }
+
+    /// Samples a generated set must have (the floor set's size).
+    pub fn n_fake(&self) -> usize {
+        self.n_floor
+    }
+
+    /// Scores a generated set `fake` (levels `(N, c, r_l, r_l)`, `N` the floor set's size).
+    ///
+    /// # Errors
+    /// [`MetricsError::FloorSize`] if `N` differs from the floor set's size;
+    /// [`MetricsError`] for wrong shapes or non-finite values.
+    pub fn score(&self, fake: &[Array4<f64>]) -> Result<Score, MetricsError> {
+        let n_fake = check_set("generated set", fake, &self.truth)?;
+        if n_fake != self.n_floor {
+            return Err(MetricsError::FloorSize {
+                floor: self.n_floor,
+                fake: n_fake,
+            });
+        }
+        let cfg = &self.truth.config;
+        let mut levels = Vec::with_capacity(cfg.levels);
+        for lref in &self.levels {
+            let l = lref.plan.l;
+            let x = fake[l].view();
+            let st = stats_of(&self.truth, &self.opts, self.seed, &lref.plan, x, None, 1);
+            let c = compare(&lref.real, &st);
+            let fl = &lref.floor;
+            let with = |value: f64, floor: f64| WithFloor { value, floor };
+            let (fm, fse, fp) = msssim::mean_msssim_pairs(
+                x,
+                lref.range,
+                self.opts.max_pairs,
+                derive_seed(self.seed, &[SEED_PAIRS, l as u64]),
+            );
+            let sizes = pyramid::pyramid_sizes(lref.plan.r);
+            levels.push(LevelScore {
+                level: l + 1,
+                resolution: lref.plan.r,
+                patch_dim: cfg.channels * cfg.patch * cfg.patch,
+                patch_swd: with(c.patch_swd, fl.patch_swd),
+                patch_rows: (lref.real.patch_rows(), st.patch_rows()),
+                pyramid_swd: sizes
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &s)| Band {
+                        resolution: s,
+                        nhood: pyramid::nhood_side(s),
+                        descriptors_real: lref.real.bands[j].ncols(),
+                        descriptors: st.bands[j].ncols(),
+                        swd: with(c.bands[j], fl.bands[j]),
+                    })
+                    .collect(),
+                msssim: MsSsimScore {
+                    scales: msssim::scales(lref.plan.r),
+                    dynamic_range: lref.range,
+                    fake: fm,
+                    fake_se: fse,
+                    fake_pairs: fp,
+                    real: lref.msssim_real.0,
+                    real_se: lref.msssim_real.1,
+                    real_pairs: lref.msssim_real.2,
+                },
+                moment_gaps: (0..4).map(|i| with(c.gaps[i], fl.gaps[i])).collect(),
+                moment_method: match lref.real.moments {
+                    Moments::Tensors(_) => "tensors".into(),
+                    Moments::Rows(_) => "gram".into(),
+                },
+                coverage: CoverageScore {
+                    typical: lref.typical,
+                    threshold: lref.plan.threshold,
+                    fake: c.coverage,
+                    floor: fl.coverage.clone(),
+                },
+            });
+        }
+        Ok(Score {
+            n_real: self.n_real,
+            n_fake,
+            seed: self.seed,
+            options: self.opts.clone(),
+            levels,
+        })
+    }
+}
+
+/// The comparable statistics of the set `x` at level `plan.l` (`codes`: its
+/// true codes if already decoded); `tag` 0 for the real reference, 1 for
+/// generated and floor sets (the neighbourhood draws).
+fn stats_of(
+    truth: &Params,
+    opts: &ScoreOptions,
+    seed: u64,
+    plan: &Plan,
+    x: ArrayView4<'_, f64>,
+    codes: Option<Array4<f64>>,
+    tag: u64,
+) -> SetStats {
+    let l = plan.l as u64;
+    let cfg = &truth.config;
+    let n = x.len_of(Axis(0));
+    let all = patches(x, cfg.patch);
+    let rows = subsample_rows(
+        all.view(),
+        opts.max_rows,
+        derive_seed(seed, &[SEED_PATCH_ROWS, l]),
+    );
+    let patch_proj = sorted_projections(rows.view(), plan.patch_dirs.view());
+    let per_image = pyramid::per_image(n, opts.max_rows);
+    let bands = pyramid::pyramid_bands(x)
+        .iter()
+        .enumerate()
+        .map(|(j, band)| {
+            pyramid::band_projections(
+                band.view(),
+                per_image,
+                derive_seed(seed, &[SEED_NHOODS, l, j as u64, tag]),
+                plan.band_dirs[j].view(),
+            )
+        })
+        .collect();
+    let moments = if all.ncols() <= EXPLICIT_MAX_D {
+        let mut t = MomentTensors::new(all.ncols());
+        t.add(all.view());
+        Moments::Tensors(t)
+    } else {
+        Moments::Rows(subsample_rows(
+            all.view(),
+            opts.max_gram_rows,
+            derive_seed(seed, &[SEED_GRAM_ROWS, l]),
+        ))
+    };
+    let codes = codes.unwrap_or_else(|| coverage::true_codes(truth, plan.l, x));
+    SetStats {
+        patch_proj,
+        bands,
+        moments,
+        activity: coverage::activity(codes.view(), plan.threshold),
+    }
+}
+
+/// The metrics of `other` against `real`.
+fn compare(real: &SetStats, other: &SetStats) -> Compared {
+    Compared {
+        patch_swd: swd_of_sorted(real.patch_proj.view(), other.patch_proj.view()),
+        bands: real
+            .bands
+            .iter()
+            .zip(&other.bands)
+            .map(|(a, b)| swd_of_sorted(a.view(), b.view()))
+            .collect(),
+        gaps: match (&real.moments, &other.moments) {
+            (Moments::Tensors(a), Moments::Tensors(b)) => a.relative_gaps(b),
+            (Moments::Rows(a), Moments::Rows(b)) => moment_gaps(a.view(), b.view()),
+            _ => [f64::NAN; 4],
+        },
+        coverage: coverage::coverage(&real.activity, &other.activity),
+    }
+}
+
+/// Scores `fake` against `real` with the floor set `floor_real` (an
+/// independent real set of `fake`'s size) and the default [`ScoreOptions`]:
+/// `Reference::new(real, floor_real, truth, &ScoreOptions::default(), seed)?.score(fake)`.
+///
+/// # Errors
+/// As [`Reference::new`] and [`Reference::score`].
+pub fn score_levels(
+    real: &[Array4<f64>],
+    fake: &[Array4<f64>],
+    floor_real: &[Array4<f64>],
+    truth: &Params,
+    seed: u64,
+) -> Result<Score, MetricsError> {
+    Reference::new(real, floor_real, truth, &ScoreOptions::default(), seed)?.score(fake)
+}
