@@ -287,18 +287,43 @@ fn moment_gaps_plot(path: &Path, rows: &[Row], levels: usize) -> Result<(), Plot
     })
 }
 
-/// One E1 panel: `gap{l}_c2`, `gap{l}_c4` against the global step (log y,
-/// lines with markers; zeros clamped to a tenth of the smallest positive
-/// value), their floors as dashed lines of the same colours, thin grey
-/// vertical lines at stage boundaries with the stage names at the top, and a legend.
+/// One E1 panel: `gap{l}_c2`, `gap{l}_c4` with their floors `floor{l}_c{c}`.
 fn gap_panel(area: &DrawingArea<BitMapBackend<'_>, Shift>, rows: &[Row], l: usize) -> Drawn {
-    let gaps: Vec<Vec<(f64, f64)>> = GAP_SERIES
+    let series: Vec<(String, Option<String>, RGBColor)> = GAP_SERIES
         .iter()
-        .map(|(c, _)| series(rows, &format!("gap{l}_c{c}")))
+        .map(|(c, colour)| {
+            (
+                format!("gap{l}_c{c}"),
+                Some(format!("floor{l}_c{c}")),
+                *colour,
+            )
+        })
         .collect();
-    let floors: Vec<Option<f64>> = GAP_SERIES
+    metric_panel(
+        area,
+        rows,
+        &format!("level {l}"),
+        "relative moment gap",
+        &series,
+    )
+}
+
+/// One panel of metrics against the global step: each `(key, floor key,
+/// colour)` a line with markers (log y; zeros clamped to a tenth of the
+/// smallest positive value) and its floor (its last finite value) as a
+/// dashed line of the same colour, thin grey vertical lines at stage
+/// boundaries with the stage names at the top, and a legend.
+fn metric_panel(
+    area: &DrawingArea<BitMapBackend<'_>, Shift>,
+    rows: &[Row],
+    title: &str,
+    y_desc: &str,
+    keys: &[(String, Option<String>, RGBColor)],
+) -> Drawn {
+    let gaps: Vec<Vec<(f64, f64)>> = keys.iter().map(|(k, _, _)| series(rows, k)).collect();
+    let floors: Vec<Option<f64>> = keys
         .iter()
-        .map(|(c, _)| floor_value(rows, &format!("floor{l}_c{c}")))
+        .map(|(_, f, _)| f.as_ref().and_then(|f| floor_value(rows, f)))
         .collect();
     let all = || {
         gaps.iter()
@@ -321,7 +346,7 @@ fn gap_panel(area: &DrawingArea<BitMapBackend<'_>, Shift>, rows: &[Row], l: usiz
     let x_max = rows.iter().map(|r| r.step).max().unwrap_or(0).max(1) as f64 * 1.02;
 
     let mut chart = ChartBuilder::on(area)
-        .caption(format!("level {l}"), font(18))
+        .caption(title, font(18))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(64)
@@ -329,7 +354,7 @@ fn gap_panel(area: &DrawingArea<BitMapBackend<'_>, Shift>, rows: &[Row], l: usiz
     chart
         .configure_mesh()
         .x_desc("global step")
-        .y_desc("relative moment gap")
+        .y_desc(y_desc)
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .label_style(font(13))
@@ -350,14 +375,14 @@ fn gap_panel(area: &DrawingArea<BitMapBackend<'_>, Shift>, rows: &[Row], l: usiz
             ))?;
         }
     }
-    for (((c, colour), pts), floor) in GAP_SERIES.iter().zip(&gaps).zip(&floors) {
+    for (((key, floor_key, colour), pts), floor) in keys.iter().zip(&gaps).zip(&floors) {
         let colour = *colour;
         let pts = pts.iter().map(|&(x, y)| (x, y.max(tiny)));
         chart
             .draw_series(LineSeries::new(pts, colour.filled().stroke_width(2)).point_size(3))?
-            .label(format!("gap{l}_c{c}"))
+            .label(key.clone())
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(2)));
-        if let Some(f) = floor {
+        if let (Some(f), Some(fk)) = (floor, floor_key) {
             chart
                 .draw_series(DashedLineSeries::new(
                     [(0.0, f.max(tiny)), (x_max, f.max(tiny))],
@@ -365,7 +390,7 @@ fn gap_panel(area: &DrawingArea<BitMapBackend<'_>, Shift>, rows: &[Row], l: usiz
                     5,
                     colour.stroke_width(1),
                 ))?
-                .label(format!("floor{l}_c{c} (two real sets)"))
+                .label(format!("{fk} (two real sets)"))
                 .legend(move |(x, y)| {
                     DashedPathElement::new([(x, y), (x + 24, y)], 5, 3, colour.stroke_width(1))
                 });
@@ -379,6 +404,51 @@ fn gap_panel(area: &DrawingArea<BitMapBackend<'_>, Shift>, rows: &[Row], l: usiz
         .border_style(BLACK.mix(0.5))
         .draw()?;
     Ok(())
+}
+
+/// The plots of a practice-track run in `dir`: `moment-gaps.png` (E1, as
+/// the theory track's) and `swd.png`, one panel per level with the patch
+/// SWD `swd{l}` and the finest pyramid band's SWD against the global
+/// step, each with its floor.
+///
+/// # Errors
+/// [`PlotError::Backend`] if drawing fails.
+pub fn practice_plots(dir: &Path, rows: &[Row], levels: usize) -> Result<(), PlotError> {
+    if levels == 0 {
+        return Ok(());
+    }
+    moment_gaps_plot(&dir.join("moment-gaps.png"), rows, levels)?;
+    let cols = levels.min(2);
+    let grid_rows = levels.div_ceil(cols);
+    let size = (760 * cols as u32, 60 + 440 * grid_rows as u32);
+    write_png(&dir.join("swd.png"), size, |root| {
+        let area = root.titled(
+            "sliced Wasserstein distances of generated vs real samples, by phase",
+            font(22),
+        )?;
+        for (i, panel) in area
+            .split_evenly((grid_rows, cols))
+            .iter()
+            .enumerate()
+            .take(levels)
+        {
+            let l = i + 1;
+            let keys = [
+                (
+                    format!("swd{l}"),
+                    Some(format!("swd{l}_floor")),
+                    GAP_SERIES[0].1,
+                ),
+                (
+                    format!("pyr{l}_0"),
+                    Some(format!("pyr{l}_0_floor")),
+                    GAP_SERIES[1].1,
+                ),
+            ];
+            metric_panel(panel, rows, &format!("level {l}"), "SWD", &keys)?;
+        }
+        Ok(())
+    })
 }
 
 // ---------------------------------------------------------------- E2 ----

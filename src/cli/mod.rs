@@ -9,6 +9,8 @@ mod common;
 mod demo;
 pub mod generate;
 mod inspect;
+#[cfg(feature = "torch")]
+mod practice;
 mod report;
 mod sample;
 mod score;

@@ -92,10 +92,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("{}: no rows yet", run.file("metrics.jsonl").display());
     }
     let config = read_config(&run)?;
-    crate::plot::training_plots(&run.path, &rows)
-        .with_context(|| format!("drawing the plots of run {}", dir.display()))?;
+    let practice = config.as_deref().is_some_and(is_practice);
+    let levels = crate::plot::gap_levels(&rows);
+    if practice {
+        crate::plot::practice_plots(&run.path, &rows, levels)
+    } else {
+        crate::plot::training_plots(&run.path, &rows)
+    }
+    .with_context(|| format!("drawing the plots of run {}", dir.display()))?;
     let out = args.out.unwrap_or_else(|| run.file("report.md"));
-    let text = render(&run, &rows, config.as_deref(), &out)?;
+    let text = if practice {
+        render_practice(&run, &rows, config.as_deref(), &out)?
+    } else {
+        render(&run, &rows, config.as_deref(), &out)?
+    };
     write_bytes(&out, text.as_bytes())
         .with_context(|| format!("writing the report {}", out.display()))?;
     println!("{}", out.display());
@@ -121,6 +131,91 @@ fn render(run: &RunDir, rows: &[Row], config: Option<&str>, out: &Path) -> anyho
     md += &gaps_vs_init(rows, levels);
     md += &plots(run, out)?;
     md += &glossary();
+    md += &config_block(config);
+    Ok(md)
+}
+
+/// Whether a run config is a practice-track one (`track = "practice"`).
+fn is_practice(config: &str) -> bool {
+    config
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|t| t.get("track").and_then(|v| v.as_str().map(str::to_owned)))
+        .is_some_and(|t| t == "practice")
+}
+
+/// The report of a practice-track run: summary, the final sample metrics
+/// against their floors per level, the patch SWD at the end of every phase,
+/// the plots and the config.
+fn render_practice(
+    run: &RunDir,
+    rows: &[Row],
+    config: Option<&str>,
+    out: &Path,
+) -> anyhow::Result<String> {
+    let levels = crate::plot::gap_levels(rows);
+    let mut md = header(run, rows);
+    md += "**Training path:** practice track (an ordinary convolutional GAN trained on the \
+           dataset's samples; every metric compares its samples with fresh samples of the truth, \
+           beside the floor of an independent real set of the same size).\n\n";
+    let fin = rows
+        .iter()
+        .rev()
+        .find(|r| r.stage == "final")
+        .or(rows.last());
+    if let Some(f) = fin {
+        let v = |k: String| f.values.get(&k).copied().unwrap_or(f64::NAN);
+        md += "## Final sample metrics (row `final`)\n\n";
+        md += "| level | patch SWD (floor) | x floor | pyramid SWD finest band x floor | moment gap c=2 (floor) | c=4 (floor) | atom coverage (floor) | pair coverage (floor) | MS-SSIM (real) | active channels per location |\n";
+        md += "|---|---|---|---|---|---|---|---|---|---|\n";
+        for l in 1..=levels {
+            let _ = writeln!(
+                md,
+                "| {l} | {} ({}) | {} | {} | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} |",
+                sig4(v(format!("swd{l}"))),
+                sig4(v(format!("swd{l}_floor"))),
+                sig4(v(format!("swd{l}")) / v(format!("swd{l}_floor"))),
+                sig4(v(format!("pyr{l}_0")) / v(format!("pyr{l}_0_floor"))),
+                sig4(v(format!("gap{l}_c2"))),
+                sig4(v(format!("floor{l}_c2"))),
+                sig4(v(format!("gap{l}_c4"))),
+                sig4(v(format!("floor{l}_c4"))),
+                sig4(v(format!("cov{l}"))),
+                sig4(v(format!("cov{l}_floor"))),
+                sig4(v(format!("pair_cov{l}"))),
+                sig4(v(format!("pair_cov{l}_floor"))),
+                sig4(v(format!("msssim{l}"))),
+                sig4(v(format!("msssim{l}_real"))),
+                sig4(v(format!("hidden{l}"))),
+            );
+        }
+        md += "\n";
+    }
+    md += "## Patch SWD over floor at the end of every phase\n\n| phase | step |";
+    for l in 1..=levels {
+        let _ = write!(md, " level {l} |");
+    }
+    md += "\n|---|---|";
+    md += &"---|".repeat(levels);
+    md += "\n";
+    for r in stage_ends(rows) {
+        let _ = write!(md, "| {} | {} |", r.stage, r.step);
+        for l in 1..=levels {
+            let ratio = r
+                .values
+                .get(&format!("swd{l}"))
+                .copied()
+                .unwrap_or(f64::NAN)
+                / r.values
+                    .get(&format!("swd{l}_floor"))
+                    .copied()
+                    .unwrap_or(f64::NAN);
+            let _ = write!(md, " {} |", sig4(ratio));
+        }
+        md += "\n";
+    }
+    md += "\n";
+    md += &plots(run, out)?;
     md += &config_block(config);
     Ok(md)
 }
@@ -324,6 +419,12 @@ fn plots(run: &RunDir, out: &Path) -> anyhow::Result<String> {
             ));
         }
     }
+    figures.push((
+        "swd.png".into(),
+        "Practice track: patch SWD `swd{l}` and the finest pyramid band's SWD `pyr{l}_0` of the \
+         generated samples against the global step, with their floors (dashed)."
+            .into(),
+    ));
     figures.push((
         "samples.png".into(),
         "Samples of the learner, every level.".into(),

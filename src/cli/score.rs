@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use ndarray::{Array4, Axis, Ix4, s};
+use ndarray::{Array4, Axis, Ix4};
 use serde::Serialize;
 
 use super::common::with_threads;
@@ -33,8 +33,8 @@ use crate::io::Dataset;
 use crate::io::dataset::{MANIFEST, open_samples};
 use crate::io::reader::{Tensor, read_npy, read_tensors};
 use crate::io::writer::Dtype;
-use crate::metrics::score::{Reference, Score, ScoreOptions, WithFloor, derive_seed};
-use crate::model::{Config, Sampler};
+use crate::metrics::score::{Reference, Score, ScoreOptions, WithFloor, derive_seed, fresh_real};
+use crate::model::Config;
 
 /// The tag of the floor set's streams in [`derive_seed`].
 pub const FLOOR: u64 = 0x0066_6C6F_6F72;
@@ -257,34 +257,6 @@ fn count_copies(real: &[Array4<f64>], fake: &[Array4<f64>]) -> usize {
         .count()
 }
 
-/// `n` samples of the truth from the streams of `seed`, rounded to float32 if `f32`.
-fn draw_floor(truth: &crate::model::Params, seed: u64, n: usize, f32: bool) -> Vec<Array4<f64>> {
-    let cfg = &truth.config;
-    let mut out: Vec<Array4<f64>> = (0..cfg.levels)
-        .map(|l| {
-            let r = cfg.resolution(l);
-            Array4::zeros((n, cfg.channels, r, r))
-        })
-        .collect();
-    let sampler = Sampler::new(truth, seed);
-    let chunk = 4096;
-    let mut done = 0;
-    while done < n {
-        let len = chunk.min(n - done);
-        let batch = sampler.sample(done as u64, len);
-        for (o, x) in out.iter_mut().zip(&batch.x) {
-            o.slice_mut(s![done..done + len, .., .., ..]).assign(x);
-        }
-        done += len;
-    }
-    if f32 {
-        for o in &mut out {
-            o.mapv_inplace(|v| f64::from(v as f32));
-        }
-    }
-    out
-}
-
 /// Runs `fsrgan score`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     with_threads(args.threads, move || run_inner(&args))?
@@ -309,7 +281,7 @@ fn run_inner(args: &Args) -> anyhow::Result<ExitCode> {
     if floor_seed == ds.manifest.seed {
         floor_seed = floor_seed.wrapping_add(1);
     }
-    let floor = draw_floor(&ds.params, floor_seed, n, real_f32);
+    let floor = fresh_real(&ds.params, floor_seed, n, real_f32);
     let opts = ScoreOptions {
         patch_dirs: args.patch_dirs,
         max_rows: args.max_rows,

@@ -79,7 +79,8 @@ fn parse_wait(s: &str) -> Result<WaitPolicy, String> {
     WaitPolicy::parse(s).ok_or_else(|| format!("must be default, active or passive, got `{s}`"))
 }
 
-fn device(name: &str) -> anyhow::Result<tch::Device> {
+/// The device a `--device` name selects.
+pub(super) fn device(name: &str) -> anyhow::Result<tch::Device> {
     Ok(match name {
         "auto" => tch::Device::cuda_if_available(),
         "cpu" => tch::Device::Cpu,
@@ -123,6 +124,19 @@ fn learn_dataset(cfg: &mut TrainConfig, dir: &std::path::Path) -> anyhow::Result
 
 /// Runs `fsrgan train`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Practice-track configs and runs (`track = "practice"`).
+    if let Some(dir) = &args.resume
+        && crate::train::practice::run::is_practice_run(dir)
+    {
+        return super::practice::run(&args, None);
+    }
+    if let Some(path) = &args.config {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        if crate::train::practice::run::PracticeRun::is_practice(&text) {
+            return super::practice::run(&args, Some(&text));
+        }
+    }
     let (cfg, out, resume) = if let Some(dir) = &args.resume {
         let text = std::fs::read_to_string(dir.join("config.toml"))
             .with_context(|| format!("reading {}/config.toml", dir.display()))?;

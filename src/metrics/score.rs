@@ -21,14 +21,14 @@
 //! directions and subsets serve the generated and the floor sets, so their
 //! difference is not direction noise.
 
-use ndarray::{Array2, Array4, ArrayView4, Axis};
+use ndarray::{Array2, Array4, ArrayView4, Axis, s};
 use serde::{Deserialize, Serialize};
 
 use super::coverage::{self, AtomActivity, Coverage};
 use super::moments::{EXPLICIT_MAX_D, MomentTensors, moment_gaps};
 use super::swd::{directions, sorted_projections, subsample_rows, swd_of_sorted};
 use super::{MetricsError, msssim, patches, pyramid};
-use crate::model::Params;
+use crate::model::{Params, Sampler};
 
 /// Sizes of the sample metrics; [`Default`] is what `fsrgan score` uses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,6 +158,41 @@ pub struct Score {
     pub options: ScoreOptions,
     /// Per level.
     pub levels: Vec<LevelScore>,
+}
+
+/// `n` fresh samples `(X_1, ..., X_L)` of the truth from the sample streams of
+/// `seed` (the sampler's), rounded to float32 if `f32` (as a float32 dataset
+/// stores them): a real set independent of any other seed's.
+pub fn fresh_real(
+    truth: &crate::model::Params,
+    seed: u64,
+    n: usize,
+    f32: bool,
+) -> Vec<Array4<f64>> {
+    let cfg = &truth.config;
+    let mut out: Vec<Array4<f64>> = (0..cfg.levels)
+        .map(|l| {
+            let r = cfg.resolution(l);
+            Array4::zeros((n, cfg.channels, r, r))
+        })
+        .collect();
+    let sampler = Sampler::new(truth, seed);
+    let chunk = 4096;
+    let mut done = 0;
+    while done < n {
+        let len = chunk.min(n - done);
+        let batch = sampler.sample(done as u64, len);
+        for (o, x) in out.iter_mut().zip(&batch.x) {
+            o.slice_mut(s![done..done + len, .., .., ..]).assign(x);
+        }
+        done += len;
+    }
+    if f32 {
+        for o in &mut out {
+            o.mapv_inplace(|v| f64::from(v as f32));
+        }
+    }
+    out
 }
 
 /// SplitMix64's finaliser.

@@ -537,6 +537,15 @@ impl PracticeGame {
     /// # Errors
     /// [`TrainError::Io`] if the file cannot be written.
     pub fn save(&self, path: &Path) -> Result<(), TrainError> {
+        self.save_at(path, &[])
+    }
+
+    /// As [`PracticeGame::save`], with `extra` key-value pairs in the file's
+    /// metadata (the executor's position).
+    ///
+    /// # Errors
+    /// [`TrainError::Io`] if the file cannot be written.
+    pub fn save_at(&self, path: &Path, extra: &[(&str, String)]) -> Result<(), TrainError> {
         let dtype = match self.cfg.precision {
             Precision::F32 => Dtype::F32,
             Precision::F64 => Dtype::F64,
@@ -556,6 +565,9 @@ impl PracticeGame {
         meta.insert("opt_g.t".into(), self.opt_g.t.to_string());
         meta.insert("opt_d.t".into(), self.opt_d.t.to_string());
         meta.insert("config".into(), self.cfg.to_toml());
+        for (k, v) in extra {
+            meta.insert((*k).into(), v.clone());
+        }
         let mut w = TensorWriter::create(path, Format::Safetensors, specs, &meta)?;
         for (i, (_, t)) in named.iter().enumerate() {
             w.append_f64(i, &super::super::generator::values(t)?.1)?;

@@ -12,6 +12,8 @@
 //!   penalty by double backward), least squares, hinge;
 //! * [`game`] — [`PracticeGame`]: the phases of a mode and one step; the
 //!   executor owns the loop, metrics and checkpoints;
+//! * [`run`] — [`run::train_practice`]: a run's phases driven by the
+//!   executor on a dataset, scored against its truth;
 //! * [`simple`] — [`run_simple`], a minimal loop for tests and experiments.
 
 pub mod config;
@@ -19,6 +21,7 @@ pub mod game;
 pub mod layers;
 pub mod loss;
 pub mod nets;
+pub mod run;
 pub mod simple;
 
 pub use config::{LossKind, Mode, PracticeConfig};

@@ -1,0 +1,128 @@
+//! `fsrgan train` for practice-track configs (`track = "practice"`):
+//! ordinary convolutional GANs trained on a dataset directory, scored
+//! against its truth ([`crate::train::practice::run`]).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use ndarray::Array4;
+
+use super::common::progress_bar;
+use super::train::{Args, device};
+use crate::io::Dataset;
+use crate::threads;
+use crate::train::practice::run::{PracticeOptions, PracticeRun, total_steps, train_practice};
+
+/// Opens the dataset `dir` and returns its truth and its levels.
+fn open_data(dir: &Path) -> anyhow::Result<(crate::model::Params, Vec<Array4<f64>>)> {
+    let ds =
+        Dataset::open(dir).with_context(|| format!("opening the dataset {}", dir.display()))?;
+    let x = (1..=ds.params.config.levels)
+        .map(|l| ds.x(l))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((ds.params, x))
+}
+
+/// Runs a practice-track training: a new run from `text` (the config) or a
+/// resumed one (`args.resume`).
+pub fn run(args: &Args, text: Option<&str>) -> anyhow::Result<ExitCode> {
+    let (mut cfg, out, resume) = match (&args.resume, text) {
+        (Some(dir), _) => {
+            let t = std::fs::read_to_string(dir.join("config.toml"))
+                .with_context(|| format!("reading {}/config.toml", dir.display()))?;
+            let cfg = PracticeRun::from_toml(&t)
+                .with_context(|| format!("in {}/config.toml", dir.display()))?;
+            threads::reexec_for_wait_policy(cfg.cpu.wait).map_err(anyhow::Error::msg)?;
+            (cfg, dir.clone(), true)
+        }
+        (None, Some(t)) => {
+            let mut cfg = PracticeRun::from_toml(t).context("in the practice config")?;
+            if let Some(d) = &args.data {
+                cfg.data = Some(std::path::absolute(d).unwrap_or_else(|_| d.clone()));
+            }
+            (cfg, args.out.clone(), false)
+        }
+        (None, None) => anyhow::bail!("a practice run needs --config FILE or --resume RUN_DIR"),
+    };
+    let Some(data_dir) = args.data.clone().or_else(|| cfg.data.clone()) else {
+        anyhow::bail!(
+            "the practice track trains on a finite dataset: pass --data DIR (a directory written by `fsrgan sample`)"
+        );
+    };
+    let (truth, data) = open_data(&data_dir)?;
+    if !resume {
+        let (ts, ws) = cfg
+            .cpu
+            .resolve(args.threads, args.omp_wait, &truth.config)
+            .map_err(anyhow::Error::msg)?;
+        threads::reexec_for_wait_policy(cfg.cpu.wait).map_err(anyhow::Error::msg)?;
+        eprintln!(
+            "cpu: {} thread(s) ({ts}), OpenMP wait policy {:?} ({ws})",
+            cfg.cpu.threads_for(&truth.config),
+            cfg.cpu.wait
+        );
+        if out.join("config.toml").exists() {
+            if !args.force {
+                anyhow::bail!(
+                    "{} already holds a run; pass --resume {} to continue it or --force to start over",
+                    out.display(),
+                    out.display()
+                );
+            }
+            std::fs::remove_dir_all(&out)
+                .with_context(|| format!("removing the old run {}", out.display()))?;
+        }
+    }
+    let n = cfg.cpu.threads_for(&truth.config);
+    threads::init_process(n).context("sizing the thread pools")?;
+    let dev = device(&args.device)?;
+    let total = total_steps(&cfg, &truth)?;
+    eprintln!(
+        "practice track: {:?} GAN, {} loss, on {} ({} samples of `{}`) into {} ({total} steps, at most {:.0} s)",
+        cfg.practice.mode,
+        cfg.practice.loss.name(),
+        data_dir.display(),
+        data[0].shape()[0],
+        truth.config.name,
+        out.display(),
+        cfg.practice.max_seconds
+    );
+    let bar = progress_bar(total as u64, "training");
+    let mut progress =
+        |stage: &str, k: usize, n: usize, step: usize, _total: usize, d: f64, g: f64| {
+            bar.set_position(step as u64);
+            bar.set_message(format!("{stage} {k}/{n} D {d:+.3e} G {g:+.3e}"));
+        };
+    let opts = PracticeOptions {
+        out: out.clone(),
+        resume,
+        device: dev,
+    };
+    let outcome = train_practice(&cfg, &truth, &data, &opts, &mut progress)
+        .with_context(|| format!("training into {}", out.display()))?;
+    bar.finish_and_clear();
+    eprintln!(
+        "{} steps in {:.1} s ({:?})",
+        outcome.steps_run, outcome.secs, outcome.flow
+    );
+    for s in &outcome.score.levels {
+        eprintln!(
+            "level {}: patch SWD {:.3e} ({:.1}x floor), pyramid SWD finest band {:.1}x floor, atom coverage {:.2} (floor {:.2}), pair coverage {:.2}, MS-SSIM {:.3} (real {:.3})",
+            s.level,
+            s.patch_swd.value,
+            s.patch_swd.ratio(),
+            s.pyramid_swd.first().map_or(f64::NAN, |b| b.swd.ratio()),
+            s.coverage.fake.atom_coverage,
+            s.coverage.floor.atom_coverage,
+            s.coverage.fake.pair_coverage,
+            s.msssim.fake,
+            s.msssim.real,
+        );
+    }
+    super::report::run(super::report::Args {
+        dir: out.clone(),
+        out: None,
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,603 @@
+//! The practice track's runs: a [`PracticeGame`]'s phases driven by the
+//! [`Executor`] on a finite dataset (`--data DIR`, as a user has one), scored
+//! against the truth of that dataset.
+//!
+//! A run config is a TOML file with `track = "practice"`:
+//!
+//! ```toml
+//! track = "practice"
+//! metrics_every = 250     # generator steps between metric rows
+//! checkpoint_every = 500
+//! eval = 2048             # generated samples per evaluation (= the floor set's size)
+//! reference = 8192        # fresh real samples of the truth: the metrics' reference
+//! lower = "learned"       # layer-wise: "random" leaves levels below the top at their random start (E4)
+//! [cpu]
+//! threads = 2
+//! [practice]              # the networks, the loss, the mode: `PracticeConfig`
+//! mode = "layerwise"
+//! loss = "wgan_gp"
+//! ```
+//!
+//! Real minibatches are drawn uniformly with replacement from the dataset's
+//! samples, from a stream keyed by `(seed, phase, step)`. The metrics
+//! ([`crate::metrics::score::Reference`]) compare `eval` generated samples
+//! with `reference` fresh samples of the truth, and each has its floor: the
+//! same metric of `eval` other fresh samples of the truth — both real sets
+//! are independent of the training data. Rows carry, per level `l`:
+//! `swd{l}` (patch SWD) and `swd{l}_floor`, `pyr{l}_{j}` and
+//! `pyr{l}_{j}_floor` (Laplacian-pyramid SWD, band `j`, finest first),
+//! `msssim{l}` and `msssim{l}_real`, `gap{l}_c{c}` and `floor{l}_c{c}`,
+//! `cov{l}` / `cov{l}_floor` (atom coverage) and `pair_cov{l}` /
+//! `pair_cov{l}_floor`, `hidden{l}` (the generator's active channels per
+//! location, E3), beside the losses `d_loss`, `g_loss`, `gp`, `d_real`,
+//! `d_fake` and `fade`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ndarray::Array4;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Tensor};
+
+use super::super::TrainError;
+use super::super::executor::{Executor, Flow, Position, Progress, Stage, Values};
+use super::super::generator::tensor_from;
+use super::super::stage::StepLosses;
+use super::config::{Mode, PracticeConfig};
+use super::game::PracticeGame;
+use super::layers::mix;
+use super::simple::to_array4;
+use crate::io::atomic::write_bytes;
+use crate::io::rundir::{Row, RunDir};
+use crate::metrics::score::{Reference, Score, ScoreOptions, fresh_real};
+use crate::model::Params;
+
+/// What the levels below a layer-wise run's top level are (E4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lower {
+    /// Trained in their own phases, then frozen (layer-wise training).
+    #[default]
+    Learned,
+    /// Never trained: frozen at their random start (only the top phase runs).
+    Random,
+}
+
+fn default_track() -> String {
+    "practice".into()
+}
+fn default_metrics_every() -> usize {
+    250
+}
+fn default_checkpoint_every() -> usize {
+    500
+}
+fn default_eval() -> usize {
+    2048
+}
+fn default_reference() -> usize {
+    8192
+}
+
+/// A practice-track run; see the module documentation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PracticeRun {
+    /// Always `"practice"` (what tells a practice config from a theory one).
+    #[serde(default = "default_track")]
+    pub track: String,
+    /// Metric rows every this many steps of a phase (and at its start and end).
+    #[serde(default = "default_metrics_every")]
+    pub metrics_every: usize,
+    /// Checkpoints every this many steps of a phase (and at its end).
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: usize,
+    /// Generated samples per evaluation (the floor set's size).
+    #[serde(default = "default_eval")]
+    pub eval: usize,
+    /// Fresh real samples of the truth that the metrics compare with.
+    #[serde(default = "default_reference")]
+    pub reference: usize,
+    /// Layer-wise mode: learned or random levels below the top.
+    #[serde(default)]
+    pub lower: Lower,
+    /// The dataset directory the run trains on (recorded for `--resume`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+    /// CPU threads (as the theory track's `[cpu]`).
+    #[serde(default)]
+    pub cpu: crate::threads::Cpu,
+    /// The GAN.
+    #[serde(default)]
+    pub practice: PracticeConfig,
+}
+
+impl PracticeRun {
+    /// Whether a TOML document is a practice-track config (`track = "practice"`).
+    pub fn is_practice(text: &str) -> bool {
+        text.parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("track").and_then(|v| v.as_str().map(str::to_owned)))
+            .is_some_and(|t| t == "practice")
+    }
+
+    /// Parses and validates a run config.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] naming the field and the rule.
+    pub fn from_toml(text: &str) -> Result<PracticeRun, TrainError> {
+        let bad = |field: &str, rule: String| TrainError::InvalidConfig {
+            field: field.into(),
+            rule,
+        };
+        let run: PracticeRun = toml::from_str(text).map_err(|e| bad("(fields)", e.to_string()))?;
+        run.validated()
+    }
+
+    /// The config as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# unserialisable: {e}\n"))
+    }
+
+    /// Checks every rule, naming the field.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`].
+    pub fn validated(mut self) -> Result<PracticeRun, TrainError> {
+        let bad = |field: &str, rule: String| TrainError::InvalidConfig {
+            field: field.into(),
+            rule,
+        };
+        if self.track != "practice" {
+            return Err(bad(
+                "track",
+                format!(
+                    "a practice-track config has track = \"practice\", got `{}`",
+                    self.track
+                ),
+            ));
+        }
+        for (field, v, min) in [
+            ("metrics_every", self.metrics_every, 1),
+            ("checkpoint_every", self.checkpoint_every, 1),
+            ("eval", self.eval, 16),
+            ("reference", self.reference, 16),
+        ] {
+            if v < min {
+                return Err(bad(field, format!("must be at least {min}, got {v}")));
+            }
+        }
+        if self.lower == Lower::Random && self.practice.mode != Mode::Layerwise {
+            return Err(bad(
+                "lower",
+                "random lower levels are an option of mode = \"layerwise\"".into(),
+            ));
+        }
+        if self.cpu.threads == Some(0) {
+            return Err(bad("cpu.threads", "must be at least 1".into()));
+        }
+        self.practice = self.practice.validated()?;
+        Ok(self)
+    }
+}
+
+/// Where and how to run.
+#[derive(Debug, Clone)]
+pub struct PracticeOptions {
+    /// Run directory.
+    pub out: PathBuf,
+    /// Continue the run in `out` from its checkpoint.
+    pub resume: bool,
+    /// Device.
+    pub device: Device,
+}
+
+/// The result of a practice run.
+#[derive(Debug, Clone)]
+pub struct PracticeOutcome {
+    /// Every metric row.
+    pub rows: Vec<Row>,
+    /// The final score of the generator.
+    pub score: Score,
+    /// Steps run by this invocation.
+    pub steps_run: usize,
+    /// Wall seconds of this invocation.
+    pub secs: f64,
+    /// How the run ended.
+    pub flow: Flow,
+}
+
+/// The checkpoint file of the game (networks, optimisers, position).
+const STATE: &str = "checkpoint/practice.safetensors";
+/// The trained generator (and critics) at the end of the run.
+pub const GENERATOR: &str = "generator.safetensors";
+
+/// The executor's view of one phase.
+struct PhaseStage<'a> {
+    name: String,
+    phase: usize,
+    steps: usize,
+    game: &'a mut PracticeGame,
+    train: &'a [Tensor],
+    n_train: usize,
+    reference: &'a Reference,
+    eval: usize,
+    run: &'a RunDir,
+    targets: &'a [f64],
+    last: Option<super::game::StepLosses>,
+}
+
+/// Flattens a score into row values (names in the module documentation).
+pub fn score_values(score: &Score) -> Values {
+    let mut v = Values::new();
+    for s in &score.levels {
+        let l = s.level;
+        v.insert(format!("swd{l}"), s.patch_swd.value);
+        v.insert(format!("swd{l}_floor"), s.patch_swd.floor);
+        for (j, b) in s.pyramid_swd.iter().enumerate() {
+            v.insert(format!("pyr{l}_{j}"), b.swd.value);
+            v.insert(format!("pyr{l}_{j}_floor"), b.swd.floor);
+        }
+        v.insert(format!("msssim{l}"), s.msssim.fake);
+        v.insert(format!("msssim{l}_real"), s.msssim.real);
+        for (c, g) in s.moment_gaps.iter().enumerate() {
+            v.insert(format!("gap{l}_c{}", c + 1), g.value);
+            v.insert(format!("floor{l}_c{}", c + 1), g.floor);
+        }
+        v.insert(format!("cov{l}"), s.coverage.fake.atom_coverage);
+        v.insert(format!("cov{l}_floor"), s.coverage.floor.atom_coverage);
+        v.insert(format!("pair_cov{l}"), s.coverage.fake.pair_coverage);
+        v.insert(format!("pair_cov{l}_floor"), s.coverage.floor.pair_coverage);
+    }
+    v
+}
+
+/// Mean active channels per location of each level's last generator
+/// feature map (what its output head reads; E3), over `n` latents.
+///
+/// # Errors
+/// A feature map that is not 4-D.
+pub fn hidden_activity(game: &PracticeGame, n: usize) -> Result<Vec<f64>, TrainError> {
+    game.hidden(n, EVAL_SEED)
+        .iter()
+        .map(|maps| {
+            let Some(h) = maps.last() else {
+                return Ok(f64::NAN);
+            };
+            let size = h.size();
+            if size.len() != 4 {
+                return Err(TrainError::Shape {
+                    what: "generator feature map".into(),
+                    shape: size.iter().map(|&s| s as usize).collect(),
+                    expected: "(N, C, s, s)".into(),
+                });
+            }
+            let active = h.gt(0.0).sum_dim_intlist(1, false, tch::Kind::Double);
+            Ok(f64::try_from(active.mean(tch::Kind::Double))?)
+        })
+        .collect()
+}
+
+/// The seed of the evaluations' latents (the same at every evaluation, so
+/// rows differ only by the generator).
+const EVAL_SEED: u64 = 0xE7A1;
+
+impl Stage for PhaseStage<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn steps(&self) -> usize {
+        self.steps
+    }
+
+    fn step(&mut self, k: usize) -> Result<StepLosses, TrainError> {
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(mix(self.game.cfg.seed, 0xDA7A, self.phase as u64, k as u64));
+        let idx: Vec<i64> = (0..self.game.real_batch())
+            .map(|_| rng.random_range(0..self.n_train) as i64)
+            .collect();
+        let idx = Tensor::from_slice(&idx).to_device(self.game.device);
+        let real: Vec<Tensor> = self.train.iter().map(|t| t.index_select(0, &idx)).collect();
+        let l = self.game.step(&real, k)?;
+        self.last = Some(l);
+        Ok(StepLosses {
+            d: Some(l.d_loss),
+            g: l.g_loss,
+        })
+    }
+
+    fn non_finite(&mut self) -> Option<&'static str> {
+        let finite = |ps: &[(String, Tensor)]| {
+            tch::no_grad(|| {
+                ps.iter()
+                    .all(|(_, t)| t.isfinite().all().int64_value(&[]) != 0)
+            })
+        };
+        if !finite(self.game.g_params()) {
+            return Some("a generator parameter");
+        }
+        if !finite(self.game.d_params()) {
+            return Some("a discriminator parameter");
+        }
+        None
+    }
+
+    fn evaluate(&mut self, k: Option<usize>) -> Result<Values, TrainError> {
+        let fake = self
+            .game
+            .generate(self.eval, EVAL_SEED)
+            .iter()
+            .map(to_array4)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut v = score_values(&self.reference.score(&fake)?);
+        for (l, (h, t)) in hidden_activity(self.game, self.eval.min(1024))?
+            .into_iter()
+            .zip(self.targets)
+            .enumerate()
+        {
+            v.insert(format!("hidden{}", l + 1), h);
+            v.insert(format!("hidden{}_target", l + 1), *t);
+        }
+        if let (Some(_), Some(l)) = (k, self.last) {
+            v.insert("d_real".into(), l.d_real);
+            v.insert("d_fake".into(), l.d_fake);
+            v.insert("fade".into(), l.fade);
+            if let Some(gp) = l.gp {
+                v.insert("gp".into(), gp);
+            }
+        }
+        Ok(v)
+    }
+
+    fn checkpoint(&mut self, next: Position) -> Result<(), TrainError> {
+        self.game.save_at(
+            &self.run.file(STATE),
+            &[
+                ("next_phase", next.stage.to_string()),
+                ("next_phase_step", next.stage_step.to_string()),
+                ("step", next.step.to_string()),
+            ],
+        )
+    }
+}
+
+/// The phases' step counts after `lower` (random lower levels: only the top phase runs).
+fn phase_steps(game: &PracticeGame, lower: Lower) -> Vec<usize> {
+    let n = game.phases().len();
+    game.phases()
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match lower {
+            Lower::Random if i + 1 < n => 0,
+            _ => p.steps,
+        })
+        .collect()
+}
+
+/// Total steps of a run (every phase, after `lower`), for progress.
+///
+/// # Errors
+/// The config does not fit the model.
+pub fn total_steps(cfg: &PracticeRun, truth: &Params) -> Result<usize, TrainError> {
+    let game = PracticeGame::new(&cfg.practice, &truth.config, Device::Cpu)?;
+    Ok(phase_steps(&game, cfg.lower)
+        .iter()
+        .sum::<usize>()
+        .min(cfg.practice.max_steps))
+}
+
+/// The training data: every level of the dataset, as tensors on `device`.
+fn data_tensors(data: &[Array4<f64>], game: &PracticeGame) -> Vec<Tensor> {
+    data.iter()
+        .map(|x| tensor_from(&x.clone().into_dyn(), game.kind, game.device))
+        .collect()
+}
+
+/// Trains (or resumes) the practice GAN of `cfg` on `data` (the dataset's
+/// levels, `(N, c, r_l, r_l)`), scored against `truth`, in `opts.out`.
+///
+/// # Errors
+/// [`TrainError`] for invalid configs or data, I/O failures, a run that
+/// cannot be resumed, or a non-finite loss or parameter.
+pub fn train_practice(
+    cfg: &PracticeRun,
+    truth: &Params,
+    data: &[Array4<f64>],
+    opts: &PracticeOptions,
+    progress: Progress<'_>,
+) -> Result<PracticeOutcome, TrainError> {
+    let t0 = Instant::now();
+    let mut cfg = cfg.clone().validated()?;
+    let model = &truth.config;
+    let threads = cfg.cpu.threads_for(model);
+    cfg.cpu.threads = Some(threads);
+    crate::threads::set_compute_threads(threads);
+    let bad = |rule: String| TrainError::InvalidConfig {
+        field: "data".into(),
+        rule,
+    };
+    crate::metrics::score::check_set("training data", data, truth)
+        .map_err(|e| bad(e.to_string()))?;
+    let n_train = data[0].shape()[0];
+    let mut game = PracticeGame::new(&cfg.practice, model, opts.device)?;
+    if n_train < game.real_batch() {
+        return Err(bad(format!(
+            "{n_train} samples are fewer than a real batch of {}",
+            game.real_batch()
+        )));
+    }
+    let run = RunDir::create(&opts.out)?;
+    let mut position = Position {
+        stage: 0,
+        stage_step: 0,
+        step: 0,
+    };
+    let mut rows = Vec::new();
+    if opts.resume {
+        let state = run.file(STATE);
+        game.load(&state)?;
+        let f = crate::io::reader::read_tensors(&state)?;
+        let get = |k: &str| -> Result<usize, TrainError> {
+            f.metadata
+                .get(k)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| TrainError::Resume {
+                    path: state.display().to_string(),
+                    reason: format!("metadata lacks `{k}`"),
+                })
+        };
+        position = Position {
+            stage: get("next_phase")?,
+            stage_step: get("next_phase_step")?,
+            step: get("step")?,
+        };
+        // Rows up to the checkpoint (a phase resumed from its start logs its
+        // start row again).
+        let names: Vec<String> = game.phases().iter().map(|p| p.name.clone()).collect();
+        let at = (position.stage, position.stage_step);
+        rows = run
+            .rows()?
+            .into_iter()
+            .filter(|r| {
+                names.iter().position(|n| *n == r.stage).is_some_and(|i| {
+                    (i, r.stage_step) < at || ((i, r.stage_step) == at && at.1 > 0)
+                })
+            })
+            .collect();
+    } else {
+        write_bytes(&run.file("config.toml"), cfg.to_toml().as_bytes())?;
+        crate::io::params::write_params(
+            &run.file("truth.safetensors"),
+            truth,
+            0,
+            crate::io::writer::Dtype::F64,
+        )?;
+    }
+    run.write_rows(&rows)?;
+    let seed = cfg.practice.seed;
+    let reference = Reference::new(
+        &fresh_real(truth, mix(seed, 0x4EF, 0, 0), cfg.reference, false),
+        &fresh_real(truth, mix(seed, 0x4EF, 1, 0), cfg.eval, false),
+        truth,
+        &ScoreOptions::default(),
+        seed,
+    )?;
+    let train = data_tensors(data, &game);
+    let targets: Vec<f64> = model.k.clone();
+    let steps = phase_steps(&game, cfg.lower);
+    let total = steps.iter().sum::<usize>().min(cfg.practice.max_steps);
+    let secs0 = rows.last().map_or(0.0, |r| r.secs);
+    let mut progress = progress;
+    let mut exec = Executor {
+        run: &run,
+        rows,
+        step: position.step,
+        steps_run: 0,
+        total,
+        metrics_every: cfg.metrics_every,
+        checkpoint_every: cfg.checkpoint_every,
+        stop_after: Some(cfg.practice.max_steps),
+        budget_secs: Some(cfg.practice.max_seconds),
+        secs0,
+        t0,
+        observer: &mut progress,
+    };
+    let mut flow = Flow::Done;
+    let phases = game.phases().to_vec();
+    for (pi, ph) in phases.iter().enumerate() {
+        if pi < position.stage {
+            continue;
+        }
+        let from = if pi == position.stage {
+            position.stage_step
+        } else {
+            0
+        };
+        if from == 0 || pi != game.phase() {
+            game.set_phase(pi)?;
+        }
+        let mut stage = PhaseStage {
+            name: ph.name.clone(),
+            phase: pi,
+            steps: steps[pi],
+            game: &mut game,
+            train: &train,
+            n_train,
+            reference: &reference,
+            eval: cfg.eval,
+            run: &run,
+            targets: &targets,
+            last: None,
+        };
+        if from == 0 {
+            let values = stage.evaluate(None)?;
+            let row = exec.row(&ph.name, 0, None, values);
+            exec.log(row)?;
+        }
+        flow = exec.run_stage(&mut stage, pi, from, 0.0)?;
+        if flow != Flow::Done {
+            break;
+        }
+    }
+    // The end (or the budget's): the generator, its final score and the plots.
+    game.save(&run.file(GENERATOR))?;
+    let fake = game
+        .generate(cfg.eval, EVAL_SEED)
+        .iter()
+        .map(to_array4)
+        .collect::<Result<Vec<_>, _>>()?;
+    let score = reference.score(&fake)?;
+    let mut values = score_values(&score);
+    for (l, h) in hidden_activity(&game, cfg.eval.min(1024))?
+        .into_iter()
+        .enumerate()
+    {
+        values.insert(format!("hidden{}", l + 1), h);
+    }
+    let row = exec.row("final", 0, None, values);
+    exec.log(row)?;
+    exec.run.write_rows(&exec.rows)?;
+    write_bytes(
+        &run.file("score.json"),
+        serde_json::to_string_pretty(&score)
+            .map_err(|e| TrainError::Plot(e.to_string()))?
+            .as_bytes(),
+    )?;
+    let real = fresh_real(truth, mix(seed, 0x4EF, 2, 0), 64, false);
+    for (file, x) in [("samples.png", &fake), ("samples-real.png", &real)] {
+        let views: Vec<_> = x
+            .iter()
+            .map(|a| a.slice(ndarray::s![..64.min(a.shape()[0]), .., .., ..]))
+            .collect();
+        crate::plot::sample_grid(&run.file(file), &views, 8)
+            .map_err(|e| TrainError::Plot(e.to_string()))?;
+    }
+    crate::plot::practice_plots(&run.path, &exec.rows, model.levels)
+        .map_err(|e| TrainError::Plot(e.to_string()))?;
+    let steps_run = exec.steps_run;
+    let rows = std::mem::take(&mut exec.rows);
+    Ok(PracticeOutcome {
+        rows,
+        score,
+        steps_run,
+        secs: t0.elapsed().as_secs_f64(),
+        flow,
+    })
+}
+
+/// Whether `dir` is a practice-track run directory.
+pub fn is_practice_run(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("config.toml")).is_ok_and(|t| PracticeRun::is_practice(&t))
+}
+
+/// The named values of the last row of `stage` (helper for reports).
+pub fn last_values<'a>(rows: &'a [Row], stage: &str) -> Option<&'a BTreeMap<String, f64>> {
+    rows.iter()
+        .rev()
+        .find(|r| r.stage == stage)
+        .map(|r| &r.values)
+}
