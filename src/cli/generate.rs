@@ -123,10 +123,47 @@ impl ImageSource for TheorySource {
     }
 }
 
+/// The practice track: a trained convolutional GAN (`generator.safetensors`
+/// of a practice run), run by libtorch on the CPU. Samples are a function of
+/// the seed, the first index and the chunk size.
+#[cfg(feature = "torch")]
+pub struct PracticeSource {
+    game: std::sync::Mutex<crate::train::practice::PracticeGame>,
+    config: Config,
+}
+
+#[cfg(feature = "torch")]
+impl ImageSource for PracticeSource {
+    fn track(&self) -> &'static str {
+        "practice"
+    }
+    fn config(&self) -> &Config {
+        &self.config
+    }
+    fn params(&self) -> Option<&Params> {
+        None
+    }
+    fn generate(&self, seed: u64, start: u64, count: usize) -> anyhow::Result<GeneratedBatch> {
+        let game = self
+            .game
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the generator's lock is poisoned"))?;
+        let x = game
+            .generate(count, crate::metrics::score::derive_seed(seed, &[start]))
+            .iter()
+            .map(crate::train::practice::simple::to_array4)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(GeneratedBatch { x, activity: None })
+    }
+}
+
 /// The tracks a run directory can hold, recognised by their files.
 enum Track {
     /// `learner.safetensors` (or a given checkpoint) under the interchange names.
     Theory(PathBuf),
+    /// A practice run's `generator.safetensors` (or a given checkpoint).
+    #[cfg(feature = "torch")]
+    Practice(PathBuf),
 }
 
 /// Opens the generator of `run_dir` (the checkpoint `checkpoint`, relative to
@@ -142,7 +179,19 @@ pub fn open_generator(
     if !run_dir.is_dir() {
         bail!("{} is not a directory", run_dir.display());
     }
+    #[cfg(feature = "torch")]
+    let practice = crate::train::practice::run::is_practice_run(run_dir);
+    #[cfg(not(feature = "torch"))]
+    let practice = false;
     let track = match checkpoint {
+        #[cfg(feature = "torch")]
+        Some(c) if practice => Track::Practice(c.to_path_buf()),
+        #[cfg(feature = "torch")]
+        None if practice => Track::Practice(PathBuf::from(crate::train::practice::run::GENERATOR)),
+        None if practice => bail!(
+            "{} is a practice-track run: sampling it needs the `torch` feature",
+            run_dir.display()
+        ),
         Some(c) => Track::Theory(c.to_path_buf()),
         None if run_dir.join("learner.safetensors").is_file() => {
             Track::Theory(PathBuf::from("learner.safetensors"))
@@ -165,6 +214,38 @@ pub fn open_generator(
             let learner = crate::io::params::read_params(&path, None)
                 .with_context(|| format!("reading the learner {}", path.display()))?;
             Ok((Box::new(TheorySource { learner }), rel))
+        }
+        #[cfg(feature = "torch")]
+        Track::Practice(rel) => {
+            use crate::train::practice::run::PracticeRun;
+            let path = run_dir.join(&rel);
+            if !path.is_file() {
+                bail!(
+                    "{} holds no trained generator (no {}); an unfinished run: pass --checkpoint checkpoint/practice.safetensors",
+                    run_dir.display(),
+                    rel.display()
+                );
+            }
+            let text = std::fs::read_to_string(run_dir.join("config.toml"))
+                .with_context(|| format!("reading {}/config.toml", run_dir.display()))?;
+            let cfg = PracticeRun::from_toml(&text)
+                .with_context(|| format!("in {}/config.toml", run_dir.display()))?;
+            let truth = crate::io::params::read_params(&run_dir.join("truth.safetensors"), None)
+                .with_context(|| format!("reading {}/truth.safetensors", run_dir.display()))?;
+            let mut game = crate::train::practice::PracticeGame::new(
+                &cfg.practice,
+                &truth.config,
+                tch::Device::Cpu,
+            )?;
+            game.load(&path)
+                .with_context(|| format!("loading the generator {}", path.display()))?;
+            Ok((
+                Box::new(PracticeSource {
+                    game: std::sync::Mutex::new(game),
+                    config: truth.config,
+                }),
+                rel,
+            ))
         }
     }
 }

@@ -30,7 +30,8 @@
 //! `cov{l}` / `cov{l}_floor` (atom coverage) and `pair_cov{l}` /
 //! `pair_cov{l}_floor`, `hidden{l}` (the generator's active channels per
 //! location, E3), beside the losses `d_loss`, `g_loss`, `gp`, `d_real`,
-//! `d_fake` and `fade`.
+//! `d_fake` and `fade`, and with a patch first layer `align{l}_min`,
+//! `align{l}_mean` ([`feature_alignment`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -227,6 +228,7 @@ struct PhaseStage<'a> {
     eval: usize,
     run: &'a RunDir,
     targets: &'a [f64],
+    truth: &'a Params,
     last: Option<super::game::StepLosses>,
 }
 
@@ -279,6 +281,35 @@ pub fn hidden_activity(game: &PracticeGame, n: usize) -> Result<Vec<f64>, TrainE
             Ok(f64::try_from(active.mean(tch::Kind::Double))?)
         })
         .collect()
+}
+
+/// Feature alignment (the paper's figure 7): with a `q x q`, stride-`q`
+/// first discriminator layer, its filters of level `l` as `q^2 c` vectors,
+/// matched one-to-one to the true atoms `M_l` by Hungarian on `|cos|`:
+/// `align{l}_min`, `align{l}_mean` (levels with fewer filters than atoms
+/// are skipped).
+///
+/// # Errors
+/// A filter tensor that cannot be read.
+pub fn feature_alignment(game: &PracticeGame, truth: &Params) -> Result<Values, TrainError> {
+    let mut v = Values::new();
+    let Some(filters) = game.first_layer_filters() else {
+        return Ok(v);
+    };
+    for (l, f) in filters {
+        let fm = super::super::generator::array2(&f)?;
+        let atoms = crate::metrics::atoms(truth, l - 1)?;
+        if fm.nrows() < atoms.nrows() || fm.ncols() != atoms.ncols() {
+            continue;
+        }
+        let (fr, ar) = (crate::metrics::rows(&fm), crate::metrics::rows(&atoms));
+        let fs: Vec<&[f64]> = fr.iter().map(Vec::as_slice).collect();
+        let at: Vec<&[f64]> = ar.iter().map(Vec::as_slice).collect();
+        let m = crate::theory::hungarian::match_atoms(&at, &fs);
+        v.insert(format!("align{l}_min"), m.min);
+        v.insert(format!("align{l}_mean"), m.mean);
+    }
+    Ok(v)
 }
 
 /// The seed of the evaluations' latents (the same at every evaluation, so
@@ -342,6 +373,7 @@ impl Stage for PhaseStage<'_> {
             v.insert(format!("hidden{}", l + 1), h);
             v.insert(format!("hidden{}_target", l + 1), *t);
         }
+        v.extend(feature_alignment(self.game, self.truth)?);
         if let (Some(_), Some(l)) = (k, self.last) {
             v.insert("d_real".into(), l.d_real);
             v.insert("d_fake".into(), l.d_fake);
@@ -531,6 +563,7 @@ pub fn train_practice(
             eval: cfg.eval,
             run: &run,
             targets: &targets,
+            truth,
             last: None,
         };
         if from == 0 {
@@ -558,6 +591,7 @@ pub fn train_practice(
     {
         values.insert(format!("hidden{}", l + 1), h);
     }
+    values.extend(feature_alignment(&game, truth)?);
     let row = exec.row("final", 0, None, values);
     exec.log(row)?;
     exec.run.write_rows(&exec.rows)?;
