@@ -89,6 +89,9 @@ pub struct PracticeGame {
     g_train: Vec<usize>,
     opt_g: Optim,
     opt_d: Optim,
+    /// Sabotage for tests: never update the discriminators (they keep their
+    /// random start).
+    pub freeze_discriminator: bool,
 }
 
 fn kind_of(p: Precision) -> Kind {
@@ -204,6 +207,7 @@ impl PracticeGame {
             g_train: Vec::new(),
             opt_g: empty,
             opt_d: Optim::new(Optimizer::Adam, 0.5, 0.999, &[]),
+            freeze_discriminator: false,
         };
         game.set_phase(0)?;
         Ok(game)
@@ -400,7 +404,7 @@ impl PracticeGame {
             let dp: Vec<&Tensor> = critic.params.iter().map(|(_, t)| t).collect();
             let grads = Tensor::run_backward(&[&ld], &dp, false, false);
             let mut ps: Vec<Tensor> = dp.iter().map(|t| t.shallow_clone()).collect();
-            {
+            if !self.freeze_discriminator {
                 let mut refs: Vec<&mut Tensor> = ps.iter_mut().collect();
                 self.opt_d.step(&mut refs, &grads, self.cfg.lr_d);
             }

@@ -114,6 +114,19 @@ pub struct PracticeRun {
     /// The GAN.
     #[serde(default)]
     pub practice: PracticeConfig,
+    /// Sabotage switches for tests.
+    #[serde(default)]
+    pub debug: PracticeDebug,
+}
+
+/// Switches that break a practice run on purpose, so tests can show that a
+/// broken run misses its margins. Leave them off.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PracticeDebug {
+    /// Never update the discriminators (they keep their random start).
+    #[serde(default)]
+    pub freeze_discriminator: bool,
 }
 
 impl PracticeRun {
@@ -456,6 +469,7 @@ pub fn train_practice(
         .map_err(|e| bad(e.to_string()))?;
     let n_train = data[0].shape()[0];
     let mut game = PracticeGame::new(&cfg.practice, model, opts.device)?;
+    game.freeze_discriminator = cfg.debug.freeze_discriminator;
     if n_train < game.real_batch() {
         return Err(bad(format!(
             "{n_train} samples are fewer than a real batch of {}",
