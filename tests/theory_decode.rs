@@ -3,7 +3,7 @@
 
 use fsrgan::testing::Z_MC;
 use fsrgan::theory::discriminator::*;
-use fsrgan::theory::montecarlo::MeanCov;
+use fsrgan::numerics::montecarlo::MeanCov;
 use fsrgan::theory::sparse_decode::*;
 use fsrgan::theory::tensor_decomp::random_orthonormal;
 use proptest::prelude::*;

@@ -6,7 +6,7 @@
 
 use fsrgan::theory::bvn::Phi2;
 use fsrgan::theory::gauss_relu::*;
-use fsrgan::theory::normal::{Phi, phi, q};
+use fsrgan::numerics::normal::{Phi, phi, q};
 
 fn i_k_quad(t: f64, k: usize) -> f64 {
     fsrgan::theory::reference::relu_moment(t, k).expect("quadrature converges")

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::forward::{self, Net};
 use super::params::Params;
 use super::rng::Stream;
+use crate::numerics::linalg::dot;
 
 /// Active-channel statistics of one level over a set of samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,7 +96,7 @@ pub fn coherence(columns: &[&[f64]]) -> f64 {
     let mut mu: f64 = 0.0;
     for (i, a) in columns.iter().enumerate() {
         for b in &columns[..i] {
-            mu = mu.max(forward::dot(a, b).abs());
+            mu = mu.max(dot(a, b).abs());
         }
     }
     mu
@@ -198,7 +199,7 @@ fn decode(kn: &forward::OutKernel, x: ndarray::ArrayView3<'_, f64>, tau: f64, s:
             }
             let dout = window.len();
             for i in 0..m {
-                let v = forward::dot(&kn.atoms[i * dout..(i + 1) * dout], &window);
+                let v = dot(&kn.atoms[i * dout..(i + 1) * dout], &window);
                 s[(py * n + px) * m + i] = (v - tau).max(0.0);
             }
         }

@@ -19,6 +19,7 @@
 
 use super::params::Params;
 use super::rng::Stream;
+use crate::numerics::linalg::{axpy, dot};
 
 /// One super-resolution layer in the sampler's layout.
 #[derive(Debug, Clone)]
@@ -265,33 +266,6 @@ pub(crate) fn output(kn: &OutKernel, s: &[f64], x: &mut [f64], patch: &mut [f64]
             }
         }
     }
-}
-
-/// `y += a x`.
-#[inline]
-pub(crate) fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
-    for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi += a * xi;
-    }
-}
-
-/// `<a, b>` summed in a fixed order with four partial sums (vectorisable,
-/// and independent of everything but the two slices).
-#[inline]
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for i in 0..4 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    let mut tail = 0.0;
-    for (x, y) in ra.iter().zip(rb) {
-        tail += x * y;
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// Per-sample workspace of [`forward`].
