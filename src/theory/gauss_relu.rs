@@ -192,9 +192,7 @@ pub fn bisect(f: impl Fn(f64) -> f64, target: f64, lo: f64, hi: f64) -> Option<f
 ///
 /// # Errors
 /// [`InversionError::Unattainable`] if the sample moments cannot be inverted.
-pub fn estimate_alpha_beta(
-    y: &[f64],
-) -> Result<(Estimate, Estimate), InversionError> {
+pub fn estimate_alpha_beta(y: &[f64]) -> Result<(Estimate, Estimate), InversionError> {
     let mc = MeanCov::from_rows(y.len(), 2, |i, b| {
         b[0] = y[i];
         b[1] = y[i] * y[i];

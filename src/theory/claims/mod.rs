@@ -202,4 +202,3 @@ fn normals(rng: &mut ChaCha8Rng, n: usize, mean: f64, sd: f64) -> Vec<f64> {
         })
         .collect()
 }
-
