@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use super::ModelError;
 use super::config::{Config, Dictionary};
-use super::forward::{self, Net};
+use super::forward::{self, Codes, Net};
 use super::rng::{Domain, Stream};
 use crate::numerics::linalg::{dot, orthonormalize};
 use crate::numerics::normal::q_inv;
@@ -175,12 +175,12 @@ fn calibrate(params: &mut Params, seed: u64) -> Result<(), ModelError> {
         .collect();
     // Level-1 codes of the calibration sample.
     let s1_len = net.s_len(0);
-    let mut codes: Vec<Vec<f64>> = streams
+    let mut codes: Vec<Codes> = streams
         .par_iter_mut()
         .map(|st| {
             let mut z = vec![0.0; cfg.d0];
             st.fill_normal(&mut z);
-            let mut s = vec![0.0; s1_len];
+            let mut s = Codes::zeros(s1_len / cfg.m[0], cfg.m[0]);
             forward::level1(&net, &z, &mut s);
             s
         })
@@ -298,7 +298,7 @@ fn calibrate(params: &mut Params, seed: u64) -> Result<(), ModelError> {
                         *v = (*v - b).max(0.0);
                     }
                 }
-                pre
+                Codes::from_values(pre, m_out)
             })
             .collect();
     }

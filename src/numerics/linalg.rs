@@ -5,6 +5,7 @@
 //!   `(acc_0 + acc_1) + (acc_2 + acc_3) + tail` — a fixed order that
 //!   vectorises and depends on nothing but the two slices, so results are
 //!   bit-identical for any batching or thread count;
+//! * `dot4`: four `dot`s against the same vector at once, each bit-identical to `dot`;
 //! * `orthonormalize`: modified Gram–Schmidt, run twice ("twice is enough").
 //!
 //! The model's parameters and sampler are computed with these, so changing
@@ -55,4 +56,42 @@ pub fn orthonormalize(cols: &mut [f64], d: usize) {
         let norm = dot(col, col).sqrt();
         col.iter_mut().for_each(|x| *x /= norm);
     }
+}
+
+/// Four dot products `<rows[r d..(r+1) d], b>`, `r = 0..4`, `d = b.len()`,
+/// each bit-identical to [`dot`] (the same partial sums in the same order);
+/// computing them together lets their additions overlap.
+#[inline]
+pub fn dot4(rows: &[f64], b: &[f64]) -> [f64; 4] {
+    let d = b.len();
+    let (r0, rest) = rows.split_at(d);
+    let (r1, rest) = rest.split_at(d);
+    let (r2, r3) = rest.split_at(d);
+    let r3 = &r3[..d];
+    let mut acc = [[0.0f64; 4]; 4];
+    let whole = d / 4 * 4;
+    for ((((y, x0), x1), x2), x3) in b[..whole]
+        .chunks_exact(4)
+        .zip(r0.chunks_exact(4))
+        .zip(r1.chunks_exact(4))
+        .zip(r2.chunks_exact(4))
+        .zip(r3.chunks_exact(4))
+    {
+        for i in 0..4 {
+            acc[0][i] += x0[i] * y[i];
+            acc[1][i] += x1[i] * y[i];
+            acc[2][i] += x2[i] * y[i];
+            acc[3][i] += x3[i] * y[i];
+        }
+    }
+    let mut out = [0.0; 4];
+    for (r, row) in [r0, r1, r2, r3].into_iter().enumerate() {
+        let mut tail = 0.0;
+        for (x, y) in row[whole..].iter().zip(&b[whole..]) {
+            tail += x * y;
+        }
+        let a = &acc[r];
+        out[r] = (a[0] + a[1]) + (a[2] + a[3]) + tail;
+    }
+    out
 }
