@@ -1,5 +1,7 @@
 //! # fsrgan — the theory of GANs, checked; the FSR model, sampled; layer-wise GANs, scored
 //!
+//! * [`numerics`] — the shared bottom layer: normal functions, quadrature,
+//!   Monte Carlo estimates, fixed-order vector kernels and orthonormalisation.
 //! * [`model`] — the forward super-resolution (FSR) hierarchical sparse-coding
 //!   model: configuration, ground-truth parameters, the sampler and its diagnostics.
 //! * [`io`] — the interchange format (`.npz`, `.safetensors`, `manifest.json`),
@@ -17,6 +19,7 @@ pub mod cli;
 pub mod io;
 pub mod metrics;
 pub mod model;
+pub mod numerics;
 pub mod plot;
 pub mod testing;
 pub mod theory;

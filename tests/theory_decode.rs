@@ -1,9 +1,9 @@
 //! T7 (a regularised linear discriminator is squared moment matching) and T8
 //! (sparse decoding and its coherence window, with the corrected upper end).
 
+use fsrgan::numerics::montecarlo::MeanCov;
 use fsrgan::testing::Z_MC;
 use fsrgan::theory::discriminator::*;
-use fsrgan::theory::montecarlo::MeanCov;
 use fsrgan::theory::sparse_decode::*;
 use fsrgan::theory::tensor_decomp::random_orthonormal;
 use proptest::prelude::*;

@@ -129,10 +129,10 @@ fn t1_monte_carlo_value_with_exact_d_star_is_within_5_se() {
         .collect();
     let logit = |x: f64| p.log_pdf(x) - q.log_pdf(x);
     let est = |shift: f64| {
-        let a = fsrgan::theory::montecarlo::mean_estimate(
+        let a = fsrgan::numerics::montecarlo::mean_estimate(
             xs.iter().map(|&x| log_sigmoid(logit(x) + shift)),
         );
-        let b = fsrgan::theory::montecarlo::mean_estimate(
+        let b = fsrgan::numerics::montecarlo::mean_estimate(
             ys.iter().map(|&y| log_sigmoid(-(logit(y) + shift))),
         );
         (a.value + b.value, (a.se * a.se + b.se * b.se).sqrt())
@@ -301,7 +301,7 @@ fn t3_saturating_vs_non_saturating_gradients() {
         let logit = move |x: f64| p.log_pdf(x) - q0.log_pdf(x);
         let obj = |mu: f64| {
             let q = Gaussian { mean: mu, sd: 1.0 };
-            fsrgan::theory::quadrature::integrate_real_line(
+            fsrgan::numerics::quadrature::integrate_real_line(
                 |x| {
                     let (s, n) = generator_losses(logit(x));
                     (q.log_pdf(x)).exp() * if ns { n } else { s }

@@ -4,9 +4,9 @@
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the math
 
+use fsrgan::numerics::normal::{Phi, phi, q};
 use fsrgan::theory::bvn::Phi2;
 use fsrgan::theory::gauss_relu::*;
-use fsrgan::theory::normal::{Phi, phi, q};
 
 fn i_k_quad(t: f64, k: usize) -> f64 {
     fsrgan::theory::reference::relu_moment(t, k).expect("quadrature converges")

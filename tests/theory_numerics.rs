@@ -2,8 +2,8 @@
 //! identities), Gauss–Kronrod quadrature (exact on polynomials, known
 //! integrals), Gauss–Legendre nodes.
 
-use fsrgan::theory::normal::*;
-use fsrgan::theory::quadrature::*;
+use fsrgan::numerics::normal::*;
+use fsrgan::numerics::quadrature::*;
 
 #[test]
 fn normal_quantiles_invert_the_tails() {

@@ -4,11 +4,11 @@
 
 use fsrgan::metrics::patches;
 use fsrgan::model::{Config, Params, Sampler};
+use fsrgan::numerics::montecarlo::MeanCov;
 use fsrgan::theory::dictionary::{fix_signs, learn_dictionary};
 use fsrgan::theory::gauss_relu::{alpha_beta_from_moments, rho_from_cross_moment};
 use fsrgan::theory::hungarian::match_atoms;
 use fsrgan::theory::level1_fit::fit_level1;
-use fsrgan::theory::montecarlo::MeanCov;
 use fsrgan::theory::tensor_decomp::power_method;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

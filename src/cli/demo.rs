@@ -47,6 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         params_dtype: crate::io::Dtype::F32,
         chunk: 1024,
         threads: 0,
+        timing: false,
     })?;
     let code = super::inspect::run(super::inspect::Args {
         dir: data.clone(),

@@ -50,12 +50,20 @@ pub struct Args {
     /// Element type of params.safetensors.
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
     pub params_dtype: Dtype,
-    /// Samples per chunk (memory holds about one chunk).
+    /// Samples per chunk (memory holds about three chunks: one computed, one
+    /// waiting, one written).
     #[arg(long, default_value_t = 1024)]
     pub chunk: usize,
     /// Worker threads (0: all cores). Results do not depend on it.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Measure, right before writing, the two limits of the command's speed —
+    /// the in-memory forward pass (samples/s, same config, threads and
+    /// arrays) and the disk (bytes/s of a 2 GiB write to OUT with fdatasync,
+    /// like `dd bs=16M count=128 conv=fdatasync`) — and compare the command
+    /// with 0.8 x min(forward, disk / bytes per sample).
+    #[arg(long)]
+    pub timing: bool,
 }
 
 /// Runs `fsrgan sample`.
@@ -76,6 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let out = args.out.clone();
     let grid = args.grid.clone();
     let threads = args.threads;
+    let timing = args.timing;
     with_threads(threads, move || -> anyhow::Result<ExitCode> {
         let t0 = Instant::now();
         eprintln!(
@@ -84,11 +93,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         let params = Params::generate(&config, opts.seed)?;
         let (start, end) = opts.shard.map_or((0, opts.n), |s| s.range(opts.n));
+        let calibration = t0.elapsed().as_secs_f64();
+        let limits = if timing {
+            Some(measure_limits(&params, &opts, start, end, &out)?)
+        } else {
+            None
+        };
+        let t1 = Instant::now();
         let bar = progress_bar(end - start, "sampling");
         let manifest = dataset::write(&out, &params, &opts, |done| bar.set_position(done))
             .with_context(|| format!("writing the dataset to {}", out.display()))?;
         bar.finish_and_clear();
-        let secs = t0.elapsed().as_secs_f64();
+        let writing = t1.elapsed().as_secs_f64();
+        let secs = calibration + writing;
         eprintln!(
             "wrote {} samples ({}..{}) to {} in {secs:.1} s",
             manifest.len(),
@@ -96,6 +113,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             manifest.end,
             out.display()
         );
+        if let Some(limits) = limits {
+            limits.report(manifest.len(), calibration, writing);
+        }
         if let Some(grid) = grid {
             let sampler = Sampler::new(&params, opts.seed);
             let batch = sampler.sample(start, 8.min((end - start) as usize));
@@ -105,4 +125,85 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })?
+}
+
+/// The two limits of `fsrgan sample`'s speed, measured by `--timing`.
+struct Limits {
+    /// In-memory forward pass, samples per second.
+    forward: f64,
+    /// Disk, bytes per second (write + fdatasync).
+    disk: f64,
+    /// Bytes per sample in the samples file.
+    bytes_per_sample: f64,
+}
+
+impl Limits {
+    fn report(&self, n: u64, calibration: f64, writing: f64) {
+        let disk_samples = self.disk / self.bytes_per_sample;
+        let bound = self.forward.min(disk_samples);
+        let whole = n as f64 / (calibration + writing);
+        eprintln!(
+            "timing: forward pass {:.0} samples/s; disk {:.0} MB/s = {:.0} samples/s at {:.0} bytes/sample",
+            self.forward,
+            self.disk / 1e6,
+            disk_samples,
+            self.bytes_per_sample
+        );
+        eprintln!(
+            "timing: command {whole:.0} samples/s ({:.2} s: calibration {calibration:.2} s, \
+             sampling and writing {writing:.2} s = {:.0} samples/s) = {:.2} x min(forward, disk) \
+             (goal >= 0.80)",
+            calibration + writing,
+            n as f64 / writing,
+            whole / bound
+        );
+    }
+}
+
+/// Measures the forward pass (the same kind of chunks `dataset::write`
+/// computes, for about two seconds) and the disk (2 GiB of zeros written to
+/// a temporary file in `out`, then fdatasync, then removed).
+fn measure_limits(
+    params: &Params,
+    opts: &WriteOptions,
+    start: u64,
+    end: u64,
+    out: &std::path::Path,
+) -> anyhow::Result<Limits> {
+    let sampler = Sampler::new(params, opts.seed);
+    let chunk = opts.chunk.max(1).min((end - start) as usize);
+    let mut batch = sampler.batch(chunk, opts.hidden);
+    sampler.sample_into(start, &mut batch); // warm-up
+    let t = Instant::now();
+    let mut done = 0u64;
+    while t.elapsed().as_secs_f64() < 2.0 {
+        sampler.sample_into(start + done % (end - start), &mut batch);
+        done += chunk as u64;
+    }
+    let forward = done as f64 / t.elapsed().as_secs_f64();
+
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let probe = out.join(".fsrgan-disk-probe.tmp");
+    let disk = (|| -> std::io::Result<f64> {
+        use std::io::Write;
+        let block = vec![0u8; 16 << 20];
+        let mut f = std::fs::File::create(&probe)?;
+        let t = Instant::now();
+        for _ in 0..128 {
+            f.write_all(&block)?;
+        }
+        f.sync_data()?;
+        Ok((128 * block.len()) as f64 / t.elapsed().as_secs_f64())
+    })();
+    let _ = std::fs::remove_file(&probe);
+    let disk = disk.with_context(|| format!("measuring the disk with {}", probe.display()))?;
+    let bytes: u64 = dataset::array_specs(params, 1, opts.hidden)
+        .iter()
+        .map(|s| s.data_len())
+        .sum();
+    Ok(Limits {
+        forward,
+        disk,
+        bytes_per_sample: bytes as f64,
+    })
 }

@@ -16,6 +16,8 @@ pub struct AtomicFile {
     file: Option<File>,
     tmp: PathBuf,
     dest: PathBuf,
+    /// Nothing was written since the last [`AtomicFile::sync`].
+    synced: bool,
 }
 
 impl AtomicFile {
@@ -43,6 +45,7 @@ impl AtomicFile {
             file: Some(file),
             tmp,
             dest: dest.to_path_buf(),
+            synced: false,
         })
     }
 
@@ -59,13 +62,27 @@ impl AtomicFile {
         &self.tmp
     }
 
-    /// Flushes to disk and renames the temporary file to its destination.
+    /// Flushes the file to disk; no more writes may follow before
+    /// [`AtomicFile::commit`] (which then does not sync again).
+    ///
+    /// # Errors
+    /// [`IoError::Os`] if syncing fails.
+    pub fn sync(&mut self) -> Result<(), IoError> {
+        self.file().sync_all().map_err(IoError::os(&self.tmp))?;
+        self.synced = true;
+        Ok(())
+    }
+
+    /// Flushes to disk (unless [`AtomicFile::sync`] did) and renames the
+    /// temporary file to its destination.
     ///
     /// # Errors
     /// [`IoError::Os`] if syncing or renaming fails (the temporary file is removed).
     pub fn commit(mut self) -> Result<(), IoError> {
         if let Some(file) = self.file.take() {
-            file.sync_all().map_err(IoError::os(&self.tmp))?;
+            if !self.synced {
+                file.sync_all().map_err(IoError::os(&self.tmp))?;
+            }
         }
         std::fs::rename(&self.tmp, &self.dest).map_err(IoError::os(&self.dest))?;
         self.tmp.clear();

@@ -2,27 +2,37 @@
 //! written last, `manifest.json`.
 //!
 //! [`write`](fn@write) samples in chunks straight into the samples file (bounded memory,
-//! any `n`), measuring the diagnostics on the way; [`Dataset::open`] checks
+//! any `n`), measuring the diagnostics on the way. It is a pipeline: while the
+//! rayon pool computes chunk `k + 1`, a writer thread encodes chunk `k`
+//! (f64 to the file's dtype), checksums it and writes it; at most
+//! [`CHUNKS_IN_FLIGHT`] chunks exist at once. Every file is written under a
+//! temporary name and put in place only when all of them are complete, the
+//! manifest last, so a failure leaves an existing dataset as it was and
+//! never leaves a partial file. [`Dataset::open`] checks
 //! every file's size and CRC-32 against the manifest, then every shape against
 //! the config, before returning the arrays.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use ndarray::{ArrayD, ArrayView4, Ix4};
 
 use super::IoError;
 use super::manifest::{ArrayInfo, FORMAT, FORMAT_VERSION, Manifest, Shard};
-use super::params::{read_params, write_params};
+use super::params::{read_params, seal_params};
 use super::reader::{Tensor, read_tensors};
-use super::writer::{Dtype, Format, TensorSpec, TensorWriter};
+use super::writer::{Dtype, Format, Sealed, TensorSpec, TensorWriter};
 use crate::model::diagnostics::{self, Activity, Residual};
-use crate::model::{Config, Diagnostics, Params, Sampler};
+use crate::model::{Batch, Config, Diagnostics, Params, Sampler};
 
 /// Name of the manifest file.
 pub const MANIFEST: &str = "manifest.json";
 /// Name of the ground-truth file.
 pub const PARAMS: &str = "params.safetensors";
+/// Most chunks of samples held at once by [`write`](fn@write): one being
+/// computed, one waiting and one being written.
+pub const CHUNKS_IN_FLIGHT: usize = 3;
 
 /// What [`write`](fn@write) writes.
 #[derive(Debug, Clone)]
@@ -41,7 +51,7 @@ pub struct WriteOptions {
     pub params_dtype: Dtype,
     /// Overwrite an existing dataset.
     pub force: bool,
-    /// Samples per chunk (memory is about `chunk` samples).
+    /// Samples per chunk (memory is about [`CHUNKS_IN_FLIGHT`] chunks).
     pub chunk: usize,
     /// How many samples (the first of the range) the A5 and consistency
     /// diagnostics are measured on.
@@ -106,12 +116,12 @@ pub(crate) fn existing_dataset(dir: &Path) -> bool {
 }
 
 /// Samples `params` under `opts` into `dir`; `progress(done)` is called after
-/// each chunk. Returns the manifest it wrote.
+/// each chunk is computed. Returns the manifest it wrote.
 ///
 /// # Errors
 /// [`IoError::Exists`] if `dir` holds a dataset and `opts.force` is false;
 /// [`IoError::Invalid`] for `n = 0`; [`IoError::Os`] on I/O failure (files
-/// already in place are left as they were).
+/// already in place are left as they were, and no new file appears).
 pub fn write(
     dir: &Path,
     params: &Params,
@@ -130,11 +140,7 @@ pub fn write(
         usize::try_from(end - start).map_err(|_| IoError::Invalid("too many samples".into()))?;
     let cfg = &params.config;
 
-    let mut files = BTreeMap::new();
-    files.insert(
-        PARAMS.to_string(),
-        write_params(&dir.join(PARAMS), params, opts.seed, opts.params_dtype)?,
-    );
+    let params_file = seal_params(&dir.join(PARAMS), params, opts.seed, opts.params_dtype)?;
 
     let samples_file = format!("samples.{}", opts.format.extension());
     let specs = array_specs(params, count, opts.hidden);
@@ -154,56 +160,27 @@ pub fn write(
     meta.insert("format".to_string(), "fsrgan-samples".to_string());
     meta.insert("seed".to_string(), opts.seed.to_string());
     meta.insert("start".to_string(), start.to_string());
-    let mut writer = TensorWriter::create(&dir.join(&samples_file), opts.format, specs, &meta)?;
+    let writer = TensorWriter::create(&dir.join(&samples_file), opts.format, specs, &meta)?;
 
     let sampler = Sampler::new(params, opts.seed);
-    let mut activity: Vec<Activity> = Vec::new();
-    let mut a5 = vec![Residual::default(); cfg.levels.saturating_sub(1)];
-    let mut cons = vec![Residual::default(); cfg.levels.saturating_sub(1)];
-    let mut residual_samples = 0u64;
-    let chunk = opts.chunk.max(1);
-    let mut done = 0usize;
-    let mut batch = sampler.sample(start, chunk.min(count));
-    while done < count {
-        let len = chunk.min(count - done);
-        if len != batch.len() {
-            batch = sampler.sample(start + done as u64, len);
-        } else if done > 0 {
-            sampler.sample_into(start + done as u64, &mut batch);
-        }
-        let levels = cfg.levels;
-        for l in 0..levels {
-            writer.append_f64(l, contiguous(batch.x[l].as_slice())?)?;
-            if opts.hidden {
-                writer.append_f64(levels + l, contiguous(batch.s[l].as_slice())?)?;
-            }
-        }
-        if opts.hidden {
-            writer.append_f64(2 * levels, contiguous(batch.z.as_slice())?)?;
-        }
-        if activity.is_empty() {
-            activity = batch.activity.clone();
-        } else {
-            activity
-                .iter_mut()
-                .zip(&batch.activity)
-                .for_each(|(a, b)| a.merge(b));
-        }
-        if residual_samples < opts.residual_samples {
-            let take = (opts.residual_samples - residual_samples).min(len as u64) as usize;
-            let views: Vec<ArrayView4<'_, f64>> = batch
-                .x
-                .iter()
-                .map(|x| x.slice(ndarray::s![..take, .., .., ..]))
-                .collect();
-            add_residuals(&mut a5, &diagnostics::a5_residual(params, &views));
-            add_residuals(&mut cons, &diagnostics::resolution_consistency(&views));
-            residual_samples += take as u64;
-        }
-        done += len;
-        progress(done as u64);
-    }
-    files.insert(samples_file.clone(), writer.finish()?);
+    let mut stats = Stats::new(cfg.levels);
+    let samples = stream(
+        writer,
+        &sampler,
+        Range {
+            start,
+            count,
+            chunk: opts.chunk.max(1),
+            hidden: opts.hidden,
+        },
+        |batch| stats.add(params, batch, opts.residual_samples),
+        &mut progress,
+    )?;
+
+    // Every file is complete: put them in place, the manifest last.
+    let mut files = BTreeMap::new();
+    files.insert(PARAMS.to_string(), params_file.commit()?);
+    files.insert(samples_file.clone(), samples.commit()?);
     let other = dir.join(format!(
         "samples.{}",
         match opts.format {
@@ -231,11 +208,148 @@ pub fn write(
         hidden: opts.hidden,
         arrays,
         files,
-        diagnostics: Diagnostics::new(params, activity, &a5, &cons, residual_samples),
+        diagnostics: Diagnostics::new(
+            params,
+            stats.activity,
+            &stats.a5,
+            &stats.cons,
+            stats.residual_samples,
+        ),
         source: None,
     };
     manifest.write(&dir.join(MANIFEST))?;
     Ok(manifest)
+}
+
+/// The samples [`stream`] draws and writes.
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    start: u64,
+    count: usize,
+    chunk: usize,
+    hidden: bool,
+}
+
+/// The diagnostics measured while sampling: activity over every sample, A5
+/// and resolution consistency over the first `residual_samples`.
+struct Stats {
+    activity: Vec<Activity>,
+    a5: Vec<Residual>,
+    cons: Vec<Residual>,
+    residual_samples: u64,
+}
+
+impl Stats {
+    fn new(levels: usize) -> Stats {
+        Stats {
+            activity: Vec::new(),
+            a5: vec![Residual::default(); levels.saturating_sub(1)],
+            cons: vec![Residual::default(); levels.saturating_sub(1)],
+            residual_samples: 0,
+        }
+    }
+
+    /// Adds a chunk (chunks arrive in sample order).
+    fn add(&mut self, params: &Params, batch: &Batch, residual_samples: u64) {
+        if self.activity.is_empty() {
+            self.activity = batch.activity.clone();
+        } else {
+            self.activity
+                .iter_mut()
+                .zip(&batch.activity)
+                .for_each(|(a, b)| a.merge(b));
+        }
+        if self.residual_samples < residual_samples {
+            let take = (residual_samples - self.residual_samples).min(batch.len() as u64) as usize;
+            let views: Vec<ArrayView4<'_, f64>> = batch
+                .x
+                .iter()
+                .map(|x| x.slice(ndarray::s![..take, .., .., ..]))
+                .collect();
+            add_residuals(&mut self.a5, &diagnostics::a5_residual(params, &views));
+            add_residuals(&mut self.cons, &diagnostics::resolution_consistency(&views));
+            self.residual_samples += take as u64;
+        }
+    }
+}
+
+/// Samples `range` chunk by chunk on the current rayon pool and writes every
+/// chunk through `writer` on a second thread, so that computing chunk `k + 1`
+/// overlaps encoding and writing chunk `k`. Chunks are recycled: at most
+/// [`CHUNKS_IN_FLIGHT`] are allocated. `each` sees every chunk, in order, on
+/// the calling thread before it is written. Returns the sealed (complete,
+/// synced, not yet renamed) samples file.
+fn stream(
+    mut writer: TensorWriter,
+    sampler: &Sampler,
+    range: Range,
+    mut each: impl FnMut(&Batch),
+    progress: &mut impl FnMut(u64),
+) -> Result<Sealed, IoError> {
+    std::thread::scope(|scope| {
+        // Full chunks to the writer (at most one waiting), empty ones back.
+        let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(1);
+        let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+        let writing = scope.spawn(move || -> Result<Sealed, IoError> {
+            for batch in full_rx {
+                write_batch(&mut writer, &batch, range.hidden)?;
+                // The sampling side may have stopped already: nothing to recycle for.
+                let _ = empty_tx.send(batch);
+            }
+            writer.seal()
+        });
+        let mut allocated = 0;
+        let mut done = 0usize;
+        while done < range.count {
+            let len = range.chunk.min(range.count - done);
+            let first = range.start + done as u64;
+            let mut spare = empty_rx.try_recv().ok();
+            if spare.is_none() && allocated >= CHUNKS_IN_FLIGHT {
+                // Wait for the writer to return a chunk; if it stopped, its
+                // error is reported by `join` below.
+                match empty_rx.recv() {
+                    Ok(b) => spare = Some(b),
+                    Err(_) => break,
+                }
+            }
+            let mut batch = match spare {
+                Some(b) if b.len() == len => b,
+                other => {
+                    if other.is_none() {
+                        allocated += 1;
+                    }
+                    sampler.batch(len, range.hidden)
+                }
+            };
+            sampler.sample_into(first, &mut batch);
+            each(&batch);
+            if full_tx.send(batch).is_err() {
+                break;
+            }
+            done += len;
+            progress(done as u64);
+        }
+        drop(full_tx);
+        match writing.join() {
+            Ok(sealed) => sealed,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// Appends one chunk's arrays to the samples file.
+fn write_batch(writer: &mut TensorWriter, batch: &Batch, hidden: bool) -> Result<(), IoError> {
+    let levels = batch.x.len();
+    for (l, x) in batch.x.iter().enumerate() {
+        writer.append_f64(l, contiguous(x.as_slice())?)?;
+    }
+    if hidden {
+        for (l, s) in batch.s.iter().enumerate() {
+            writer.append_f64(levels + l, contiguous(s.as_slice())?)?;
+        }
+        writer.append_f64(2 * levels, contiguous(batch.z.as_slice())?)?;
+    }
+    Ok(())
 }
 
 fn contiguous(s: Option<&[f64]>) -> Result<&[f64], IoError> {

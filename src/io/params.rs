@@ -19,7 +19,7 @@ use ndarray::{Array1, Array4, ArrayD, Ix1, Ix4};
 
 use super::IoError;
 use super::reader::{TensorFile, read_tensors};
-use super::writer::{Dtype, FileDigest, Format, TensorSpec, TensorWriter};
+use super::writer::{Dtype, FileDigest, Format, Sealed, TensorSpec, TensorWriter};
 use crate::model::params::{Level1, UpLayer};
 use crate::model::{Config, Params};
 
@@ -74,6 +74,20 @@ pub fn write_params(
     seed: u64,
     dtype: Dtype,
 ) -> Result<FileDigest, IoError> {
+    seal_params(path, params, seed, dtype)?.commit()
+}
+
+/// As [`write_params`], but leaves the finished file under its temporary
+/// name until [`Sealed::commit`] (dropping it removes it).
+///
+/// # Errors
+/// As [`write_params`].
+pub fn seal_params(
+    path: &Path,
+    params: &Params,
+    seed: u64,
+    dtype: Dtype,
+) -> Result<Sealed, IoError> {
     let tensors = named_tensors(params);
     let specs = tensors
         .iter()
@@ -98,7 +112,7 @@ pub fn write_params(
     for (i, (_, _, values)) in tensors.iter().enumerate() {
         w.append_f64(i, values)?;
     }
-    w.finish()
+    w.seal()
 }
 
 /// Reads parameters written by [`write_params`] and checks every tensor's

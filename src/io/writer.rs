@@ -10,12 +10,16 @@
 //!   bytes back to back in the order given.
 //!
 //! Because every size is known, each tensor's place in the file is fixed at
-//! creation; rows are appended tensor by tensor in any interleaving, so a
-//! dataset of any size is written in one pass with bounded memory. The file is
-//! an [`AtomicFile`]: it appears under its name only after [`TensorWriter::finish`].
+//! creation; rows are appended tensor by tensor in any interleaving (by
+//! positioned writes), so a dataset of any size is written in one pass with
+//! bounded memory. The CRC-32 of the whole file is assembled from the CRCs of
+//! its regions (headers, each tensor's bytes, the zip directory) with
+//! `crc32fast`'s combination, so the file is never read back. The file is an
+//! [`AtomicFile`]: it appears under its name only after
+//! [`TensorWriter::finish`] (or [`TensorWriter::seal`], then [`Sealed::commit`]).
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -163,6 +167,35 @@ pub struct TensorWriter {
     /// Where the zip central directory starts (npz) or the file ends.
     end_of_data: u64,
     force_zip64: bool,
+    /// The safetensors header (length and JSON), for the file's CRC.
+    header: Vec<u8>,
+    /// Reused buffer of encoded values.
+    buf: Vec<u8>,
+}
+
+/// A completely written, synced file still under its temporary name, with
+/// its size and CRC-32: [`Sealed::commit`] renames it into place, dropping it
+/// removes it.
+#[derive(Debug)]
+pub struct Sealed {
+    file: AtomicFile,
+    digest: FileDigest,
+}
+
+impl Sealed {
+    /// The finished file's size and CRC-32.
+    pub fn digest(&self) -> FileDigest {
+        self.digest
+    }
+
+    /// Renames the file to its destination and returns its digest.
+    ///
+    /// # Errors
+    /// [`IoError::Os`] if the rename fails (the temporary file is removed).
+    pub fn commit(self) -> Result<FileDigest, IoError> {
+        self.file.commit()?;
+        Ok(self.digest)
+    }
 }
 
 const ZIP64_LIMIT: u64 = 0xFFFF_FFFF;
@@ -216,6 +249,8 @@ impl TensorWriter {
             entries: Vec::with_capacity(specs.len()),
             end_of_data: 0,
             force_zip64,
+            header: Vec::new(),
+            buf: Vec::new(),
         };
         match format {
             Format::Npz => w.layout_npz(specs)?,
@@ -293,6 +328,7 @@ impl TensorWriter {
         let mut prefix = (json.len() as u64).to_le_bytes().to_vec();
         prefix.extend_from_slice(&json);
         self.write_at(0, &prefix)?;
+        self.header = prefix;
         let mut offset = base;
         for spec in specs {
             let len = spec.data_len();
@@ -326,20 +362,30 @@ impl TensorWriter {
     /// [`IoError::Invalid`] if the tensor would overflow its declared shape,
     /// [`IoError::Os`] on I/O failure.
     pub fn append_f64(&mut self, tensor: usize, values: &[f64]) -> Result<(), IoError> {
-        let dtype = self
+        let e = self
             .entries
             .get(tensor)
-            .ok_or_else(|| IoError::Invalid(format!("no tensor number {tensor}")))?
-            .spec
-            .dtype;
-        let bytes: Vec<u8> = match dtype {
-            Dtype::F32 => values
-                .iter()
-                .flat_map(|&v| (v as f32).to_le_bytes())
-                .collect(),
-            Dtype::F64 => values.iter().flat_map(|&v| v.to_le_bytes()).collect(),
-        };
-        self.append_bytes(tensor, &bytes)
+            .ok_or_else(|| IoError::Invalid(format!("no tensor number {tensor}")))?;
+        let dtype = e.spec.dtype;
+        if e.written + (values.len() * dtype.size()) as u64 > e.spec.data_len() {
+            return Err(IoError::Invalid(format!(
+                "tensor `{}`: writing past its declared shape {:?}",
+                e.spec.name, e.spec.shape
+            )));
+        }
+        // In blocks that stay in cache between encoding, CRC and write.
+        const BLOCK: usize = 1 << 15;
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut r = Ok(());
+        for block in values.chunks(BLOCK) {
+            encode(block, dtype, &mut buf);
+            r = self.append_bytes(tensor, &buf);
+            if r.is_err() {
+                break;
+            }
+        }
+        self.buf = buf;
+        r
     }
 
     /// Appends raw little-endian bytes to tensor `tensor`.
@@ -365,11 +411,26 @@ impl TensorWriter {
         Ok(())
     }
 
-    fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), IoError> {
-        let mut f = self.file.file();
-        f.seek(SeekFrom::Start(offset))
-            .and_then(|_| f.write_all(bytes))
+    /// Bytes written so far (headers excluded).
+    pub fn bytes_written(&self) -> u64 {
+        self.entries.iter().map(|e| e.written).sum()
+    }
+
+    /// A second handle on the temporary file, to sync it from another thread
+    /// while writing goes on ([`std::fs::File::sync_data`] starts the
+    /// write-back of what is written so far).
+    ///
+    /// # Errors
+    /// [`IoError::Os`] if the handle cannot be duplicated.
+    pub fn sync_handle(&self) -> Result<std::fs::File, IoError> {
+        self.file
+            .file()
+            .try_clone()
             .map_err(IoError::os(self.file.tmp_path()))
+    }
+
+    fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), IoError> {
+        write_all_at(self.file.file(), bytes, offset).map_err(IoError::os(self.file.tmp_path()))
     }
 
     fn local_header(&self, i: usize, crc: u32) -> Vec<u8> {
@@ -507,6 +568,15 @@ impl TensorWriter {
     /// [`IoError::Invalid`] if a tensor was not completely written; the
     /// destination is then untouched. [`IoError::Os`] on I/O failure.
     pub fn finish(self) -> Result<FileDigest, IoError> {
+        self.seal()?.commit()
+    }
+
+    /// Completes and syncs the file but leaves it under its temporary name,
+    /// so that several files can be put in place together.
+    ///
+    /// # Errors
+    /// As [`TensorWriter::finish`].
+    pub fn seal(self) -> Result<Sealed, IoError> {
         if let Some(e) = self.entries.iter().find(|e| e.written != e.spec.data_len()) {
             return Err(IoError::Invalid(format!(
                 "{}: tensor `{}` got {} of its {} bytes",
@@ -516,6 +586,11 @@ impl TensorWriter {
                 e.spec.data_len()
             )));
         }
+        // The file is the concatenation of its regions, in order:
+        // npz: (local header, member) per tensor, then the directory;
+        // safetensors: the header, then each tensor's bytes.
+        let mut whole = crc32fast::Hasher::new();
+        let bytes;
         if self.format == Format::Npz {
             let crcs: Vec<u32> = self
                 .entries
@@ -525,15 +600,60 @@ impl TensorWriter {
             for (i, &crc) in crcs.iter().enumerate() {
                 let header = self.local_header(i, crc);
                 self.write_at(self.entries[i].header_offset, &header)?;
+                whole.update(&header);
+                whole.combine(&self.entries[i].crc);
             }
             let cd = self.central_directory(&crcs);
             self.write_at(self.end_of_data, &cd)?;
+            whole.update(&cd);
+            bytes = self.end_of_data + cd.len() as u64;
+        } else {
+            whole.update(&self.header);
+            for e in &self.entries {
+                whole.combine(&e.crc);
+            }
+            bytes = self.end_of_data;
         }
-        let mut f = self.file.file();
-        f.seek(SeekFrom::Start(0))
-            .map_err(IoError::os(self.file.tmp_path()))?;
-        let digest = digest_reader(&mut f).map_err(IoError::os(self.file.tmp_path()))?;
-        self.file.commit()?;
-        Ok(digest)
+        let mut file = self.file;
+        file.sync()?;
+        Ok(Sealed {
+            file,
+            digest: FileDigest {
+                bytes,
+                crc32: whole.finalize(),
+            },
+        })
     }
+}
+
+/// `values` converted to `dtype`, little-endian, into `buf` (resized).
+fn encode(values: &[f64], dtype: Dtype, buf: &mut Vec<u8>) {
+    buf.clear();
+    buf.resize(values.len() * dtype.size(), 0);
+    match dtype {
+        Dtype::F32 => {
+            for (dst, &v) in buf.chunks_exact_mut(4).zip(values) {
+                dst.copy_from_slice(&(v as f32).to_le_bytes());
+            }
+        }
+        Dtype::F64 => {
+            for (dst, &v) in buf.chunks_exact_mut(8).zip(values) {
+                dst.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+    }
+}
+
+/// Writes all of `bytes` at `offset` (positioned write; the file's cursor is
+/// not used, so several regions can be written without seeking).
+#[cfg(unix)]
+fn write_all_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+}
+
+#[cfg(not(unix))]
+fn write_all_at(mut file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    file.seek(SeekFrom::Start(offset))?;
+    file.write_all(bytes)
 }

@@ -12,9 +12,10 @@
 use ndarray::{ArrayView4, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::forward::{self, Net};
+use super::forward::{self, Codes, Net};
 use super::params::Params;
 use super::rng::Stream;
+use crate::numerics::linalg::dot;
 
 /// Active-channel statistics of one level over a set of samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,7 +96,7 @@ pub fn coherence(columns: &[&[f64]]) -> f64 {
     let mut mu: f64 = 0.0;
     for (i, a) in columns.iter().enumerate() {
         for b in &columns[..i] {
-            mu = mu.max(forward::dot(a, b).abs());
+            mu = mu.max(dot(a, b).abs());
         }
     }
     mu
@@ -159,13 +160,14 @@ pub fn a5_residual(params: &Params, x: &[ArrayView4<'_, f64>]) -> Vec<Residual> 
             ..kn.clone()
         };
         let (lo, hi) = (&net.out[l - 1], &net.out[l]);
-        let mut s_hat = vec![0.0; net.s_len(l - 1)];
+        let mut s_hat = Codes::zeros(lo.n * lo.n, lo.m);
         let mut pre = vec![0.0; net.s_len(l)];
-        let mut s_next = vec![0.0; net.s_len(l)];
+        let mut s_next = Codes::zeros(hi.n * hi.n, hi.m);
         let mut x_hat = vec![0.0; net.x_len(l)];
         let mut patch = vec![0.0; hi.c * hi.ko * hi.ko];
         for (xl_1, xl) in x[l - 1].axis_iter(Axis(0)).zip(x[l].axis_iter(Axis(0))) {
-            decode(lo, xl_1, tau, &mut s_hat);
+            decode(lo, xl_1, tau, &mut s_hat.v);
+            s_hat.update_masks();
             forward::up_pre(&noiseless, &s_hat, &mut pre);
             forward::up_activate(&noiseless, &pre, &mut s_next, &mut dummy);
             forward::output(hi, &s_next, &mut x_hat, &mut patch);
@@ -198,7 +200,7 @@ fn decode(kn: &forward::OutKernel, x: ndarray::ArrayView3<'_, f64>, tau: f64, s:
             }
             let dout = window.len();
             for i in 0..m {
-                let v = forward::dot(&kn.atoms[i * dout..(i + 1) * dout], &window);
+                let v = dot(&kn.atoms[i * dout..(i + 1) * dout], &window);
                 s[(py * n + px) * m + i] = (v - tau).max(0.0);
             }
         }

@@ -10,15 +10,20 @@
 //! * output: `X_l[ch, y, x] = sum_{i, py, px} S_l[i, py, px] out[i, ch, ky, kx]`
 //!   with `y = q py - po + ky` (stride `q`, padding `po`).
 //!
-//! Hidden codes are held position-major, `s[(py n + px) m + j]`, so the
-//! active channels of a patch are contiguous and the scatter of one active
-//! code is an axpy over the output channels. Only non-zero codes do work: with
-//! `k_l` of `m_l` channels active, the super-resolution and output layers cost
-//! `k_l / m_l` of their dense counterparts. Every sum runs in a fixed order, so
-//! a sample's result does not depend on how samples are batched or threaded.
+//! Hidden codes are held position-major, `s[(py n + px) m + j]`, with a
+//! bitmask of the active (positive) channels of every position ([`Codes`]),
+//! set when the codes are computed. The super-resolution and output layers
+//! visit only the active codes, in increasing `(py, px, j)` order, by walking
+//! the masks' set bits, and the scatter of one active code is an axpy over the
+//! output channels: with `k_l` of `m_l` channels active they cost `k_l / m_l`
+//! of their dense counterparts, and no pass scans the zeros again. Every sum
+//! runs in a fixed order (the order of the dense loop with the zero terms
+//! left out), so a sample's result does not depend on how samples are batched
+//! or threaded.
 
 use super::params::Params;
 use super::rng::Stream;
+use crate::numerics::linalg::{axpy, dot, dot4};
 
 /// One super-resolution layer in the sampler's layout.
 #[derive(Debug, Clone)]
@@ -27,7 +32,6 @@ pub(crate) struct UpKernel {
     pub wt: Vec<f64>,
     pub bias: Vec<f64>,
     pub sigma: f64,
-    pub m_in: usize,
     pub m_out: usize,
     pub n_in: usize,
     pub k: usize,
@@ -125,6 +129,119 @@ impl Net {
     }
 }
 
+/// Position-major codes of one level, `v[p m + j] >= 0`, and for every
+/// position `p` a bitmask of its active channels: bit `j % 64` of
+/// `mask[p words + j / 64]` is set iff `v[p m + j] > 0`.
+///
+/// Codes are ReLU outputs (`max(., 0)`: never negative, never NaN), so
+/// "positive" and "non-zero" select the same channels.
+#[derive(Debug, Clone)]
+pub(crate) struct Codes {
+    pub v: Vec<f64>,
+    pub mask: Vec<u64>,
+    pub m: usize,
+    words: usize,
+}
+
+impl Codes {
+    /// All-zero codes of `positions` positions and `m` channels.
+    pub fn zeros(positions: usize, m: usize) -> Codes {
+        let words = m.div_ceil(64);
+        Codes {
+            v: vec![0.0; positions * m],
+            mask: vec![0; positions * words],
+            m,
+            words,
+        }
+    }
+
+    /// Codes holding `v` (position-major, `m` channels), with their masks.
+    pub fn from_values(v: Vec<f64>, m: usize) -> Codes {
+        let words = m.div_ceil(64);
+        let positions = v.len() / m.max(1);
+        let mut c = Codes {
+            v,
+            mask: vec![0; positions * words],
+            m,
+            words,
+        };
+        c.update_masks();
+        c
+    }
+
+    /// Recomputes every position's mask from the values.
+    pub fn update_masks(&mut self) {
+        let (m, words) = (self.m, self.words);
+        if m == 0 {
+            return;
+        }
+        for (vals, mask) in self
+            .v
+            .chunks_exact(m)
+            .zip(self.mask.chunks_exact_mut(words))
+        {
+            mask_of(vals, mask);
+        }
+    }
+
+    /// The active channels of position `p` with their codes, `(j, v)` in
+    /// increasing `j`.
+    #[inline(always)]
+    pub fn active(&self, p: usize) -> Active<'_> {
+        let words = &self.mask[p * self.words..(p + 1) * self.words];
+        Active {
+            bits: words.first().copied().unwrap_or(0),
+            words,
+            w: 0,
+            vals: &self.v[p * self.m..(p + 1) * self.m],
+        }
+    }
+
+    /// Number of active channels at position `p`.
+    #[inline(always)]
+    pub fn count(&self, p: usize) -> usize {
+        self.mask[p * self.words..(p + 1) * self.words]
+            .iter()
+            .map(|w| w.count_ones() as usize)
+            .sum()
+    }
+}
+
+/// `mask[j / 64]` bit `j % 64` = `vals[j] > 0`.
+#[inline(always)]
+fn mask_of(vals: &[f64], mask: &mut [u64]) {
+    for (word, chunk) in mask.iter_mut().zip(vals.chunks(64)) {
+        let mut bits = 0u64;
+        for (j, &v) in chunk.iter().enumerate() {
+            bits |= u64::from(v > 0.0) << j;
+        }
+        *word = bits;
+    }
+}
+
+/// Iterator over the set bits of a position's mask, see [`Codes::active`].
+pub(crate) struct Active<'a> {
+    words: &'a [u64],
+    w: usize,
+    bits: u64,
+    vals: &'a [f64],
+}
+
+impl Iterator for Active<'_> {
+    type Item = (usize, f64);
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<(usize, f64)> {
+        while self.bits == 0 {
+            self.w += 1;
+            self.bits = *self.words.get(self.w)?;
+        }
+        let j = self.w * 64 + self.bits.trailing_zeros() as usize;
+        self.bits &= self.bits - 1;
+        Some((j, self.vals[j]))
+    }
+}
+
 /// Converts a PyTorch-layout ConvT weight `(m_in, m_out, k, k)` to the sampler's layout.
 pub(crate) fn up_kernel(
     weight: &ndarray::Array4<f64>,
@@ -142,7 +259,6 @@ pub(crate) fn up_kernel(
         wt,
         bias: bias.to_vec(),
         sigma,
-        m_in,
         m_out,
         n_in,
         k,
@@ -150,32 +266,40 @@ pub(crate) fn up_kernel(
     }
 }
 
-/// `s[(p) m1 + j] = ReLU(alpha_j <w[j,p], z> - beta_j)` for all units.
+/// `s[(p) m1 + j] = ReLU(alpha_j <w[j,p], z> - beta_j)` for all units, and
+/// the masks. The dot products run four units at a time ([`dot4`], each
+/// bit-identical to [`dot`]) so that their additions overlap.
 #[inline(always)]
-pub(crate) fn level1(net: &Net, z: &[f64], s: &mut [f64]) {
+pub(crate) fn level1(net: &Net, z: &[f64], s: &mut Codes) {
     let (d0, np, m1) = (net.d0, net.n1 * net.n1, net.m1);
-    for j in 0..m1 {
-        for p in 0..np {
-            let u = j * np + p;
-            let g = dot(&net.w1[u * d0..(u + 1) * d0], z);
-            s[p * m1 + j] = (net.alpha[j] * g - net.beta[j]).max(0.0);
+    let units = m1 * np;
+    let mut set = |u: usize, g: f64| {
+        let (j, p) = (u / np, u % np);
+        s.v[p * m1 + j] = (net.alpha[j] * g - net.beta[j]).max(0.0);
+    };
+    let quads = units / 4;
+    for (i, rows) in net.w1[..quads * 4 * d0].chunks_exact(4 * d0).enumerate() {
+        let g = dot4(rows, z);
+        for (r, &gr) in g.iter().enumerate() {
+            set(4 * i + r, gr);
         }
     }
+    for u in quads * 4..units {
+        set(u, dot(&net.w1[u * d0..(u + 1) * d0], z));
+    }
+    s.update_masks();
 }
 
 /// `pre = ConvT(s_in)` (no bias), position-major; `pre` is overwritten.
+/// Only the active codes of `s_in` are visited, in increasing `(py, px, j)`.
 #[inline(always)]
-pub(crate) fn up_pre(kn: &UpKernel, s_in: &[f64], pre: &mut [f64]) {
-    let (n, k, m_in, m_out) = (kn.n_in, kn.k, kn.m_in, kn.m_out);
+pub(crate) fn up_pre(kn: &UpKernel, s_in: &Codes, pre: &mut [f64]) {
+    let (n, k, m_out) = (kn.n_in, kn.k, kn.m_out);
     let n_out = 2 * n;
     pre.fill(0.0);
     for py in 0..n {
         for px in 0..n {
-            let codes = &s_in[(py * n + px) * m_in..(py * n + px + 1) * m_in];
-            for (j, &sv) in codes.iter().enumerate() {
-                if sv == 0.0 {
-                    continue;
-                }
+            for (j, sv) in s_in.active(py * n + px) {
                 for ky in 0..k {
                     let Some(y) = (2 * py + ky).checked_sub(kn.pad).filter(|&y| y < n_out) else {
                         continue;
@@ -195,28 +319,36 @@ pub(crate) fn up_pre(kn: &UpKernel, s_in: &[f64], pre: &mut [f64]) {
     }
 }
 
-/// `s_out = ReLU(pre - b + sigma xi)`, drawing `xi` from `stream` (position-major
-/// order) only when `sigma > 0`.
+/// `s_out = ReLU(pre - b + sigma xi)` and its masks, drawing `xi` from
+/// `stream` (position-major order) only when `sigma > 0`.
 #[inline(always)]
-pub(crate) fn up_activate(kn: &UpKernel, pre: &[f64], s_out: &mut [f64], stream: &mut Stream) {
+pub(crate) fn up_activate(kn: &UpKernel, pre: &[f64], s_out: &mut Codes, stream: &mut Stream) {
     let m = kn.m_out;
     if kn.sigma > 0.0 {
-        for (i, (dst, &v)) in s_out.iter_mut().zip(pre).enumerate() {
+        for (i, (dst, &v)) in s_out.v.iter_mut().zip(pre).enumerate() {
             *dst = (v - kn.bias[i % m] + kn.sigma * stream.normal()).max(0.0);
         }
+        s_out.update_masks();
     } else {
-        for (dst, v) in s_out.chunks_exact_mut(m).zip(pre.chunks_exact(m)) {
+        let words = s_out.words;
+        for ((dst, v), mask) in s_out
+            .v
+            .chunks_exact_mut(m)
+            .zip(pre.chunks_exact(m))
+            .zip(s_out.mask.chunks_exact_mut(words))
+        {
             for ((d, &p), &b) in dst.iter_mut().zip(v).zip(&kn.bias) {
                 *d = (p - b).max(0.0);
             }
+            mask_of(dst, mask);
         }
     }
 }
 
-/// `x = OutConvT(s)` in `(c, r, r)` layout; `patch` is a scratch of length `c ko ko`.
+/// `x = OutConvT(s)` in `(c, r, r)` layout (active codes only, increasing `i`); `patch` is a scratch of length `c ko ko`.
 #[inline(always)]
-pub(crate) fn output(kn: &OutKernel, s: &[f64], x: &mut [f64], patch: &mut [f64]) {
-    let (n, m, c, q, ko) = (kn.n, kn.m, kn.c, kn.q, kn.ko);
+pub(crate) fn output(kn: &OutKernel, s: &Codes, x: &mut [f64], patch: &mut [f64]) {
+    let (n, c, q, ko) = (kn.n, kn.c, kn.q, kn.ko);
     let r = n * q;
     let dout = c * ko * ko;
     let disjoint = kn.po == 0 && ko == q;
@@ -225,14 +357,11 @@ pub(crate) fn output(kn: &OutKernel, s: &[f64], x: &mut [f64], patch: &mut [f64]
     }
     for py in 0..n {
         for px in 0..n {
-            let codes = &s[(py * n + px) * m..(py * n + px + 1) * m];
             let mut any = false;
             patch.fill(0.0);
-            for (i, &sv) in codes.iter().enumerate() {
-                if sv != 0.0 {
-                    any = true;
-                    axpy(sv, &kn.atoms[i * dout..(i + 1) * dout], patch);
-                }
+            for (i, sv) in s.active(py * n + px) {
+                any = true;
+                axpy(sv, &kn.atoms[i * dout..(i + 1) * dout], patch);
             }
             if disjoint {
                 // Non-overlapping patches: each row of the patch is a row segment
@@ -267,39 +396,12 @@ pub(crate) fn output(kn: &OutKernel, s: &[f64], x: &mut [f64], patch: &mut [f64]
     }
 }
 
-/// `y += a x`.
-#[inline]
-pub(crate) fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
-    for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi += a * xi;
-    }
-}
-
-/// `<a, b>` summed in a fixed order with four partial sums (vectorisable,
-/// and independent of everything but the two slices).
-#[inline]
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for i in 0..4 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    let mut tail = 0.0;
-    for (x, y) in ra.iter().zip(rb) {
-        tail += x * y;
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
-}
-
 /// Per-sample workspace of [`forward`].
 #[derive(Debug, Clone)]
 pub(crate) struct Workspace {
     pub z: Vec<f64>,
     /// Position-major codes per level.
-    pub s: Vec<Vec<f64>>,
+    pub s: Vec<Codes>,
     pre: Vec<f64>,
     patch: Vec<f64>,
 }
@@ -308,10 +410,13 @@ impl Workspace {
     pub fn new(net: &Net) -> Workspace {
         let levels = net.levels();
         let max_s = (0..levels).map(|l| net.s_len(l)).max().unwrap_or(0);
+        let positions = |l: usize| net.out[l].n * net.out[l].n;
         let max_patch = net.out.iter().map(|o| o.c * o.ko * o.ko).max().unwrap_or(0);
         Workspace {
             z: vec![0.0; net.d0],
-            s: (0..levels).map(|l| vec![0.0; net.s_len(l)]).collect(),
+            s: (0..levels)
+                .map(|l| Codes::zeros(positions(l), net.out[l].m))
+                .collect(),
             pre: vec![0.0; max_s],
             patch: vec![0.0; max_patch],
         }
@@ -348,7 +453,7 @@ fn forward_impl(net: &Net, stream: &mut Stream, ws: &mut Workspace, x: &mut [&mu
     level1(net, &ws.z, &mut ws.s[0]);
     for (l, kn) in net.up.iter().enumerate() {
         let (lo, hi) = ws.s.split_at_mut(l + 1);
-        let pre = &mut ws.pre[..hi[0].len()];
+        let pre = &mut ws.pre[..hi[0].v.len()];
         up_pre(kn, &lo[l], pre);
         up_activate(kn, pre, &mut hi[0], stream);
     }
@@ -383,7 +488,7 @@ mod tests {
                         forward_impl(&net, &mut stream, &mut ws, &mut views);
                     }
                     out.extend(xs.iter().flatten().map(|v| v.to_bits()));
-                    out.extend(ws.s.iter().flatten().map(|v| v.to_bits()));
+                    out.extend(ws.s.iter().flat_map(|c| &c.v).map(|v| v.to_bits()));
                 }
                 out
             };

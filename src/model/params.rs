@@ -24,8 +24,10 @@ use rayon::prelude::*;
 
 use super::ModelError;
 use super::config::{Config, Dictionary};
-use super::forward::{self, Net};
+use super::forward::{self, Codes, Net};
 use super::rng::{Domain, Stream};
+use crate::numerics::linalg::{dot, orthonormalize};
+use crate::numerics::normal::q_inv;
 
 /// Level-1 parameters: `S_1[j,p] = ReLU(alpha_j <w[j,p], z> - beta_j)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,7 +91,7 @@ impl Params {
         for row in w.chunks_exact_mut(d0) {
             unit_vector(&mut rng, row);
         }
-        let t = crate::theory::normal::q_inv(config.k[0] / m1 as f64);
+        let t = q_inv(config.k[0] / m1 as f64);
         let alpha: Array1<f64> = (0..m1)
             .map(|_| config.alpha_min + (config.alpha_max - config.alpha_min) * rng.uniform())
             .collect();
@@ -140,7 +142,7 @@ fn shape_err(e: ndarray::ShapeError) -> ModelError {
 fn unit_vector(rng: &mut Stream, v: &mut [f64]) {
     loop {
         rng.fill_normal(v);
-        let norm = forward::dot(v, v).sqrt();
+        let norm = dot(v, v).sqrt();
         if norm > 1e-12 {
             v.iter_mut().for_each(|x| *x /= norm);
             return;
@@ -161,25 +163,6 @@ fn dictionary(rng: &mut Stream, d: usize, m: usize, kind: Dictionary) -> Vec<f64
     cols
 }
 
-/// Orthonormalises the columns (each `d` long, stored one after another) in
-/// place by modified Gram–Schmidt run twice ("twice is enough"), in order.
-/// Columns must be linearly independent (random Gaussian ones are, almost surely).
-pub fn orthonormalize(cols: &mut [f64], d: usize) {
-    let m = cols.len() / d.max(1);
-    for i in 0..m {
-        let (done, rest) = cols.split_at_mut(i * d);
-        let col = &mut rest[..d];
-        for _pass in 0..2 {
-            for prev in done.chunks_exact(d) {
-                let c = forward::dot(prev, col);
-                forward::axpy(-c, prev, col);
-            }
-        }
-        let norm = forward::dot(col, col).sqrt();
-        col.iter_mut().for_each(|x| *x /= norm);
-    }
-}
-
 /// Scales each ConvT output channel to unit pre-activation variance and sets
 /// the level's threshold `b_l` to the `(1 - k_l/m_l)` quantile of all its
 /// pre-activations, level by level, on the calibration sample.
@@ -192,12 +175,12 @@ fn calibrate(params: &mut Params, seed: u64) -> Result<(), ModelError> {
         .collect();
     // Level-1 codes of the calibration sample.
     let s1_len = net.s_len(0);
-    let mut codes: Vec<Vec<f64>> = streams
+    let mut codes: Vec<Codes> = streams
         .par_iter_mut()
         .map(|st| {
             let mut z = vec![0.0; cfg.d0];
             st.fill_normal(&mut z);
-            let mut s = vec![0.0; s1_len];
+            let mut s = Codes::zeros(s1_len / cfg.m[0], cfg.m[0]);
             forward::level1(&net, &z, &mut s);
             s
         })
@@ -315,7 +298,7 @@ fn calibrate(params: &mut Params, seed: u64) -> Result<(), ModelError> {
                         *v = (*v - b).max(0.0);
                     }
                 }
-                pre
+                Codes::from_values(pre, m_out)
             })
             .collect();
     }

@@ -7,7 +7,7 @@
 //! products)`: level 1 as the rows of `Z W^T`, the sparse layers as scatters of
 //! the active codes only.
 
-use ndarray::{Array2, Array4};
+use ndarray::{Array2, Array4, Axis};
 use rayon::prelude::*;
 
 use super::config::MAX_LEVELS;
@@ -17,13 +17,18 @@ use super::params::Params;
 use super::rng::{Domain, Stream};
 
 /// A contiguous run of samples `start..start+len`, in PyTorch layouts.
+///
+/// A batch made by [`Sampler::sample`] (or [`Sampler::batch`] with
+/// `hidden = true`) holds the latents and hidden codes too; one made by
+/// [`Sampler::batch`] with `hidden = false` holds only the images (and the
+/// activity), with `z` of shape `(0, d0)` and no `s`.
 #[derive(Debug, Clone)]
 pub struct Batch {
     /// Index of the first sample.
     pub start: u64,
-    /// Latents `z`, shape `(B, d0)`.
+    /// Latents `z`, shape `(B, d0)` (`(0, d0)` without hidden values).
     pub z: Array2<f64>,
-    /// Hidden codes `S_l`, shape `(B, m_l, n_l, n_l)` per level.
+    /// Hidden codes `S_l`, shape `(B, m_l, n_l, n_l)` per level (empty without hidden values).
     pub s: Vec<Array4<f64>>,
     /// Images `X_l`, shape `(B, c, r_l, r_l)` per level.
     pub x: Vec<Array4<f64>>,
@@ -36,7 +41,11 @@ pub struct Batch {
 impl Batch {
     /// Number of samples `B`.
     pub fn len(&self) -> usize {
-        self.z.nrows()
+        self.x.first().map_or(0, |x| x.len_of(Axis(0)))
+    }
+    /// Whether the batch holds `z` and the hidden codes `s`.
+    pub fn has_hidden(&self) -> bool {
+        !self.s.is_empty()
     }
     /// Whether the batch holds no sample.
     pub fn is_empty(&self) -> bool {
@@ -62,13 +71,23 @@ impl Sampler {
         }
     }
 
-    /// Samples `start..start+count` in parallel on the current rayon pool.
+    /// Samples `start..start+count` in parallel on the current rayon pool,
+    /// with their latents and hidden codes.
     pub fn sample(&self, start: u64, count: usize) -> Batch {
+        let mut batch = self.batch(count, true);
+        self.sample_into(start, &mut batch);
+        batch
+    }
+
+    /// An all-zero batch of `count` samples for [`Sampler::sample_into`]:
+    /// images, and with `hidden` also latents and hidden codes.
+    pub fn batch(&self, count: usize, hidden: bool) -> Batch {
         let cfg = &self.config;
-        let mut batch = Batch {
-            start,
-            z: Array2::zeros((count, cfg.d0)),
-            s: (0..cfg.levels)
+        let levels = if hidden { cfg.levels } else { 0 };
+        Batch {
+            start: 0,
+            z: Array2::zeros((if hidden { count } else { 0 }, cfg.d0)),
+            s: (0..levels)
                 .map(|l| Array4::zeros((count, cfg.m[l], cfg.n(l), cfg.n(l))))
                 .collect(),
             x: (0..cfg.levels)
@@ -76,13 +95,12 @@ impl Sampler {
                 .collect(),
             activity: Vec::new(),
             hist: Vec::new(),
-        };
-        self.sample_into(start, &mut batch);
-        batch
+        }
     }
 
     /// Samples `start..start+B` into an existing batch of `B` samples (made by
-    /// [`Sampler::sample`] for the same config), reusing its memory.
+    /// [`Sampler::sample`] or [`Sampler::batch`] for the same config),
+    /// reusing its memory; fills `z` and `s` only if the batch holds them.
     ///
     /// # Panics
     /// If the batch's arrays do not have this sampler's shapes (a programmer error).
@@ -90,9 +108,13 @@ impl Sampler {
     pub fn sample_into(&self, start: u64, batch: &mut Batch) {
         let cfg = &self.config;
         let levels = cfg.levels;
-        let count = batch.z.nrows();
+        let count = batch.len();
+        let hidden = batch.has_hidden();
         assert!(
-            batch.z.ncols() == cfg.d0 && batch.s.len() == levels && batch.x.len() == levels,
+            batch.z.ncols() == cfg.d0
+                && batch.z.nrows() == if hidden { count } else { 0 }
+                && (!hidden || batch.s.len() == levels)
+                && batch.x.len() == levels,
             "batch shapes do not match the sampler's config"
         );
         batch.start = start;
@@ -103,7 +125,8 @@ impl Sampler {
         hist.resize(count * hist_width, 0);
         {
             let per = |a: &Array4<f64>| (a.len() / count.max(1)).max(1);
-            let z_rows = as_mut_slice(batch.z.as_slice_mut(), "z").chunks_exact_mut(cfg.d0.max(1));
+            let mut z_rows =
+                as_mut_slice(batch.z.as_slice_mut(), "z").chunks_exact_mut(cfg.d0.max(1));
             let mut s_rows: Vec<_> = batch
                 .s
                 .iter_mut()
@@ -121,17 +144,19 @@ impl Sampler {
                 })
                 .collect();
             let mut slots: Vec<Slot<'_>> = Vec::with_capacity(count);
-            for (i, (zr, hr)) in z_rows.zip(hist.chunks_exact_mut(hist_width)).enumerate() {
+            for (i, hr) in hist.chunks_exact_mut(hist_width).enumerate() {
                 let mut slot = Slot {
                     index: start + i as u64,
-                    z: zr,
+                    z: z_rows.next().unwrap_or_default(),
                     s: Default::default(),
                     x: Default::default(),
                     hist: hr,
                 };
-                for l in 0..levels {
-                    slot.s[l] = s_rows[l].next().unwrap_or_default();
-                    slot.x[l] = x_rows[l].next().unwrap_or_default();
+                for (l, rows) in s_rows.iter_mut().enumerate() {
+                    slot.s[l] = rows.next().unwrap_or_default();
+                }
+                for (l, rows) in x_rows.iter_mut().enumerate() {
+                    slot.x[l] = rows.next().unwrap_or_default();
                 }
                 slots.push(slot);
             }
@@ -161,7 +186,8 @@ fn as_mut_slice<'a>(s: Option<&'a mut [f64]>, what: &str) -> &'a mut [f64] {
     s.unwrap_or_else(|| panic!("freshly allocated array `{what}` is contiguous"))
 }
 
-/// One sample's outputs; levels beyond `L` hold empty slices.
+/// One sample's outputs; levels beyond `L`, and `z`, `s` of a batch without
+/// hidden values, hold empty slices.
 struct Slot<'a> {
     index: u64,
     z: &'a mut [f64],
@@ -174,7 +200,9 @@ fn fill(net: &Net, seed: u64, ws: &mut Workspace, mut slot: Slot<'_>) {
     let mut stream = Stream::new(seed, Domain::Samples, slot.index);
     let levels = net.levels();
     forward::forward(net, &mut stream, ws, &mut slot.x[..levels]);
-    slot.z.copy_from_slice(&ws.z);
+    if !slot.z.is_empty() {
+        slot.z.copy_from_slice(&ws.z);
+    }
     let mut offset = 0;
     for (l, s_out) in slot.s.into_iter().take(levels).enumerate() {
         let o = &net.out[l];
@@ -182,16 +210,20 @@ fn fill(net: &Net, seed: u64, ws: &mut Workspace, mut slot: Slot<'_>) {
         let codes = &ws.s[l];
         let hist = &mut slot.hist[offset..offset + m + 1];
         offset += m + 1;
+        if s_out.is_empty() {
+            // No hidden values wanted: only the activity histogram.
+            for p in 0..n * n {
+                hist[codes.count(p)] += 1;
+            }
+            continue;
+        }
         // Channel-major output: zero it, then scatter the (few) active codes.
         s_out.fill(0.0);
         for p in 0..n * n {
-            let patch = &codes[p * m..(p + 1) * m];
             let mut active = 0;
-            for (j, &v) in patch.iter().enumerate() {
-                if v > 0.0 {
-                    s_out[j * n * n + p] = v;
-                    active += 1;
-                }
+            for (j, v) in codes.active(p) {
+                s_out[j * n * n + p] = v;
+                active += 1;
             }
             hist[active] += 1;
         }

@@ -17,8 +17,8 @@
 use std::f64::consts::PI;
 use std::sync::OnceLock;
 
-use super::normal::Phi;
-use super::quadrature::gauss_legendre;
+use crate::numerics::normal::Phi;
+use crate::numerics::quadrature::gauss_legendre;
 
 /// Positive Gauss–Legendre nodes and their weights for n = 6, 12, 20.
 fn rules() -> &'static [(Vec<f64>, Vec<f64>); 3] {

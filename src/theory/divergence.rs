@@ -10,8 +10,8 @@
 //! * `TV = sum |p - q| / 2`; `H^2 = sum (sqrt p - sqrt q)^2 / 2`;
 //! * `W1 = int |F_p - F_q|` on the line.
 
-use super::montecarlo::{Estimate, mean_estimate};
-use super::quadrature::{Quad, integrate_real_line};
+use crate::numerics::montecarlo::{Estimate, mean_estimate};
+use crate::numerics::quadrature::{Quad, integrate_real_line};
 
 /// Errors of divergence computations.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -153,7 +153,7 @@ impl Density1d for Gaussian {
         -0.5 * z * z - libm::log(self.sd) - 0.5 * libm::log(2.0 * std::f64::consts::PI)
     }
     fn cdf(&self, x: f64) -> f64 {
-        super::normal::Phi((x - self.mean) / self.sd)
+        crate::numerics::normal::Phi((x - self.mean) / self.sd)
     }
 }
 
@@ -259,7 +259,7 @@ pub fn hellinger2_gaussian(p: Gaussian, q: Gaussian) -> f64 {
 
 /// Closed-form TV of two Gaussians with equal variance: `2 Phi(|m1 - m2| / (2 s)) - 1`.
 pub fn tv_gaussian_equal_var(m1: f64, m2: f64, sd: f64) -> f64 {
-    1.0 - 2.0 * super::normal::q((m1 - m2).abs() / (2.0 * sd))
+    1.0 - 2.0 * crate::numerics::normal::q((m1 - m2).abs() / (2.0 * sd))
 }
 
 /// Monte Carlo `KL(p||q) = E_p[log p(x) - log q(x)]` from samples of `p`, with its standard error.

@@ -16,7 +16,7 @@
 //!   `D* = sign(p - q)`, value `2 TV - 2`.
 
 use super::divergence::{Density1d, DivergenceError, check_probabilities, log_sum_exp};
-use super::quadrature::{Quad, integrate_real_line};
+use crate::numerics::quadrature::{Quad, integrate_real_line};
 
 /// `log sigma(l)`, stable for all `l`.
 pub fn log_sigmoid(l: f64) -> f64 {

@@ -17,7 +17,8 @@
 //!   `rho` is found by bisection from `E[y_i y_j] = alpha_i alpha_j F(t_i, t_j, rho)`.
 
 use super::bvn::Phi2;
-use super::normal::{mills, phi, q};
+use crate::numerics::montecarlo::{Estimate, MeanCov};
+use crate::numerics::normal::{mills, phi, q};
 
 /// Errors of the moment inversions.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -191,10 +192,8 @@ pub fn bisect(f: impl Fn(f64) -> f64, target: f64, lo: f64, hi: f64) -> Option<f
 ///
 /// # Errors
 /// [`InversionError::Unattainable`] if the sample moments cannot be inverted.
-pub fn estimate_alpha_beta(
-    y: &[f64],
-) -> Result<(super::montecarlo::Estimate, super::montecarlo::Estimate), InversionError> {
-    let mc = super::montecarlo::MeanCov::from_rows(y.len(), 2, |i, b| {
+pub fn estimate_alpha_beta(y: &[f64]) -> Result<(Estimate, Estimate), InversionError> {
+    let mc = MeanCov::from_rows(y.len(), 2, |i, b| {
         b[0] = y[i];
         b[1] = y[i] * y[i];
     });
@@ -209,9 +208,9 @@ pub fn estimate_alpha_beta(
 ///
 /// # Errors
 /// [`InversionError::Unattainable`] if the sample moments cannot be inverted.
-pub fn estimate_rho(yi: &[f64], yj: &[f64]) -> Result<super::montecarlo::Estimate, InversionError> {
+pub fn estimate_rho(yi: &[f64], yj: &[f64]) -> Result<Estimate, InversionError> {
     let n = yi.len().min(yj.len());
-    let mc = super::montecarlo::MeanCov::from_rows(n, 5, |k, b| {
+    let mc = MeanCov::from_rows(n, 5, |k, b| {
         b[0] = yi[k];
         b[1] = yi[k] * yi[k];
         b[2] = yj[k];

@@ -2,9 +2,9 @@
 //! that computes both sides of an identity, checked by the tests and, at
 //! scale, by `fsrgan verify` ([`claims`]). Derivations: [`proofs`].
 //!
-//! * numerics: [`normal`] (tail-accurate normal functions), [`quadrature`]
-//!   (adaptive Gauss–Kronrod), [`bvn`] (bivariate normal cdf), [`montecarlo`]
-//!   (means, covariances, delta method), [`reference`](mod@reference) (quadrature truths);
+//! * built on [`crate::numerics`] (normal functions, quadrature, Monte Carlo
+//!   estimates, orthonormalisation): [`bvn`] (bivariate normal cdf),
+//!   [`reference`](mod@reference) (quadrature truths);
 //! * T1–T3: [`divergence`], [`gan`];
 //! * T4–T5: [`moments`], [`tensor_decomp`], [`hungarian`], [`dictionary`] (warm start of a learner's dictionary);
 //! * T6: [`gauss_relu`], [`level1_fit`] (warm start of a learner's level 1); T7: [`discriminator`]; T8: [`sparse_decode`].
@@ -21,9 +21,6 @@ pub mod gauss_relu;
 pub mod hungarian;
 pub mod level1_fit;
 pub mod moments;
-pub mod montecarlo;
-pub mod normal;
-pub mod quadrature;
 pub mod reference;
 pub mod sparse_decode;
 pub mod tensor_decomp;

@@ -2,8 +2,8 @@
 //! tests and `fsrgan verify` as the truth the closed forms are checked against.
 //! They share nothing with the closed forms but `phi`, `Phi` and `Q`.
 
-use super::normal::{Phi, phi, q};
-use super::quadrature::{integrate_breaks, integrate_to_inf};
+use crate::numerics::normal::{Phi, phi, q};
+use crate::numerics::quadrature::{integrate_breaks, integrate_to_inf};
 
 /// `I_k(t) = int_0^inf u^k phi(t + u) du` (positive integrand, no
 /// cancellation), to relative `1e-14`. `None` if the quadrature did not converge.

@@ -245,7 +245,7 @@ impl Odeco {
 /// `m` random orthonormal vectors in `R^d` (Gaussian, then Gram–Schmidt twice).
 pub fn random_orthonormal(d: usize, m: usize, rng: &mut impl Rng) -> Vec<Vec<f64>> {
     let mut cols: Vec<f64> = (0..d * m).map(|_| StandardNormal.sample(rng)).collect();
-    crate::model::params::orthonormalize(&mut cols, d);
+    crate::numerics::linalg::orthonormalize(&mut cols, d);
     cols.chunks_exact(d).map(<[f64]>::to_vec).collect()
 }
 

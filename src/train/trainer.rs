@@ -141,7 +141,7 @@ pub fn init_learner(cfg: &TrainConfig) -> Params {
             let m = model.m[l];
             let mut a = normal(m * d, &mut rng);
             if orthonormal && m <= d {
-                crate::model::params::orthonormalize(&mut a, d);
+                crate::numerics::linalg::orthonormalize(&mut a, d);
             } else {
                 unit_rows(&mut a, d);
             }
