@@ -13,9 +13,7 @@ use crate::params::PyParams;
 
 /// A validated configuration of the FSR model (`../shared/spec/model.md`).
 ///
-/// Config(spec)
-///
-/// `spec` is a preset name (`"tiny"`, `"small"`, `"paper"`), TOML text (as
+/// `Config(spec)`: `spec` is a preset name (`"tiny"`, `"small"`, `"paper"`), TOML text (as
 /// `fsrgan sample --config FILE` reads it; `preset = "NAME"` starts from a
 /// preset and every other key overrides it), a dict with the same keys, an
 /// `os.PathLike` naming a TOML file, or another `Config`. Invalid configs

@@ -22,8 +22,6 @@ fn json_to_py<'py>(py: Python<'py>, v: &impl serde::Serialize) -> PyResult<Bound
     py.import("json")?.call_method1("loads", (text,))
 }
 
-/// read_dataset(path) -> Samples
-///
 /// Opens a dataset directory written by `fsrgan sample` (or `write_dataset`):
 /// checks the size and CRC-32 of every file against `manifest.json`, then
 /// every shape against the config, exactly as `fsrgan inspect` does. Returns
@@ -73,8 +71,6 @@ pub fn read_dataset<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, 
     )
 }
 
-/// write_dataset(path, config, n, seed=0, *, hidden=False, shard=None, format="npz", params_dtype="f32", force=False, chunk=1024, threads=None) -> dict
-///
 /// Writes the dataset directory `fsrgan sample --out PATH` writes, with the
 /// same code: `params.safetensors` (the ground truth), `samples.npz` or
 /// `samples.safetensors` (`x{l}`, and with `hidden` also `s{l}`, `z`;

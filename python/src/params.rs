@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn};
 use numpy::{PyArray, PyArrayMethods, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -19,9 +19,7 @@ use crate::errors;
 
 /// The ground-truth parameters of the FSR generator for one `(config, seed)`.
 ///
-/// Params(config, seed=0)
-///
-/// draws and calibrates them exactly as `fsrgan sample --seed SEED` does
+/// `Params(config, seed=0)` draws and calibrates them exactly as `fsrgan sample --seed SEED` does
 /// (`Params::generate`). A read-only mapping from the interchange names of
 /// model.md section 6 to float64 NumPy arrays (the exact values; the
 /// `params.safetensors` file stores them rounded to float32 unless written
@@ -200,7 +198,7 @@ pub fn parse_dtype(s: &str) -> PyResult<Dtype> {
     match s {
         "f32" | "float32" => Ok(Dtype::F32),
         "f64" | "float64" => Ok(Dtype::F64),
-        _ => Err(PyValueError::new_err(format!(
+        _ => Err(errors::invalid(format!(
             "dtype must be \"f32\" or \"f64\", got {s:?}"
         ))),
     }

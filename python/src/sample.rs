@@ -321,8 +321,6 @@ impl PySamples {
     }
 }
 
-/// sample(config, n, seed=0, hidden=False, shard=None, threads=None) -> Samples
-///
 /// Draws `n` samples of the FSR model (`../shared/spec/model.md` section 2):
 /// `z ~ N(0, I_d0)`, `S_1[j,p] = ReLU(alpha_j <w[j,p], z> - beta_j)`,
 /// `S_l = ReLU(convT_2(S_{l-1}; W_l) - b_l + sigma_l xi_l)` (l >= 2),

@@ -27,33 +27,33 @@ fn gaussian(mean: f64, sd: f64, which: &str) -> PyResult<Gaussian> {
     Ok(Gaussian { mean, sd })
 }
 
-/// phi(t) -> float: the standard normal density `phi(t) = exp(-t^2/2) / sqrt(2 pi)`.
+/// The standard normal density `phi(t) = exp(-t^2/2) / sqrt(2 pi)`.
 #[pyfunction]
 fn phi(t: f64) -> f64 {
     normal::phi(t)
 }
 
-/// Phi(t) -> float: the standard normal cdf `Phi(t) = erfc(-t / sqrt 2) / 2`.
+/// The standard normal cdf `Phi(t) = erfc(-t / sqrt 2) / 2`.
 #[pyfunction]
 #[pyo3(name = "Phi")]
 fn big_phi(t: f64) -> f64 {
     normal::Phi(t)
 }
 
-/// q(t) -> float: the upper tail `Q(t) = 1 - Phi(t) = erfc(t / sqrt 2) / 2`, without cancellation for large `t`.
+/// The upper tail `Q(t) = 1 - Phi(t) = erfc(t / sqrt 2) / 2`, without cancellation for large `t`.
 #[pyfunction]
 fn q(t: f64) -> f64 {
     normal::q(t)
 }
 
-/// mills(t) -> float: the Mills ratio `R(t) = Q(t) / phi(t)`, finite for every `t`
+/// The Mills ratio `R(t) = Q(t) / phi(t)`, finite for every `t`
 /// (by `erfc` for `t < 30`, by the continued fraction `1/(t + 1/(t + 2/(t + ...)))` beyond).
 #[pyfunction]
 fn mills(t: f64) -> f64 {
     normal::mills(t)
 }
 
-/// Phi_inv(p) -> float: the quantile `Phi^{-1}(p)`, `0 < p < 1` (`-inf`/`inf` at 0/1, NaN outside).
+/// The quantile `Phi^{-1}(p)`, `0 < p < 1` (`-inf`/`inf` at 0/1, NaN outside).
 /// Acklam's rational approximation refined by two Halley steps.
 #[pyfunction]
 #[pyo3(name = "Phi_inv")]
@@ -61,13 +61,13 @@ fn big_phi_inv(p: f64) -> f64 {
     normal::Phi_inv(p)
 }
 
-/// q_inv(p) -> float: the upper-tail quantile `Q^{-1}(p) = -Phi^{-1}(p)`, so `Q(Q^{-1}(p)) = p`.
+/// The upper-tail quantile `Q^{-1}(p) = -Phi^{-1}(p)`, so `Q(Q^{-1}(p)) = p`.
 #[pyfunction]
 fn q_inv(p: f64) -> f64 {
     normal::q_inv(p)
 }
 
-/// log_Phi(t) -> float: `log Phi(t)`, accurate where `Phi(t)` underflows
+/// `log Phi(t)`, accurate where `Phi(t)` underflows
 /// (`log R(-t) - t^2/2 - log(2 pi)/2` for `t <= -30`).
 #[pyfunction]
 #[pyo3(name = "log_Phi")]
@@ -75,7 +75,7 @@ fn log_big_phi(t: f64) -> f64 {
     normal::log_Phi(t)
 }
 
-/// Phi2(a, b, rho) -> float: the bivariate normal cdf `P(X <= a, Y <= b)` for standard
+/// The bivariate normal cdf `P(X <= a, Y <= b)` for standard
 /// normals with correlation `rho` in [-1, 1] (NaN outside), by Genz's method:
 /// Plackett's identity `Phi2 = Phi(a) Phi(b) + int_0^rho phi2(a, b; r) dr` with
 /// Gauss-Legendre in `asin r` for `|rho| < 0.925`, the singular part in closed form near
@@ -86,7 +86,7 @@ fn big_phi2(a: f64, b: f64, rho: f64) -> f64 {
     bvn::Phi2(a, b, rho)
 }
 
-/// relu_moments(t, k) -> list[float]: `[I_0(t), ..., I_k(t)]` with
+/// `[I_0(t), ..., I_k(t)]` with
 /// `I_j(t) = E[(g - t)_+^j]`, `g ~ N(0, 1)`:
 /// `I_0 = Q(t)`, `I_1 = phi(t) - t Q(t)`, `I_j = (j - 1) I_{j-2} - t I_{j-1}` (Stein's identity),
 /// run forward for `t <= 2` and backward (Miller's algorithm on `I_j / phi(t)`) beyond.
@@ -101,7 +101,7 @@ fn relu_moments(t: f64, k: usize) -> PyResult<Vec<f64>> {
     errors::guard(|| Ok(gauss_relu::relu_moments(t, k)))
 }
 
-/// relu_moment(alpha, beta, c) -> float: `E[y^c]` for `y = ReLU(alpha g - beta)`,
+/// `E[y^c]` for `y = ReLU(alpha g - beta)`,
 /// `g ~ N(0, 1)`, `alpha > 0`: `alpha^c I_c(beta / alpha)` (see `relu_moments`).
 #[pyfunction]
 fn relu_moment(alpha: f64, beta: f64, c: usize) -> PyResult<f64> {
@@ -113,7 +113,7 @@ fn relu_moment(alpha: f64, beta: f64, c: usize) -> PyResult<f64> {
     errors::guard(|| Ok(gauss_relu::relu_moment(alpha, beta, c)))
 }
 
-/// cross_moment(a, b, rho) -> float: `F(a, b, rho) = E[(X - a)_+ (Y - b)_+]` for standard
+/// `F(a, b, rho) = E[(X - a)_+ (Y - b)_+]` for standard
 /// normals `X, Y` with correlation `rho`:
 /// `F = EXY1 - b EX1 - a EY1 + a b L`, `L = Phi2(-a, -b; rho)`, `s = sqrt(1 - rho^2)`,
 /// `EX1 = phi(a) Q((b - rho a)/s) + rho phi(b) Q((a - rho b)/s)` (`EY1` symmetric),
@@ -130,15 +130,14 @@ fn cross_moment(a: f64, b: f64, rho: f64) -> PyResult<f64> {
     errors::guard(|| Ok(gauss_relu::cross_moment(a, b, rho)))
 }
 
-/// moment_ratio(t) -> float: `r(t) = I_2(t) / I_1(t)^2 = E[y^2] / E[y]^2`, strictly increasing
+/// `r(t) = I_2(t) / I_1(t)^2 = E[y^2] / E[y]^2`, strictly increasing
 /// from 1 to infinity; the inversion `alpha_beta_from_moments` solves `r(t) = m2 / m1^2`.
 #[pyfunction]
 fn moment_ratio(t: f64) -> f64 {
     gauss_relu::moment_ratio(t)
 }
 
-/// alpha_beta_from_moments(m1, m2) -> (alpha, beta): the inverse of
-/// `(E[y], E[y^2])` for `y = ReLU(alpha g - beta)`: bisection of `r(t) = m2 / m1^2` on
+/// `(alpha, beta)`, the inverse of `(E[y], E[y^2])` for `y = ReLU(alpha g - beta)`: bisection of `r(t) = m2 / m1^2` on
 /// `t` in [-30, 30], then `alpha = m1 / I_1(t)`, `beta = alpha t`.
 /// Raises `TheoryError` ("moments not attainable: ...") unless `m1 > 0` and
 /// `r(-30) < m2 / m1^2 < r(30)`.
@@ -147,8 +146,7 @@ fn alpha_beta_from_moments(m1: f64, m2: f64) -> PyResult<(f64, f64)> {
     errors::guard(|| gauss_relu::alpha_beta_from_moments(m1, m2).map_err(errors::theory))
 }
 
-/// rho_from_cross_moment(m12, i, j) -> float: `rho` with
-/// `alpha_i alpha_j F(t_i, t_j, rho) = m12`, by bisection on [-1, 1];
+/// The `rho` with `alpha_i alpha_j F(t_i, t_j, rho) = m12`, by bisection on [-1, 1];
 /// `i = (alpha_i, t_i)`, `j = (alpha_j, t_j)`, `t = beta / alpha`.
 /// Raises `TheoryError` if `m12` is outside the attainable range.
 #[pyfunction]
@@ -156,8 +154,7 @@ fn rho_from_cross_moment(m12: f64, i: (f64, f64), j: (f64, f64)) -> PyResult<f64
     errors::guard(|| gauss_relu::rho_from_cross_moment(m12, i, j).map_err(errors::theory))
 }
 
-/// estimate_alpha_beta(y) -> ((alpha, se), (beta, se)): `(alpha, beta)` of
-/// `y = ReLU(alpha g - beta)` from i.i.d. samples by inverting the sample moments
+/// `((alpha, se), (beta, se))` of `y = ReLU(alpha g - beta)` from i.i.d. samples by inverting the sample moments
 /// `(mean y, mean y^2)`, with delta-method standard errors.
 #[pyfunction]
 fn estimate_alpha_beta(py: Python<'_>, y: Vector<'_>) -> PyResult<((f64, f64), (f64, f64))> {
@@ -170,8 +167,7 @@ fn estimate_alpha_beta(py: Python<'_>, y: Vector<'_>) -> PyResult<((f64, f64), (
     })
 }
 
-/// estimate_rho(yi, yj) -> (rho, se): `rho = corr(g_i, g_j)` from i.i.d. pairs of
-/// Gaussian-ReLU variables `y_i = alpha_i (g_i - t_i)_+`: `(alpha, t)` of each from its two
+/// `(rho, se)`: `rho = corr(g_i, g_j)` from i.i.d. pairs of Gaussian-ReLU variables `y_i = alpha_i (g_i - t_i)_+`: `(alpha, t)` of each from its two
 /// moments, then `rho` from `mean y_i y_j`, with a delta-method standard error over the
 /// five moments.
 #[pyfunction]
@@ -192,7 +188,7 @@ fn estimate_rho(py: Python<'_>, yi: Vector<'_>, yj: Vector<'_>) -> PyResult<(f64
     })
 }
 
-/// kl(p, q) -> float: `KL(p || q) = sum_i p_i log(p_i / q_i)` in nats (`inf` if
+/// `KL(p || q) = sum_i p_i log(p_i / q_i)` in nats (`inf` if
 /// `q_i = 0 < p_i`), computed as `sum p_i (d_i - log1p(d_i))`, `d_i = q_i / p_i - 1`.
 /// `p`, `q`: probability vectors (entries >= 0, sums within 1e-12 of 1), else `TheoryError`.
 #[pyfunction]
@@ -201,28 +197,28 @@ fn kl(p: Vector<'_>, q: Vector<'_>) -> PyResult<f64> {
     errors::guard(|| divergence::kl(p, q).map_err(errors::theory))
 }
 
-/// js(p, q) -> float: `JS(p || q) = KL(p || m)/2 + KL(q || m)/2`, `m = (p + q)/2`, in nats; `0 <= JS <= log 2`.
+/// `JS(p || q) = KL(p || m)/2 + KL(q || m)/2`, `m = (p + q)/2`, in nats; `0 <= JS <= log 2`.
 #[pyfunction]
 fn js(p: Vector<'_>, q: Vector<'_>) -> PyResult<f64> {
     let (p, q) = (slice(&p, "p")?, slice(&q, "q")?);
     errors::guard(|| divergence::js(p, q).map_err(errors::theory))
 }
 
-/// tv(p, q) -> float: total variation `sum_i |p_i - q_i| / 2`.
+/// Total variation `sum_i |p_i - q_i| / 2`.
 #[pyfunction]
 fn tv(p: Vector<'_>, q: Vector<'_>) -> PyResult<f64> {
     let (p, q) = (slice(&p, "p")?, slice(&q, "q")?);
     errors::guard(|| divergence::tv(p, q).map_err(errors::theory))
 }
 
-/// hellinger(p, q) -> float: the Hellinger distance `sqrt(sum_i (sqrt p_i - sqrt q_i)^2 / 2)`.
+/// The Hellinger distance `sqrt(sum_i (sqrt p_i - sqrt q_i)^2 / 2)`.
 #[pyfunction]
 fn hellinger(p: Vector<'_>, q: Vector<'_>) -> PyResult<f64> {
     let (p, q) = (slice(&p, "p")?, slice(&q, "q")?);
     errors::guard(|| divergence::hellinger(p, q).map_err(errors::theory))
 }
 
-/// w1_discrete(xs, p, q) -> float: Wasserstein-1 on the line,
+/// Wasserstein-1 on the line,
 /// `W1 = sum_i |F_p(x_i) - F_q(x_i)| (x_{i+1} - x_i)` for masses `p`, `q` on the strictly
 /// increasing support `xs`.
 #[pyfunction]
@@ -231,7 +227,7 @@ fn w1_discrete(xs: Vector<'_>, p: Vector<'_>, q: Vector<'_>) -> PyResult<f64> {
     errors::guard(|| divergence::w1_discrete(xs, p, q).map_err(errors::theory))
 }
 
-/// kl_gaussian(m1, s1, m2, s2) -> float: `KL(N(m1, s1^2) || N(m2, s2^2)) =
+/// `KL(N(m1, s1^2) || N(m2, s2^2)) =
 /// ((r - 1 - log r) + (m1 - m2)^2 / s2^2) / 2`, `r = s1^2 / s2^2` (with `r - 1 - log r` as
 /// `u - log1p(u)`, `u = r - 1`).
 #[pyfunction]
@@ -242,7 +238,7 @@ fn kl_gaussian(m1: f64, s1: f64, m2: f64, s2: f64) -> PyResult<f64> {
     ))
 }
 
-/// hellinger2_gaussian(m1, s1, m2, s2) -> float: the squared Hellinger distance of two Gaussians,
+/// The squared Hellinger distance of two Gaussians,
 /// `1 - sqrt(2 s1 s2 / (s1^2 + s2^2)) exp(-(m1 - m2)^2 / (4 (s1^2 + s2^2)))`.
 #[pyfunction]
 fn hellinger2_gaussian(m1: f64, s1: f64, m2: f64, s2: f64) -> PyResult<f64> {
@@ -252,7 +248,7 @@ fn hellinger2_gaussian(m1: f64, s1: f64, m2: f64, s2: f64) -> PyResult<f64> {
     ))
 }
 
-/// tv_gaussian_equal_var(m1, m2, sd) -> float: TV of `N(m1, sd^2)` and `N(m2, sd^2)`,
+/// TV of `N(m1, sd^2)` and `N(m2, sd^2)`,
 /// `2 Phi(|m1 - m2| / (2 sd)) - 1`.
 #[pyfunction]
 fn tv_gaussian_equal_var(m1: f64, m2: f64, sd: f64) -> PyResult<f64> {
@@ -261,7 +257,7 @@ fn tv_gaussian_equal_var(m1: f64, m2: f64, sd: f64) -> PyResult<f64> {
     Ok(divergence::tv_gaussian_equal_var(m1, m2, sd))
 }
 
-/// value_discrete(p, q, logit) -> float: the GAN value
+/// The GAN value
 /// `V(G, D) = sum_i p_i log D_i + q_i log(1 - D_i)` with `D_i = sigma(logit_i)`, from logits
 /// (`log sigma(l) = -log1p(exp(-l))`), never from a rounded probability.
 #[pyfunction]
@@ -270,7 +266,7 @@ fn value_discrete(p: Vector<'_>, q: Vector<'_>, logit: Vector<'_>) -> PyResult<f
     errors::guard(|| gan::value_discrete(p, q, l).map_err(errors::theory))
 }
 
-/// d_star_logit_discrete(p, q) -> list[float]: the optimal discriminator
+/// The optimal discriminator
 /// `D* = p / (p + q)` as its logit `log(p_i / q_i)` (`+-inf` where one vanishes).
 #[pyfunction]
 fn d_star_logit_discrete(p: Vector<'_>, q: Vector<'_>) -> PyResult<Vec<f64>> {
@@ -285,7 +281,7 @@ fn d_star_logit_discrete(p: Vector<'_>, q: Vector<'_>) -> PyResult<Vec<f64>> {
     Ok(gan::d_star_logit_discrete(p, q))
 }
 
-/// jsd_identity_discrete(p, q) -> (float, float): both sides of claim T1 on a discrete
+/// Both sides of claim T1 on a discrete
 /// space, `(V(G, D*), -log 4 + 2 JS(p || q))`.
 #[pyfunction]
 fn jsd_identity_discrete(p: Vector<'_>, q: Vector<'_>) -> PyResult<(f64, f64)> {

@@ -17,8 +17,6 @@ fn relation(r: Relation) -> &'static str {
     }
 }
 
-/// verify(claims=None, samples=1_000_000, seed=1, threads=None) -> list[dict]
-///
 /// Runs the theory's claims T1-T8 (`../shared/spec/theory.md`) at `samples`
 /// Monte Carlo samples, as `fsrgan verify [--claim ID ...] --samples N --seed S`
 /// does, and returns its table as records, one per check, with the keys of
