@@ -132,6 +132,10 @@ pub fn sample_f32(
     })
 }
 
+/// Most worker threads a call may ask for (a guard against typos that would
+/// spawn millions of threads).
+pub const MAX_THREADS: usize = 1024;
+
 /// Runs `f` on a rayon pool of `threads` threads (None or 0: the global pool, all cores).
 pub fn with_threads<T: Send>(
     threads: Option<usize>,
@@ -139,6 +143,9 @@ pub fn with_threads<T: Send>(
 ) -> PyResult<T> {
     match threads {
         None | Some(0) => f(),
+        Some(t) if t > MAX_THREADS => Err(errors::invalid(format!(
+            "threads must be at most {MAX_THREADS}, got {t}"
+        ))),
         Some(t) => rayon::ThreadPoolBuilder::new()
             .num_threads(t)
             .build()

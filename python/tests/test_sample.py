@@ -67,6 +67,13 @@ def test_cli_shard_file_equals_python_shard(cli, tmp_path):
             assert_bits_equal(data[name], files[name], f"shard {shard!r} {name}")
 
 
+def test_an_empty_shard_has_empty_arrays():
+    data = fsrgan.sample("tiny", n=1, shard=(0, 3), hidden=True)
+    assert (data.start, data.end) == (0, 0)
+    assert [a.shape[0] for a in data.values()] == [0] * 5
+    assert data["z"].shape == (0, 16)
+
+
 def test_threads_do_not_change_the_samples():
     p = fsrgan.Params("small", 2)
     one = fsrgan.sample(p, n=700, seed=2, hidden=True, threads=1)
