@@ -4,7 +4,10 @@
 #     fontconfig/freetype headers (plot labels);
 #   - a Python virtual environment .venv with torch==2.11.0 (a complete libtorch
 #     for tch, and the PyTorch peers in benches/peer) and numpy;
-#   - the link .libtorch -> .venv/.../site-packages/torch that .cargo/config.toml names.
+#   - the link .libtorch -> .venv/.../site-packages/torch that .cargo/config.toml names;
+#   - the Python package `fsrgan` (python/, PyO3 + maturin) built and installed
+#     into .venv, rebuilt only when its sources changed (python/build.sh), and
+#     pytest for its test suite.
 # Usage: scripts/setup.sh            (idempotent; prints what it does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,4 +51,15 @@ if [ "$(readlink .libtorch 2>/dev/null || true)" != "$TORCH_DIR" ]; then
 else
   say ".libtorch -> $TORCH_DIR"
 fi
+# 4. pytest (the Python package's suite, run by `cargo test` through tests/python.rs).
+if "$PY" -c "import pytest" 2>/dev/null; then
+  say "pytest present in .venv"
+else
+  say "installing pytest into .venv"
+  "$PY" -m pip install -q --disable-pip-version-check "pytest>=7"
+fi
+
+# 5. The Python package `fsrgan` (maturin build --release; a few minutes the
+#    first time, a fraction of a second when up to date).
+python/build.sh
 say "ready"

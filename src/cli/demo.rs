@@ -78,6 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// The demo's training: the `small` GAN default with about half its budget
 /// (every stage from the random start, closed-form discriminators).
+#[cfg_attr(not(feature = "torch"), allow(dead_code))]
 pub const DEMO_CONFIG: &str = r#"# fsrgan demo: the `small` GAN default with a reduced budget.
 # dict1 and level1 as in the preset; shorter super-resolution stages.
 preset = "small"
@@ -92,6 +93,7 @@ select_after = 60
 
 /// The method-of-moments baseline's final metrics on `small`, truth seed =
 /// training seed = 1..5, from `experiments/training/success.sh small`.
+#[cfg_attr(not(feature = "torch"), allow(dead_code))]
 const BASELINE: &str = include_str!("../../experiments/training/results/small-moments-final.json");
 
 /// Prints which targets the demo's run met (those of

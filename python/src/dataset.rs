@@ -1,0 +1,150 @@
+//! `fsrgan.read_dataset` / `fsrgan.write_dataset`: dataset directories
+//! (`params.safetensors`, `samples.{npz,safetensors}`, `manifest.json`) through
+//! `fsrgan::io::dataset`, the code `fsrgan sample` and `fsrgan inspect` use.
+
+use std::path::PathBuf;
+
+use ndarray::ArrayD;
+use numpy::PyArray;
+use pyo3::prelude::*;
+
+use fsrgan::io::dataset::{self, Dataset, WriteOptions, array_specs};
+use fsrgan::io::{Format, Tensor};
+use fsrgan::model::Params;
+
+use crate::config::to_config;
+use crate::errors;
+use crate::params::{PyParams, parse_dtype};
+use crate::sample::{Provenance, PySamples, parse_shard, sample_range, with_threads};
+
+fn json_to_py<'py>(py: Python<'py>, v: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(v).map_err(|e| errors::invalid(e.to_string()))?;
+    py.import("json")?.call_method1("loads", (text,))
+}
+
+/// Opens a dataset directory written by `fsrgan sample` (or `write_dataset`):
+/// checks the size and CRC-32 of every file against `manifest.json`, then
+/// every shape against the config, exactly as `fsrgan inspect` does. Returns
+/// the stored arrays as NumPy arrays in their stored dtype (float32), moved
+/// from Rust without a copy, with `.params` (the ground truth as stored: float32
+/// values unless written with `params_dtype="f64"`), `.manifest` (a dict) and
+/// the provenance (`seed`, `n`, `start`, `end`, `shard`, `hidden`).
+///
+/// Errors: `DatasetError` with the library's message for a missing, truncated,
+/// corrupted or mismatched file.
+#[pyfunction]
+pub fn read_dataset<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PySamples>> {
+    let ds = py.detach(|| errors::guard(|| Dataset::open(&path).map_err(errors::io)))?;
+    let Dataset {
+        manifest,
+        params,
+        mut arrays,
+        ..
+    } = ds;
+    let count = usize::try_from(manifest.len()).map_err(|_| errors::invalid("too many samples"))?;
+    let mut out = Vec::new();
+    for spec in array_specs(&params, count, manifest.hidden) {
+        let t = arrays.remove(&spec.name).ok_or_else(|| {
+            errors::DatasetError::new_err(format!("{}: no array `{}`", path.display(), spec.name))
+        })?;
+        let a = match t {
+            Tensor::F32(a) => PyArray::from_owned_array(py, a).into_any(),
+            Tensor::F64(a) => PyArray::from_owned_array(py, a as ArrayD<f64>).into_any(),
+        };
+        out.push((spec.name, a));
+    }
+    let manifest_py = json_to_py(py, &manifest)?.unbind();
+    let params = Py::new(py, PyParams::create(py, params, Some(manifest.seed))?)?;
+    PySamples::create(
+        py,
+        out,
+        Provenance {
+            params,
+            seed: manifest.seed,
+            n: manifest.n_total,
+            start: manifest.start,
+            end: manifest.end,
+            shard: manifest.shard,
+            hidden: manifest.hidden,
+            manifest: Some(manifest_py),
+        },
+    )
+}
+
+/// Writes the dataset directory `fsrgan sample --out PATH` writes, with the
+/// same code: `params.safetensors` (the ground truth), `samples.npz` or
+/// `samples.safetensors` (`x{l}`, and with `hidden` also `s{l}`, `z`;
+/// float32) and, last, `manifest.json`. Every file is written under a
+/// temporary name and renamed when complete. The same arguments give the
+/// same bytes as the command line. Returns the manifest as a dict.
+///
+/// `config` is a preset name, TOML text, dict, path, `Config` or `Params`
+/// (whose ground truth is then used; the command line draws
+/// `Params(config, seed)`). Errors: `DatasetError` if `path` already holds
+/// a dataset and `force` is false, or on I/O failure; `ConfigError` for a bad
+/// config; `FsrganError` for bad `n`/`shard`.
+#[pyfunction]
+#[pyo3(signature = (path, config, n, seed = 0, *, hidden = false, shard = None, format = "npz", params_dtype = "f32", force = false, chunk = 1024, threads = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn write_dataset<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    config: &Bound<'py, PyAny>,
+    n: u64,
+    seed: u64,
+    hidden: bool,
+    shard: Option<&Bound<'py, PyAny>>,
+    format: &str,
+    params_dtype: &str,
+    force: bool,
+    chunk: usize,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let shard = parse_shard(shard)?;
+    sample_range(n, shard)?;
+    let format = match format {
+        "npz" => Format::Npz,
+        "safetensors" => Format::Safetensors,
+        other => {
+            return Err(errors::invalid(format!(
+                "format must be \"npz\" or \"safetensors\", got {other:?}"
+            )));
+        }
+    };
+    let opts = WriteOptions {
+        n,
+        seed,
+        shard,
+        format,
+        hidden,
+        params_dtype: parse_dtype(params_dtype)?,
+        force,
+        chunk,
+        ..WriteOptions::default()
+    };
+    let given = config
+        .cast::<PyParams>()
+        .ok()
+        .map(|p| p.get().params.clone());
+    let cfg = match given {
+        Some(_) => None,
+        None => Some(to_config(config)?),
+    };
+    let manifest = py.detach(|| {
+        errors::guard(|| {
+            with_threads(threads, || {
+                let owned;
+                let params: &Params = match (&given, &cfg) {
+                    (Some(p), _) => p,
+                    (None, Some(c)) => {
+                        owned = Params::generate(c, seed).map_err(errors::model)?;
+                        &owned
+                    }
+                    (None, None) => return Err(errors::invalid("internal error: no config")),
+                };
+                dataset::write(&path, params, &opts, |_| {}).map_err(errors::io)
+            })
+        })
+    })?;
+    json_to_py(py, &manifest)
+}

@@ -1,0 +1,403 @@
+//! `fsrgan.sample`: the FSR sampler into float32 NumPy arrays that own Rust
+//! memory (no copy), bit-identical to the arrays `fsrgan sample` writes.
+//!
+//! The sampler computes in float64 (`fsrgan::model::Sampler`); the files store
+//! float32, each value rounded once with `v as f32` (round to nearest, ties to
+//! even) by the writer. This module does the same rounding, so the arrays are
+//! the files' arrays bit for bit. Work is split into blocks of samples that fit
+//! in cache: each rayon task samples a block into its own float64 batch and
+//! rounds it straight into the block's rows of the output arrays, so the
+//! float64 values never travel to main memory.
+
+use std::mem::MaybeUninit;
+
+use ndarray::{ArrayD, IxDyn};
+use numpy::PyArray;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use rayon::prelude::*;
+
+use fsrgan::io::dataset::array_specs;
+use fsrgan::io::manifest::Shard;
+use fsrgan::model::{Batch, Params, Sampler};
+
+use crate::config::to_config;
+use crate::errors;
+use crate::params::PyParams;
+
+/// Float32 arrays of `count` samples, in the files' order: `x1..xL`, then (hidden) `s1..sL`, `z`.
+pub struct Arrays {
+    pub names: Vec<String>,
+    pub shapes: Vec<Vec<usize>>,
+    pub data: Vec<Vec<f32>>,
+}
+
+/// Bytes of float64 batch per block: small enough to stay in a core's cache.
+const BLOCK_BYTES: usize = 512 << 10;
+
+/// Samples `start..start+count` of `(params, seed)` as float32 arrays.
+///
+/// # Errors
+/// `MemoryError` if the arrays cannot be allocated.
+pub fn sample_f32(
+    params: &Params,
+    seed: u64,
+    start: u64,
+    count: usize,
+    hidden: bool,
+) -> PyResult<Arrays> {
+    let specs = array_specs(params, count, hidden);
+    let per: Vec<usize> = specs
+        .iter()
+        .map(|s| s.shape[1..].iter().product())
+        .collect();
+    let mut data = Vec::with_capacity(specs.len());
+    for (spec, &p) in specs.iter().zip(&per) {
+        let len = count
+            .checked_mul(p)
+            .ok_or_else(|| errors::memory(&spec.name, usize::MAX))?;
+        let mut v: Vec<f32> = Vec::new();
+        v.try_reserve_exact(len)
+            .map_err(|_| errors::memory(&spec.name, len.saturating_mul(4)))?;
+        data.push(v);
+    }
+    let cfg = &params.config;
+    let levels = cfg.levels;
+    // Every sample's batch holds z, s_l and x_l in float64, whatever `hidden`.
+    let batch_per_sample: usize = 8
+        * (cfg.d0
+            + (0..levels)
+                .map(|l| cfg.m[l] * cfg.n(l) * cfg.n(l) + cfg.channels * cfg.resolution(l).pow(2))
+                .sum::<usize>());
+    let block = (BLOCK_BYTES / batch_per_sample.max(1)).clamp(16, 1024);
+    let blocks = count.div_ceil(block);
+
+    // Per block: its rows of every output array (uninitialised until written).
+    let mut parts: Vec<Vec<&mut [MaybeUninit<f32>]>> = (0..blocks)
+        .map(|_| Vec::with_capacity(data.len()))
+        .collect();
+    for (v, &p) in data.iter_mut().zip(&per) {
+        let spare = &mut v.spare_capacity_mut()[..count * p];
+        let mut rest = spare;
+        for part in parts.iter_mut() {
+            let take = (block * p).min(rest.len());
+            let (head, tail) = rest.split_at_mut(take);
+            part.push(head);
+            rest = tail;
+        }
+    }
+    let sampler = Sampler::new(params, seed);
+    parts.into_par_iter().enumerate().for_each_init(
+        || None::<Batch>,
+        |slot, (b, mut outs)| {
+            let first = b * block;
+            let len = block.min(count - first);
+            let at = start + first as u64;
+            let batch = match slot.take() {
+                Some(mut batch) if batch.len() == len => {
+                    sampler.sample_into(at, &mut batch);
+                    batch
+                }
+                _ => sampler.sample(at, len),
+            };
+            for (i, out) in outs.iter_mut().enumerate() {
+                let src = if i < levels {
+                    batch.x[i].as_slice()
+                } else if i < 2 * levels {
+                    batch.s[i - levels].as_slice()
+                } else {
+                    batch.z.as_slice()
+                };
+                let src = src.expect("a sampler batch is contiguous");
+                assert_eq!(src.len(), out.len(), "block rows of `{}`", specs[i].name);
+                for (d, &v) in out.iter_mut().zip(src) {
+                    // The writer's rounding: `(v as f32).to_le_bytes()`.
+                    d.write(v as f32);
+                }
+            }
+            *slot = Some(batch);
+        },
+    );
+    for (v, &p) in data.iter_mut().zip(&per) {
+        // SAFETY: the blocks tile 0..count, each block's part of this array
+        // is exactly `len * p` elements, and the loop above wrote every one of
+        // them (the assert checks the lengths match) before returning; a panic
+        // there propagates before this point and the vectors drop with length 0.
+        unsafe { v.set_len(count * p) };
+    }
+    Ok(Arrays {
+        names: specs.iter().map(|s| s.name.clone()).collect(),
+        shapes: specs.into_iter().map(|s| s.shape).collect(),
+        data,
+    })
+}
+
+/// Most worker threads a call may ask for (a guard against typos that would
+/// spawn millions of threads).
+pub const MAX_THREADS: usize = 1024;
+
+/// Runs `f` on a rayon pool of `threads` threads (None or 0: the global pool, all cores).
+pub fn with_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> PyResult<T> + Send,
+) -> PyResult<T> {
+    match threads {
+        None | Some(0) => f(),
+        Some(t) if t > MAX_THREADS => Err(errors::invalid(format!(
+            "threads must be at most {MAX_THREADS}, got {t}"
+        ))),
+        Some(t) => rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .map_err(|e| errors::invalid(format!("building the thread pool: {e}")))?
+            .install(f),
+    }
+}
+
+/// `shard` as `(i, n)`, `[i, n]` or `"i/n"`, validated as `--shard` is.
+pub fn parse_shard(shard: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Shard>> {
+    let Some(s) = shard.filter(|s| !s.is_none()) else {
+        return Ok(None);
+    };
+    let text = if let Ok(t) = s.cast::<PyString>() {
+        t.to_str()?.to_string()
+    } else {
+        let (i, n): (i128, i128) = s.extract().map_err(|_| {
+            errors::invalid(format!(
+                "shard must be (i, n) or \"i/n\" with 0 <= i < n, got {}",
+                s.repr().map(|r| r.to_string()).unwrap_or_default()
+            ))
+        })?;
+        format!("{i}/{n}")
+    };
+    Shard::parse(&text).map(Some).map_err(errors::io)
+}
+
+/// The sample range of `n` samples and `shard`, validated as `fsrgan sample` does.
+pub fn sample_range(n: u64, shard: Option<Shard>) -> PyResult<(u64, u64)> {
+    if n == 0 {
+        return Err(errors::invalid("--n must be at least 1"));
+    }
+    Ok(shard.map_or((0, n), |s| s.range(n)))
+}
+
+/// Samples of the FSR model: a dict `{name: array}` of float32 NumPy arrays
+/// (`x1..xL` of shape `(N, c, r_l, r_l)`; with hidden codes also `s1..sL` of
+/// shape `(N, m_l, n_l, n_l)` and `z` of shape `(N, d0)`), in the files' order,
+/// with the ground truth and the provenance as attributes:
+///
+/// * `params` — the ground truth (`fsrgan.Params`), `config` — its config;
+/// * `seed`, `n` (samples in the whole dataset), `start`, `end` (this
+///   object holds samples `start..end`), `shard` (`(i, n)` or None), `hidden`;
+/// * `manifest` — the dataset's `manifest.json` as a dict (None for `sample`).
+#[pyclass(name = "Samples", module = "fsrgan", extends = PyDict, frozen)]
+pub struct PySamples {
+    params: Py<PyParams>,
+    seed: u64,
+    n: u64,
+    start: u64,
+    end: u64,
+    shard: Option<(u64, u64)>,
+    hidden: bool,
+    manifest: Option<Py<PyAny>>,
+}
+
+/// What a [`PySamples`] records besides its arrays.
+pub struct Provenance {
+    pub params: Py<PyParams>,
+    pub seed: u64,
+    pub n: u64,
+    pub start: u64,
+    pub end: u64,
+    pub shard: Option<Shard>,
+    pub hidden: bool,
+    pub manifest: Option<Py<PyAny>>,
+}
+
+impl PySamples {
+    /// A `Samples` dict holding `arrays` (each moved into NumPy without a copy).
+    pub fn create<'py>(
+        py: Python<'py>,
+        arrays: Vec<(String, Bound<'py, PyAny>)>,
+        p: Provenance,
+    ) -> PyResult<Bound<'py, PySamples>> {
+        let obj = Bound::new(
+            py,
+            PySamples {
+                params: p.params,
+                seed: p.seed,
+                n: p.n,
+                start: p.start,
+                end: p.end,
+                shard: p.shard.map(|s| (s.index, s.count)),
+                hidden: p.hidden,
+                manifest: p.manifest,
+            },
+        )?;
+        let dict = obj.cast::<PyDict>()?;
+        for (name, a) in arrays {
+            dict.set_item(name, a)?;
+        }
+        Ok(obj)
+    }
+}
+
+/// Moves `arrays` into NumPy: each array's memory becomes the NumPy array's
+/// buffer (its `.base` is the capsule that frees it), no copy.
+pub fn into_numpy<'py>(
+    py: Python<'py>,
+    arrays: Arrays,
+) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+    let mut out = Vec::with_capacity(arrays.names.len());
+    for ((name, shape), v) in arrays.names.into_iter().zip(arrays.shapes).zip(arrays.data) {
+        let a = ArrayD::from_shape_vec(IxDyn(&shape), v)
+            .map_err(|e| errors::invalid(format!("internal error: `{name}`: {e}")))?;
+        out.push((name, PyArray::from_owned_array(py, a).into_any()));
+    }
+    Ok(out)
+}
+
+#[pymethods]
+impl PySamples {
+    /// The ground truth that generated the samples.
+    #[getter]
+    fn params(&self, py: Python<'_>) -> Py<PyParams> {
+        self.params.clone_ref(py)
+    }
+    /// The model configuration.
+    #[getter]
+    fn config(&self) -> crate::config::PyConfig {
+        crate::config::PyConfig {
+            inner: self.params.get().params.config.clone(),
+        }
+    }
+    /// The seed of the samples' random streams.
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// Samples in the whole (unsharded) dataset.
+    #[getter]
+    fn n(&self) -> u64 {
+        self.n
+    }
+    /// Index of the first sample held.
+    #[getter]
+    fn start(&self) -> u64 {
+        self.start
+    }
+    /// One past the index of the last sample held.
+    #[getter]
+    fn end(&self) -> u64 {
+        self.end
+    }
+    /// `(i, count)` if these are shard `i` of `count`, else None.
+    #[getter]
+    fn shard(&self) -> Option<(u64, u64)> {
+        self.shard
+    }
+    /// Whether the hidden codes `s1..sL` and the latent `z` are held.
+    #[getter]
+    fn hidden(&self) -> bool {
+        self.hidden
+    }
+    /// The dataset's manifest as a dict (None for samples drawn by `sample`).
+    #[getter]
+    fn manifest(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.manifest.as_ref().map(|m| m.clone_ref(py))
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let me = slf.get();
+        let dict = slf.cast::<PyDict>()?;
+        let mut parts = Vec::new();
+        for (k, v) in dict.iter() {
+            let shape = v.getattr("shape")?.repr()?.to_string();
+            let dtype = v.getattr("dtype")?.str()?.to_string();
+            parts.push(format!("{k}: {shape} {dtype}"));
+        }
+        Ok(format!(
+            "Samples({}; config={:?}, seed={}, samples {}..{} of {})",
+            parts.join(", "),
+            me.params.get().params.config.name,
+            me.seed,
+            me.start,
+            me.end,
+            me.n
+        ))
+    }
+}
+
+/// Draws `n` samples of the FSR model (`../shared/spec/model.md` section 2):
+/// `z ~ N(0, I_d0)`, `S_1[j,p] = ReLU(alpha_j <w[j,p], z> - beta_j)`,
+/// `S_l = ReLU(convT_2(S_{l-1}; W_l) - b_l + sigma_l xi_l)` (l >= 2),
+/// `X_l = convT_q(S_l; M_l)`. Sample `i` comes from its own ChaCha8 stream
+/// keyed by `(seed, i)` and a fixed-order float64 forward pass, so the result
+/// does not depend on `threads` or `shard`, and it equals, bit for bit, the
+/// arrays `fsrgan sample --n N --seed SEED [--hidden] [--shard i/n]` writes:
+/// float32, each value rounded once from the float64 computation.
+///
+/// * `config`: preset name, TOML text, dict, path, `Config`, or a `Params`
+///   (reused as the ground truth; `fsrgan sample --seed SEED` uses
+///   `Params(config, SEED)`).
+/// * `n`: samples in the whole dataset (>= 1).
+/// * `seed`: seed of the ground truth (when drawn here) and of the samples.
+/// * `hidden`: also return `s1..sL` and `z`.
+/// * `shard`: `(i, count)` or `"i/count"`: only samples
+///   `floor(i n / count) .. floor((i + 1) n / count)`; the shards' arrays
+///   concatenated in order are the unsharded arrays.
+/// * `threads`: worker threads (None or 0: all cores).
+///
+/// The arrays own memory allocated by Rust and handed to NumPy without a copy
+/// (`array.base` is the capsule that frees it). The GIL is released while
+/// sampling. Errors: `ConfigError` for a bad config, `FsrganError` for a bad
+/// `n` or `shard`, `MemoryError` if the arrays do not fit.
+#[pyfunction]
+#[pyo3(signature = (config, n, seed = 0, hidden = false, shard = None, threads = None))]
+pub fn sample<'py>(
+    py: Python<'py>,
+    config: &Bound<'py, PyAny>,
+    n: u64,
+    seed: u64,
+    hidden: bool,
+    shard: Option<&Bound<'py, PyAny>>,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PySamples>> {
+    let shard = parse_shard(shard)?;
+    let (start, end) = sample_range(n, shard)?;
+    let count = usize::try_from(end - start).map_err(|_| errors::invalid("too many samples"))?;
+    let (params_obj, params) = match config.cast::<PyParams>() {
+        Ok(p) => (p.clone().unbind(), p.get().params.clone()),
+        Err(_) => {
+            let cfg = to_config(config)?;
+            let params = py.detach(|| {
+                errors::guard(|| {
+                    with_threads(threads, || {
+                        Params::generate(&cfg, seed).map_err(errors::model)
+                    })
+                })
+            })?;
+            let obj = Py::new(py, PyParams::create(py, params, Some(seed))?)?;
+            let params = obj.get().params.clone();
+            (obj, params)
+        }
+    };
+    let arrays = py.detach(|| {
+        errors::guard(|| with_threads(threads, || sample_f32(&params, seed, start, count, hidden)))
+    })?;
+    let arrays = into_numpy(py, arrays)?;
+    PySamples::create(
+        py,
+        arrays,
+        Provenance {
+            params: params_obj,
+            seed,
+            n,
+            start,
+            end,
+            shard,
+            hidden,
+            manifest: None,
+        },
+    )
+}
