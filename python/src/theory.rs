@@ -6,8 +6,9 @@
 use numpy::{AllowTypeChange, PyArrayLike1};
 use pyo3::prelude::*;
 
+use fsrgan::numerics::normal;
 use fsrgan::theory::divergence::{self, Gaussian};
-use fsrgan::theory::{bvn, gan, gauss_relu, normal};
+use fsrgan::theory::{bvn, gan, gauss_relu};
 
 use crate::errors;
 

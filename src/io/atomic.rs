@@ -79,10 +79,10 @@ impl AtomicFile {
     /// # Errors
     /// [`IoError::Os`] if syncing or renaming fails (the temporary file is removed).
     pub fn commit(mut self) -> Result<(), IoError> {
-        if let Some(file) = self.file.take() {
-            if !self.synced {
-                file.sync_all().map_err(IoError::os(&self.tmp))?;
-            }
+        if let Some(file) = self.file.take()
+            && !self.synced
+        {
+            file.sync_all().map_err(IoError::os(&self.tmp))?;
         }
         std::fs::rename(&self.tmp, &self.dest).map_err(IoError::os(&self.dest))?;
         self.tmp.clear();

@@ -590,8 +590,7 @@ impl TensorWriter {
         // npz: (local header, member) per tensor, then the directory;
         // safetensors: the header, then each tensor's bytes.
         let mut whole = crc32fast::Hasher::new();
-        let bytes;
-        if self.format == Format::Npz {
+        let bytes = if self.format == Format::Npz {
             let crcs: Vec<u32> = self
                 .entries
                 .iter()
@@ -606,14 +605,14 @@ impl TensorWriter {
             let cd = self.central_directory(&crcs);
             self.write_at(self.end_of_data, &cd)?;
             whole.update(&cd);
-            bytes = self.end_of_data + cd.len() as u64;
+            self.end_of_data + cd.len() as u64
         } else {
             whole.update(&self.header);
             for e in &self.entries {
                 whole.combine(&e.crc);
             }
-            bytes = self.end_of_data;
-        }
+            self.end_of_data
+        };
         let mut file = self.file;
         file.sync()?;
         Ok(Sealed {

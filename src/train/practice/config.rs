@@ -340,7 +340,7 @@ impl PracticeConfig {
                 return Err(bad("widths", "must list one width per level".into()));
             }
         }
-        if self.fade_steps > self.steps {
+        if self.mode == Mode::Progressive && self.fade_steps > self.steps {
             return Err(bad(
                 "fade_steps",
                 format!(

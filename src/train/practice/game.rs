@@ -374,7 +374,7 @@ impl PracticeGame {
             let d_f = self.critic_logits(&in_f, fade);
             let mut ld = d_loss(loss, &d_r, &d_f);
             if self.cfg.drift > 0.0 {
-                ld = ld + d_r.square().mean(None) * self.cfg.drift;
+                ld += d_r.square().mean(None) * self.cfg.drift;
             }
             let mut gp = None;
             if loss == LossKind::WganGp {
@@ -397,7 +397,7 @@ impl PracticeGame {
                     },
                     &xh,
                 );
-                ld = ld + &pen * self.cfg.gp_weight;
+                ld += &pen * self.cfg.gp_weight;
                 gp = Some(pen);
             }
             let critic = &self.critics[ph.critic];

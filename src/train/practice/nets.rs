@@ -353,12 +353,12 @@ impl Critic {
             })
             .collect();
         let mut from = Vec::new();
-        for l in 0..=top {
+        for (l, &width) in widths.iter().enumerate().take(top + 1) {
             from.push(inputs.get(l).copied().flatten().map(|ch| {
                 let n = format!("{name}.level{}.from_rgb", l + 1);
                 match cfg.d_first_layer {
-                    FirstLayer::Patch => b.conv(&n, ch as i64, widths[l], q, q, 0, SQRT2),
-                    FirstLayer::Conv => b.conv(&n, ch as i64, widths[l], 1, 1, 0, SQRT2),
+                    FirstLayer::Patch => b.conv(&n, ch as i64, width, q, q, 0, SQRT2),
+                    FirstLayer::Conv => b.conv(&n, ch as i64, width, 1, 1, 0, SQRT2),
                 }
             }));
         }
@@ -455,10 +455,10 @@ impl Critic {
                 h = self.unit(u, &h, train);
             }
             if l == top && fade < 1.0 {
-                h = h * fade;
+                h *= fade;
             }
             if let Some(e) = input(l - 1) {
-                h = h + e;
+                h += e;
             }
         }
         if self.mbstd {
