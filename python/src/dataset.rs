@@ -17,7 +17,7 @@ use crate::errors;
 use crate::params::{PyParams, parse_dtype};
 use crate::sample::{Provenance, PySamples, parse_shard, sample_range, with_threads};
 
-fn json_to_py<'py>(py: Python<'py>, v: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+pub fn json_to_py<'py>(py: Python<'py>, v: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
     let text = serde_json::to_string(v).map_err(|e| errors::invalid(e.to_string()))?;
     py.import("json")?.call_method1("loads", (text,))
 }

@@ -9,9 +9,8 @@
 //! * [`dataset`] — `read_dataset`, `write_dataset`;
 //! * [`theory`] — the submodule `theory` (normal functions, `Phi2`, Gaussian-ReLU moments and inversions, divergences);
 //! * [`verify`] — `verify`, the table of `fsrgan verify` as records;
+//! * [`score`] — `score`, the sample metrics of any generated set with their floors (`fsrgan score`);
 //! * [`errors`] — `FsrganError(ValueError)` and its subclasses, the panic guard.
-//!
-//! `score` (the practice track's metrics) is added when `fsrgan::metrics::score` lands.
 
 use pyo3::prelude::*;
 
@@ -20,6 +19,7 @@ mod dataset;
 mod errors;
 mod params;
 mod sample;
+mod score;
 mod theory;
 mod verify;
 
@@ -38,6 +38,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dataset::read_dataset, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::write_dataset, m)?)?;
     m.add_function(wrap_pyfunction!(verify::verify, m)?)?;
+    m.add_function(wrap_pyfunction!(score::score, m)?)?;
     let th = PyModule::new(py, "theory")?;
     th.add(
         "__doc__",

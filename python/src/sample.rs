@@ -192,8 +192,8 @@ pub fn sample_range(n: u64, shard: Option<Shard>) -> PyResult<(u64, u64)> {
 /// * `manifest` — the dataset's `manifest.json` as a dict (None for `sample`).
 #[pyclass(name = "Samples", module = "fsrgan", extends = PyDict, frozen)]
 pub struct PySamples {
-    params: Py<PyParams>,
-    seed: u64,
+    pub(crate) params: Py<PyParams>,
+    pub(crate) seed: u64,
     n: u64,
     start: u64,
     end: u64,

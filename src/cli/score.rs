@@ -33,11 +33,8 @@ use crate::io::Dataset;
 use crate::io::dataset::{MANIFEST, open_samples};
 use crate::io::reader::{Tensor, read_npy, read_tensors};
 use crate::io::writer::Dtype;
-use crate::metrics::score::{Reference, Score, ScoreOptions, WithFloor, derive_seed, fresh_real};
+use crate::metrics::score::{Score, ScoreOptions, WithFloor, score_against_dataset};
 use crate::model::Config;
-
-/// The tag of the floor set's streams in [`derive_seed`].
-pub const FLOOR: u64 = 0x0066_6C6F_6F72;
 
 /// Arguments of `fsrgan score`.
 #[derive(Debug, clap::Args)]
@@ -277,21 +274,22 @@ fn run_inner(args: &Args) -> anyhow::Result<ExitCode> {
         .arrays
         .get("x1")
         .is_some_and(|a| a.dtype == Dtype::F32);
-    let mut floor_seed = derive_seed(ds.manifest.seed, &[FLOOR, args.seed]);
-    if floor_seed == ds.manifest.seed {
-        floor_seed = floor_seed.wrapping_add(1);
-    }
-    let floor = fresh_real(&ds.params, floor_seed, n, real_f32);
     let opts = ScoreOptions {
         patch_dirs: args.patch_dirs,
         max_rows: args.max_rows,
         max_gram_rows: args.max_gram_rows,
         max_pairs: args.max_pairs,
     };
-    let score = Reference::new(&real, &floor, &ds.params, &opts, args.seed)
-        .context("the real reference")?
-        .score(&fake.x)
-        .with_context(|| format!("scoring FAKE {}", args.fake.display()))?;
+    let (score, floor_seed) = score_against_dataset(
+        &real,
+        &ds.params,
+        ds.manifest.seed,
+        real_f32,
+        &fake.x,
+        &opts,
+        args.seed,
+    )
+    .with_context(|| format!("scoring FAKE {}", args.fake.display()))?;
     let copies = count_copies(&real, &fake.x);
     let report = Report {
         real_dir: args.real_dir.display().to_string(),

@@ -195,6 +195,49 @@ pub fn fresh_real(
     out
 }
 
+/// The tag of the floor set's streams in [`derive_seed`].
+pub const FLOOR: u64 = 0x0066_6C6F_6F72;
+
+/// The sampler seed of the floor set that scores a generated set against a
+/// dataset sampled with `dataset_seed`, for the metrics' `seed`:
+/// `derive_seed(dataset_seed, [FLOOR, seed])`, moved by one in the
+/// (astronomically unlikely) case that it equals `dataset_seed`, so the floor
+/// set never repeats the dataset's own sample streams.
+pub fn floor_seed(dataset_seed: u64, seed: u64) -> u64 {
+    let s = derive_seed(dataset_seed, &[FLOOR, seed]);
+    if s == dataset_seed {
+        s.wrapping_add(1)
+    } else {
+        s
+    }
+}
+
+/// Scores `fake` against a stored real dataset, as `fsrgan score` and the
+/// Python `fsrgan.score` do: the floor set is `N = len(fake)` fresh samples of
+/// `truth` from the streams of [`floor_seed`]`(dataset_seed, seed)` (rounded
+/// to float32 when `real_f32`, as the dataset stores them), then
+/// [`Reference::new`]`(real, floor, truth, opts, seed)`[`.score`](Reference::score)`(fake)`.
+/// Returns the score and the floor seed.
+///
+/// # Errors
+/// [`MetricsError`] for sets of the wrong shapes, non-finite values or
+/// fewer than 2 samples.
+pub fn score_against_dataset(
+    real: &[Array4<f64>],
+    truth: &Params,
+    dataset_seed: u64,
+    real_f32: bool,
+    fake: &[Array4<f64>],
+    opts: &ScoreOptions,
+    seed: u64,
+) -> Result<(Score, u64), MetricsError> {
+    let n = check_set("generated set", fake, truth)?;
+    let fs = floor_seed(dataset_seed, seed);
+    let floor = fresh_real(truth, fs, n, real_f32);
+    let score = Reference::new(real, &floor, truth, opts, seed)?.score(fake)?;
+    Ok((score, fs))
+}
+
 /// SplitMix64's finaliser.
 fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -164,3 +164,19 @@ def verify(
     threads: int | None = None,
 ) -> list[dict[str, Any]]:
     """The table of ``fsrgan verify`` (claims T1-T8) as records."""
+
+def score(
+    real: Union[str, "os.PathLike[str]", Samples],
+    fake: Mapping[str, npt.NDArray[Any]],
+    *,
+    seed: int = 0,
+    patch_dirs: int = 128,
+    max_rows: int = 65536,
+    max_gram_rows: int = 4096,
+    max_pairs: int = 1024,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Any generated set (``fake["x1"]..fake["xL"]``, (N, c, r_l, r_l)) against a
+    real dataset: per level patch SWD, Laplacian-pyramid SWD, MS-SSIM, moment
+    gaps c = 1..4 and atom coverage, each beside its floor (N fresh samples of
+    the truth); the numbers of ``fsrgan score --json``, plus ``floor_seed``."""

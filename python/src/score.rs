@@ -1,0 +1,151 @@
+//! `fsrgan.score`: the sample metrics of any generated set against a real
+//! dataset, each with its floor — `fsrgan::metrics::score::score_against_dataset`,
+//! the function `fsrgan score` calls, so both give the same numbers.
+
+use std::path::PathBuf;
+
+use ndarray::Array4;
+use numpy::{PyReadonlyArray4, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use fsrgan::io::Dataset;
+use fsrgan::io::writer::Dtype;
+use fsrgan::metrics::score::{ScoreOptions, score_against_dataset};
+use fsrgan::model::Params;
+use std::sync::Arc;
+
+use crate::dataset::json_to_py;
+use crate::errors;
+use crate::sample::{PySamples, with_threads};
+
+/// Level `l`'s images `x{l}` from a mapping, as float64 `(N, c, r, r)`.
+fn level_array(set: &str, map: &Bound<'_, PyAny>, l: usize) -> PyResult<Array4<f64>> {
+    let key = format!("x{l}");
+    let item = map.get_item(&key).map_err(|_| {
+        errors::invalid(format!(
+            "{set}: no array `{key}` (a mapping with x1..xL is expected)"
+        ))
+    })?;
+    if let Ok(a) = item.extract::<PyReadonlyArray4<'_, f32>>() {
+        return Ok(a.as_array().mapv(f64::from));
+    }
+    if let Ok(a) = item.extract::<PyReadonlyArray4<'_, f64>>() {
+        return Ok(a.as_array().to_owned());
+    }
+    let what = match item.cast::<numpy::PyUntypedArray>() {
+        Ok(u) => format!(
+            "an array of dtype {} and {} dimensions",
+            u.dtype(),
+            u.ndim()
+        ),
+        Err(_) => format!("a {}", item.get_type().name()?),
+    };
+    Err(errors::invalid(format!(
+        "{set}: `{key}` must be a float32 or float64 NumPy array of shape (N, c, r, r), got {what}"
+    )))
+}
+
+/// The real side: `(images, truth, dataset seed, stored as float32)`.
+type RealSide = (Vec<Array4<f64>>, Arc<Params>, u64, bool);
+
+fn real_side(py: Python<'_>, real: &Bound<'_, PyAny>) -> PyResult<RealSide> {
+    if let Ok(s) = real.cast::<PySamples>() {
+        let s = s.get();
+        let params = s.params.bind(py).get().params.clone();
+        let xs = (1..=params.config.levels)
+            .map(|l| level_array("real", real, l))
+            .collect::<PyResult<Vec<_>>>()?;
+        let f32 = real
+            .get_item("x1")
+            .and_then(|a| a.extract::<PyReadonlyArray4<'_, f32>>())
+            .is_ok();
+        return Ok((xs, params, s.seed, f32));
+    }
+    let path: PathBuf = real.extract().map_err(|_| {
+        errors::invalid(
+            "real must be a dataset directory (str or path) or a `Samples` (fsrgan.sample, fsrgan.read_dataset)",
+        )
+    })?;
+    py.detach(|| {
+        errors::guard(|| {
+            let ds = Dataset::open(&path).map_err(errors::io)?;
+            let xs = (1..=ds.params.config.levels)
+                .map(|l| ds.x(l))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(errors::io)?;
+            let f32 = ds
+                .manifest
+                .arrays
+                .get("x1")
+                .is_some_and(|a| a.dtype == Dtype::F32);
+            Ok((xs, Arc::new(ds.params), ds.manifest.seed, f32))
+        })
+    })
+}
+
+/// Scores generated samples against a real dataset, as `fsrgan score REAL FAKE
+/// --json` does (the same function, the same numbers): per level, the patch
+/// sliced Wasserstein distance, ProGAN's Laplacian-pyramid SWD per band,
+/// MS-SSIM of generated pairs (beside real pairs), the moment gaps
+/// `||E x^{(x)c}_real - E x^{(x)c}_fake||_F / ||E x^{(x)c}_real||_F`, `c = 1..4`,
+/// and atom / atom-pair coverage with the true dictionary — each beside its
+/// **floor**: the same metric for `N = len(fake)` fresh samples of the truth
+/// (an independent real set, drawn from streams derived from the dataset's
+/// seed and `seed`; rounded to float32 when the real data are float32).
+///
+/// * `real`: a dataset directory written by `fsrgan sample` / `write_dataset`,
+///   or a `Samples` (from `sample` or `read_dataset`): its `params` is the truth.
+/// * `fake`: any mapping with arrays `x1..xL` of shape `(N, c, r_l, r_l)`,
+///   float32 or float64 — a dict, `np.load("fake.npz")`, a `Samples`.
+///
+/// Returns a dict: `n_real`, `n_fake`, `seed`, `options`, `levels` (per level
+/// `patch_swd`, `pyramid_swd`, `msssim`, `moment_gaps`, `coverage`, ...; each
+/// metric as `{"value", "floor", ...}`), and `floor_seed`. Raises
+/// `FsrganError` for missing arrays, wrong shapes or dtypes, non-finite values
+/// or fewer than 2 samples; `DatasetError` for an unreadable `real`. The GIL
+/// is released while scoring.
+#[pyfunction]
+#[pyo3(signature = (real, fake, *, seed = 0, patch_dirs = 128, max_rows = 65536, max_gram_rows = 4096, max_pairs = 1024, threads = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn score<'py>(
+    py: Python<'py>,
+    real: &Bound<'py, PyAny>,
+    fake: &Bound<'py, PyAny>,
+    seed: u64,
+    patch_dirs: usize,
+    max_rows: usize,
+    max_gram_rows: usize,
+    max_pairs: usize,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (real_x, truth, dataset_seed, real_f32) = real_side(py, real)?;
+    let fake_x = (1..=truth.config.levels)
+        .map(|l| level_array("fake", fake, l))
+        .collect::<PyResult<Vec<_>>>()?;
+    let opts = ScoreOptions {
+        patch_dirs,
+        max_rows,
+        max_gram_rows,
+        max_pairs,
+    };
+    let (score, floor_seed) = py.detach(|| {
+        errors::guard(|| {
+            with_threads(threads, || {
+                score_against_dataset(
+                    &real_x,
+                    &truth,
+                    dataset_seed,
+                    real_f32,
+                    &fake_x,
+                    &opts,
+                    seed,
+                )
+                .map_err(|e| errors::invalid(e.to_string()))
+            })
+        })
+    })?;
+    let out = json_to_py(py, &score)?.cast_into::<PyDict>()?;
+    out.set_item("floor_seed", floor_seed)?;
+    Ok(out)
+}
