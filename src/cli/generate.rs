@@ -44,7 +44,7 @@ pub const GENERATE: u64 = 0x6E6E_7261_7465;
 Writes OUT/samples.npz (or .safetensors) and OUT/manifest.json (no params.safetensors:
 a generated set has no ground truth; the manifest names the run).")]
 pub struct Args {
-    /// A run directory of `fsrgan train` (theory track: holds learner.safetensors).
+    /// A run directory of `fsrgan train`: theory track (learner.safetensors) or practice track (generator.safetensors).
     pub run_dir: PathBuf,
     /// Number of samples.
     #[arg(long)]

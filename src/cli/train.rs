@@ -44,8 +44,10 @@ pub struct Args {
     pub config: Option<PathBuf>,
     /// Train against the ground truth of this dataset directory (its
     /// `manifest.json` config and seed, checked against its
-    /// `params.safetensors`) instead of the preset's model; batches are drawn
-    /// afresh from that truth.
+    /// `params.safetensors`) instead of the preset's model. Theory track:
+    /// batches are drawn afresh from that truth; practice track (a config
+    /// with `track = "practice"`, which requires it): minibatches are drawn
+    /// from the stored samples, the truth only scores.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Device: auto (CUDA if available), cpu, cuda.
