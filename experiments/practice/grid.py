@@ -5,6 +5,7 @@ against the truth, and the table of the results.
     experiments/practice/grid.py run PRESET OUT [--losses ..] [--modes ..] [--seeds 1 2 3]
                                     [--lower learned random] [--parallel 2] [--threads 1]
     experiments/practice/grid.py table OUT [--json FILE] [--markdown FILE]
+    experiments/practice/grid.py seeds OUT [--markdown FILE]
 
 `run` samples the preset's truth (seed 1) into OUT/data (50,000 samples, the
 finite training set) unless it exists, writes one config per run into
@@ -13,7 +14,10 @@ experiments/practice/configs/PRESET.toml with the loss's settings below, the
 mode, the seed; layer-wise and progressive runs split the base's steps over
 their phases so every mode takes the same number of generator steps), and
 runs `fsrgan train` on each, PARALLEL at a time with THREADS threads each.
-`table` reads every run's final row. Per-loss settings follow the papers
+`table` reads every run's final row; `seeds` groups the runs of one
+loss and mode over their seeds (those with at least two) and prints the
+mean and range of each level's SWD/floor, the worst level's, the lowest
+coverage and the MS-SSIM. Per-loss settings follow the papers
 (seeds 002/003): DCGAN's Adam(2e-4, 0.5) for minimax, non-saturating, least
 squares and hinge; WGAN: n_d = 5, clip 0.01, Adam(5e-5, beta1 = 0) (RMSprop-
 like, the paper's advice against momentum); WGAN-GP: n_d = 5, Adam(1e-4, 0,
@@ -184,6 +188,41 @@ def cmd_table(a):
     return 0
 
 
+def cmd_seeds(a):
+    import re
+    groups = {}
+    for name in sorted(os.listdir(a.out)):
+        m = re.fullmatch(r"(.+)-s(\d+)", name)
+        run = os.path.join(a.out, name, "run")
+        if not m or not os.path.exists(os.path.join(run, "score.json")):
+            continue
+        _, fin, _ = final_row(run)
+        groups.setdefault(m.group(1), []).append((int(m.group(2)), fin["values"], fin["step"]))
+    lines = []
+    for key, runs in sorted(groups.items()):
+        if len(runs) < 2:
+            continue
+        levels = max(int(k[3:]) for k in runs[0][1] if k.startswith("swd") and k[3:].isdigit())
+        def stat(xs, d=1):
+            return f"{sum(xs) / len(xs):.{d}f} ({min(xs):.{d}f}–{max(xs):.{d}f})"
+        ratio = lambda v, l: v[f"swd{l}"] / v[f"swd{l}_floor"]
+        cells = [key, ", ".join(str(s) for s, _, _ in sorted(runs)), stat([st for _, _, st in runs], 0)]
+        cells += [stat([ratio(v, l) for _, v, _ in runs]) for l in range(1, levels + 1)]
+        cells.append(stat([max(ratio(v, l) for l in range(1, levels + 1)) for _, v, _ in runs]))
+        cells.append(f"{min(min(v[f'cov{l}'] for l in range(1, levels + 1)) for _, v, _ in runs):.2f}")
+        cells.append(" / ".join(f"{sum(v[f'msssim{l}'] for _, v, _ in runs) / len(runs):.2f} ({runs[0][1][f'msssim{l}_real']:.2f})" for l in range(1, levels + 1)))
+        if not lines:
+            head = ["loss-mode", "seeds", "steps"] + [f"SWD{l}/floor" for l in range(1, levels + 1)] + ["worst level", "lowest cov", "MS-SSIM by level (real)"]
+            lines.append("| " + " | ".join(head) + " |")
+            lines.append("|" + "---|" * len(head))
+        lines.append("| " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    if a.markdown:
+        open(a.markdown, "w").write(text)
+    sys.stdout.write(text)
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -201,8 +240,11 @@ def main():
     t.add_argument("out")
     t.add_argument("--json")
     t.add_argument("--markdown")
+    sd = sub.add_parser("seeds", help="mean and range over seeds of each loss and mode")
+    sd.add_argument("out")
+    sd.add_argument("--markdown")
     a = p.parse_args()
-    sys.exit(cmd_run(a) if a.cmd == "run" else cmd_table(a))
+    sys.exit({"run": cmd_run, "table": cmd_table, "seeds": cmd_seeds}[a.cmd](a))
 
 
 if __name__ == "__main__":
