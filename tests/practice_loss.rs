@@ -15,6 +15,7 @@
 //!   `L_D = -c ||u - v||_1` at `w = c sign(u - v)`.
 
 use fsrgan::train::practice::config::LossKind;
+use fsrgan::train::practice::layers::normal_tensor;
 use fsrgan::train::practice::loss::{clip_, d_loss, g_loss, gradient_penalty, interpolates};
 use tch::{Kind, Tensor};
 
@@ -345,10 +346,10 @@ fn penalty_fd(d: &dyn Fn(&[Tensor]) -> Tensor, x: &[Tensor], h: f64) -> f64 {
 }
 
 fn rand_levels(seed: i64, b: i64) -> Vec<Tensor> {
-    tch::manual_seed(seed);
+    let seed = seed as u64 * 2;
     vec![
-        Tensor::randn([b, 1, 4, 4], (Kind::Double, tch::Device::Cpu)),
-        Tensor::randn([b, 1, 8, 8], (Kind::Double, tch::Device::Cpu)),
+        normal_tensor(seed, &[b, 1, 4, 4], Kind::Double, tch::Device::Cpu),
+        normal_tensor(seed + 1, &[b, 1, 8, 8], Kind::Double, tch::Device::Cpu),
     ]
 }
 

@@ -5,7 +5,7 @@
 use fsrgan::model::Config;
 use fsrgan::train::TrainError;
 use fsrgan::train::practice::config::{DNorm, FirstLayer, GNorm, Resample, ToRgb};
-use fsrgan::train::practice::layers::up2;
+use fsrgan::train::practice::layers::{normal_tensor, up2};
 use fsrgan::train::practice::nets::{Critic, GenPass, Generator, Shapes};
 use fsrgan::train::practice::{LossKind, Mode, PracticeConfig, PracticeGame};
 use tch::{Device, Kind, Tensor};
@@ -24,13 +24,16 @@ fn dims(t: &Tensor) -> Vec<i64> {
 }
 
 fn real_batches(game: &PracticeGame, model: &Config, seed: i64) -> Vec<Tensor> {
-    tch::manual_seed(seed);
+    // From a seeded ChaCha stream, not libtorch's global generator, which
+    // the other tests of this binary draw from in parallel.
     (0..model.levels)
         .map(|l| {
             let r = model.resolution(l) as i64;
-            Tensor::randn(
-                [game.real_batch() as i64, model.channels as i64, r, r],
-                (game.kind, Device::Cpu),
+            normal_tensor(
+                seed as u64 * 16 + l as u64,
+                &[game.real_batch() as i64, model.channels as i64, r, r],
+                game.kind,
+                Device::Cpu,
             )
         })
         .collect()
@@ -147,8 +150,13 @@ fn config_errors_name_the_field_and_the_rule() {
     // The same critic is fine with another loss, and WGAN-GP without batch norm.
     PracticeConfig::from_toml("loss = \"hinge\"\nd_norm = \"batch\"\n").unwrap();
     PracticeConfig::from_toml("loss = \"wgan_gp\"\n").unwrap();
+    // `fade_steps` bounds only a progressive run's phases: other modes never fade.
+    PracticeConfig::from_toml("mode = \"layerwise\"\nfade_steps = 10\nsteps = 5\n").unwrap();
     for (text, field) in [
-        ("fade_steps = 10\nsteps = 5\n", "fade_steps"),
+        (
+            "mode = \"progressive\"\nfade_steps = 10\nsteps = 5\n",
+            "fade_steps",
+        ),
         ("mode = \"progressive\"\nfade_steps = 0\n", "fade_steps"),
         ("leaky_slope = 1.5\n", "leaky_slope"),
         ("lr_g = 0.0\n", "lr_g"),
@@ -201,8 +209,7 @@ fn fade_zero_is_the_lower_level_upsampled() {
             ..small_cfg()
         };
         let g = Generator::new(&cfg, &shapes, Kind::Float, Device::Cpu);
-        tch::manual_seed(5);
-        let z = Tensor::randn([6, 8], (Kind::Float, Device::Cpu));
+        let z = normal_tensor(5, &[6, 8], Kind::Float, Device::Cpu);
         let pass = |top, fade| GenPass {
             top,
             fade,
