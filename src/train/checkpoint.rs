@@ -51,6 +51,33 @@ pub fn save_checkpoint(
             named.push((format!("{who}.v.{i}"), v.shallow_clone()));
         }
     }
+    let mut meta = BTreeMap::new();
+    meta.insert("format".into(), "fsrgan-train-state".into());
+    meta.insert("stage_index".into(), pos.0.to_string());
+    meta.insert("stage_step".into(), pos.1.to_string());
+    meta.insert("step".into(), pos.2.to_string());
+    meta.insert("opt_d.t".into(), opts.0.t.to_string());
+    meta.insert("opt_g.t".into(), opts.1.t.to_string());
+    write_tensors(
+        &run.file("checkpoint/state.safetensors"),
+        &named,
+        dtype,
+        &meta,
+    )
+}
+
+/// Writes `named` tensors (stored as `dtype`) with `meta` as one
+/// `.safetensors` file, atomically (temporary file, then rename).
+///
+/// # Errors
+/// [`TrainError::Io`] if the file cannot be written; [`TrainError`] if a
+/// tensor's values cannot be read.
+pub fn write_tensors(
+    path: &std::path::Path,
+    named: &[(String, Tensor)],
+    dtype: Dtype,
+    meta: &BTreeMap<String, String>,
+) -> Result<(), TrainError> {
     let specs = named
         .iter()
         .map(|(n, t)| TensorSpec {
@@ -59,19 +86,7 @@ pub fn save_checkpoint(
             shape: t.size().iter().map(|&s| s as usize).collect(),
         })
         .collect();
-    let mut meta = BTreeMap::new();
-    meta.insert("format".into(), "fsrgan-train-state".into());
-    meta.insert("stage_index".into(), pos.0.to_string());
-    meta.insert("stage_step".into(), pos.1.to_string());
-    meta.insert("step".into(), pos.2.to_string());
-    meta.insert("opt_d.t".into(), opts.0.t.to_string());
-    meta.insert("opt_g.t".into(), opts.1.t.to_string());
-    let mut w = TensorWriter::create(
-        &run.file("checkpoint/state.safetensors"),
-        Format::Safetensors,
-        specs,
-        &meta,
-    )?;
+    let mut w = TensorWriter::create(path, Format::Safetensors, specs, meta)?;
     for (i, (_, t)) in named.iter().enumerate() {
         w.append_f64(i, &values(t)?.1)?;
     }

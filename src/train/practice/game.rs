@@ -25,6 +25,7 @@ use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
 use super::super::TrainError;
+use super::super::checkpoint::{dtype, write_tensors};
 use super::super::config::{Optimizer, Precision};
 use super::super::optim::Optim;
 use super::config::{FirstLayer, LossKind, Mode, PracticeConfig};
@@ -32,7 +33,6 @@ use super::layers::{mix, normal_tensor, uniform_tensor, up2};
 use super::loss::{clip_, d_loss, g_loss, gradient_penalty, interpolates};
 use super::nets::{Critic, GenPass, Generator, Shapes};
 use crate::io::reader::read_tensors;
-use crate::io::writer::{Dtype, Format, TensorSpec, TensorWriter};
 use crate::model::Config;
 
 /// One phase of a mode.
@@ -550,19 +550,7 @@ impl PracticeGame {
     /// # Errors
     /// [`TrainError::Io`] if the file cannot be written.
     pub fn save_at(&self, path: &Path, extra: &[(&str, String)]) -> Result<(), TrainError> {
-        let dtype = match self.cfg.precision {
-            Precision::F32 => Dtype::F32,
-            Precision::F64 => Dtype::F64,
-        };
         let named = self.named_state();
-        let specs = named
-            .iter()
-            .map(|(n, t)| TensorSpec {
-                name: n.clone(),
-                dtype,
-                shape: t.size().iter().map(|&s| s as usize).collect(),
-            })
-            .collect();
         let mut meta = BTreeMap::new();
         meta.insert("format".into(), "fsrgan-practice-state".into());
         meta.insert("phase".into(), self.phase.to_string());
@@ -572,12 +560,7 @@ impl PracticeGame {
         for (k, v) in extra {
             meta.insert((*k).into(), v.clone());
         }
-        let mut w = TensorWriter::create(path, Format::Safetensors, specs, &meta)?;
-        for (i, (_, t)) in named.iter().enumerate() {
-            w.append_f64(i, &super::super::generator::values(t)?.1)?;
-        }
-        w.finish()?;
-        Ok(())
+        write_tensors(path, &named, dtype(self.cfg.precision), &meta)
     }
 
     /// Restores what [`PracticeGame::save`] wrote into this game (built from
