@@ -48,79 +48,148 @@ pub enum PlotError {
     },
 }
 
-/// Draws `rows` samples (one per row) of the images `x[l]` (`(B, c, r_l, r_l)`),
-/// one column per level, each upscaled (nearest neighbour) to the largest
-/// resolution. Colours: `0.5 + 0.5 v / max|x_l|` per level (grey is 0), RGB for
-/// `c = 3`, grey for `c = 1`, the first channel otherwise.
+/// The font of every label, shipped inside the binary (DejaVu Sans,
+/// `assets/fonts/`, Bitstream Vera licence beside it), so plots render on a
+/// machine with no fonts installed.
+static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+
+/// Registers [`FONT`] as plotters' `sans-serif` (every style falls back to
+/// it); idempotent.
+fn ensure_font() -> Result<(), String> {
+    static DONE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+            .map_err(|_| "the embedded font DejaVu Sans cannot be read".to_string())
+    })
+    .clone()
+}
+
+/// The colour scale of level `l` in a sample figure: the 99th percentile of
+/// `|x|` over the level's nonzero values (a sparse image is mostly zeros, so
+/// the maximum is an outlier and the mean is near 0), or the maximum when
+/// fewer than 100 values are nonzero; 1 for an all-zero level.
+pub fn level_scale(x: &ArrayView4<'_, f64>) -> f64 {
+    let mut v: Vec<f64> = x.iter().map(|v| v.abs()).filter(|v| *v > 0.0).collect();
+    if v.is_empty() {
+        return 1.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let k = if v.len() >= 100 {
+        ((v.len() as f64 * 0.99).ceil() as usize).min(v.len()) - 1
+    } else {
+        v.len() - 1
+    };
+    v[k]
+}
+
+/// Draws `rows` samples (one per row) of the image sets `sets` (each a name
+/// and its levels `x[l]`, `(B, c, r_l, r_l)`), side by side per level: one
+/// column group per level, one column per set, each image upscaled (nearest
+/// neighbour) to the largest resolution. Colours per level: `0.5 + 0.5 v / s_l`
+/// clamped (grey is 0), with `s_l` from the **first** set ([`level_scale`])
+/// and used for every set, so they compare; RGB for `c = 3`, grey for
+/// `c = 1`, the first channel otherwise. The caption names the scales.
 ///
 /// The PNG is written to a temporary file and renamed into place.
 ///
 /// # Errors
-/// [`PlotError`] for a non-PNG path, no images, or a backend failure.
-pub fn sample_grid(path: &Path, x: &[ArrayView4<'_, f64>], rows: usize) -> Result<(), PlotError> {
+/// [`PlotError`] for a non-PNG path, no images, sets with different levels,
+/// or a backend failure.
+pub fn sample_figure(
+    path: &Path,
+    sets: &[(&str, &[ArrayView4<'_, f64>])],
+    rows: usize,
+) -> Result<(), PlotError> {
     let display = path.display().to_string();
     if path.extension().and_then(|e| e.to_str()) != Some("png") {
         return Err(PlotError::Extension(display));
     }
-    let rows = rows.min(x.first().map_or(0, |a| a.len_of(Axis(0))));
+    let Some((_, first)) = sets.first() else {
+        return Err(PlotError::Empty("no image sets".into()));
+    };
+    let levels = first.len();
+    if levels == 0 || sets.iter().any(|(_, x)| x.len() != levels) {
+        return Err(PlotError::Empty(
+            "every image set needs the same, nonzero number of levels".into(),
+        ));
+    }
+    let rows = sets
+        .iter()
+        .flat_map(|(_, x)| x.iter().map(|a| a.len_of(Axis(0))))
+        .fold(rows, usize::min);
     if rows == 0 {
         return Err(PlotError::Empty("no samples".into()));
     }
-    let r_max = x.iter().map(|a| a.shape()[2]).max().unwrap_or(1);
-    let cell = (128 / r_max).max(1) * r_max;
-    let (gap, top) = (8u32, 24u32);
-    let width = x.len() as u32 * (cell as u32 + gap) + gap;
-    let height = top + rows as u32 * (cell as u32 + gap) + gap;
-    let backend_err = |e: String| PlotError::Backend {
-        path: display.clone(),
-        reason: e,
-    };
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}.png",
-        path.file_stem().and_then(|s| s.to_str()).unwrap_or("grid"),
-        std::process::id()
-    ));
-    {
-        let root = BitMapBackend::new(&tmp, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| backend_err(e.to_string()))?;
-        for (l, a) in x.iter().enumerate() {
-            let (_, c, r, _) = a.dim();
-            let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
-            let up = cell / r;
-            let x0 = gap as usize + l * (cell + gap as usize);
+    let scales: Vec<f64> = first.iter().map(level_scale).collect();
+    let r_max = first.iter().map(|a| a.shape()[2]).max().unwrap_or(1);
+    let cell = (96 / r_max).max(1) * r_max;
+    let (gap, top, bottom) = (6usize, 40usize, 24usize);
+    let group = sets.len() * (cell + gap) + 2 * gap;
+    let width = (levels * group + gap) as u32;
+    let height = (top + rows * (cell + gap) + bottom) as u32;
+    let caption = format!(
+        "grey = 0; full colour = +/- s_l per level, from the {} samples: s = {}",
+        sets[0].0,
+        scales
+            .iter()
+            .map(|s| format!("{s:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    write_png(path, (width, height), |root| {
+        for (l, &scale) in scales.iter().enumerate() {
+            let g0 = gap + l * group;
+            let r = first[l].shape()[2];
             root.draw(&Text::new(
                 format!("level {} ({r}x{r})", l + 1),
-                (x0 as i32, 4),
-                ("sans-serif", 16).into_font(),
-            ))
-            .map_err(|e| backend_err(e.to_string()))?;
-            for row in 0..rows {
-                let y0 = top as usize + row * (cell + gap as usize);
-                let img = a.index_axis(Axis(0), row);
-                for py in 0..r {
-                    for px in 0..r {
-                        let v = |ch: usize| {
-                            let t = 0.5 + 0.5 * img[[ch.min(c - 1), py, px]] / scale;
-                            (t.clamp(0.0, 1.0) * 255.0).round() as u8
-                        };
-                        let color = if c == 3 {
-                            RGBColor(v(0), v(1), v(2))
-                        } else {
-                            RGBColor(v(0), v(0), v(0))
-                        };
-                        let (xa, ya) = ((x0 + px * up) as i32, (y0 + py * up) as i32);
-                        root.draw(&Rectangle::new(
-                            [(xa, ya), (xa + up as i32, ya + up as i32)],
-                            color.filled(),
-                        ))
-                        .map_err(|e| backend_err(e.to_string()))?;
+                (g0 as i32, 2),
+                font(15),
+            ))?;
+            for (k, (name, x)) in sets.iter().enumerate() {
+                let a = &x[l];
+                let (_, c, r, _) = a.dim();
+                let up = cell / r;
+                let x0 = g0 + k * (cell + gap);
+                root.draw(&Text::new(name.to_string(), (x0 as i32, 20), font(13)))?;
+                for row in 0..rows {
+                    let y0 = top + row * (cell + gap);
+                    let img = a.index_axis(Axis(0), row);
+                    for py in 0..r {
+                        for px in 0..r {
+                            let v = |ch: usize| {
+                                let t = 0.5 + 0.5 * img[[ch.min(c - 1), py, px]] / scale;
+                                (t.clamp(0.0, 1.0) * 255.0).round() as u8
+                            };
+                            let color = if c == 3 {
+                                RGBColor(v(0), v(1), v(2))
+                            } else {
+                                RGBColor(v(0), v(0), v(0))
+                            };
+                            let (xa, ya) = ((x0 + px * up) as i32, (y0 + py * up) as i32);
+                            root.draw(&Rectangle::new(
+                                [(xa, ya), (xa + up as i32, ya + up as i32)],
+                                color.filled(),
+                            ))?;
+                        }
                     }
                 }
             }
         }
-        root.present().map_err(|e| backend_err(e.to_string()))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| backend_err(e.to_string()))
+        root.draw(&Text::new(
+            caption,
+            (gap as i32, (height as usize - bottom + 4) as i32),
+            font(12),
+        ))?;
+        Ok(())
+    })
+}
+
+/// [`sample_figure`] of one image set (`sample --grid`).
+///
+/// # Errors
+/// As [`sample_figure`].
+pub fn sample_grid(path: &Path, x: &[ArrayView4<'_, f64>], rows: usize) -> Result<(), PlotError> {
+    sample_figure(path, &[("real", x)], rows)
 }
 
 /// Draws the training plots of a run directory `dir` from its metrics `rows`:
@@ -183,6 +252,7 @@ fn write_png(
         path.file_stem().and_then(|s| s.to_str()).unwrap_or("plot"),
         std::process::id()
     ));
+    ensure_font().map_err(backend_err)?;
     let drawn = {
         let root = BitMapBackend::new(&tmp, size).into_drawing_area();
         root.fill(&WHITE)
@@ -669,4 +739,51 @@ fn colour_bar(area: &DrawingArea<BitMapBackend<'_>, Shift>) -> Drawn {
         BLACK.stroke_width(1),
     )))?;
     Ok(())
+}
+
+// ------------------------------------------------------- run figures ----
+
+/// Name of the file in a run directory that lists the plots that could not
+/// be drawn (absent when every plot was drawn).
+pub const PLOT_WARNINGS: &str = "plot-warnings.txt";
+
+/// Draws a run's sample figures — `samples.png` (real and learner side by
+/// side, one colour scale per level from the real samples) and
+/// `samples-real.png` — and then `more` (the run's training plots). A
+/// plot is never worth a run: each failure becomes a line of the returned
+/// warnings, which are printed to stderr and written to [`PLOT_WARNINGS`]
+/// (which the report shows); no temporary file is left behind.
+pub fn run_figures<'a>(
+    dir: &Path,
+    real: &[ArrayView4<'a, f64>],
+    fake: &[ArrayView4<'a, f64>],
+    more: impl FnOnce() -> Result<(), PlotError>,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let results = [
+        sample_figure(
+            &dir.join("samples.png"),
+            &[("real", real), ("learner", fake)],
+            8,
+        ),
+        sample_grid(&dir.join("samples-real.png"), real, 8),
+        more(),
+    ];
+    for r in results {
+        if let Err(e) = r {
+            warnings.push(e.to_string());
+        }
+    }
+    let file = dir.join(PLOT_WARNINGS);
+    if warnings.is_empty() {
+        let _ = std::fs::remove_file(&file);
+    } else {
+        for w in &warnings {
+            eprintln!("warning: plot not drawn: {w}");
+        }
+        if let Err(e) = crate::io::atomic::write_bytes(&file, (warnings.join("\n") + "\n").as_bytes()) {
+            eprintln!("warning: writing {}: {e}", file.display());
+        }
+    }
+    warnings
 }

@@ -221,8 +221,8 @@ pub fn blas_threads() -> usize {
 }
 
 /// Sets libtorch's intra-op pool (with the `torch` feature) and OpenBLAS to
-/// `n` threads. Both can change at run time; rayon's pool is the process's
-/// ([`init_process`]).
+/// `n` threads. Both can change at run time; rayon's pool is sized by
+/// [`with_threads`].
 pub fn set_compute_threads(n: usize) {
     let n = n.max(1);
     #[cfg(feature = "torch")]
@@ -230,22 +230,57 @@ pub fn set_compute_threads(n: usize) {
     set_blas_threads(n);
 }
 
-/// Sizes every pool of this process to `n` threads: [`set_compute_threads`]
-/// and rayon's global pool. Call before any rayon work; a global pool that
-/// already exists with `n` threads is kept.
+/// Most threads one request may ask for (a guard against typos that would
+/// spawn millions of threads).
+pub const MAX_THREADS: usize = 1024;
+
+/// Errors of sizing the thread pools.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PoolError {
+    /// More threads than [`MAX_THREADS`] were asked for.
+    #[error("threads must be at most {MAX_THREADS}, got {0}")]
+    TooMany(usize),
+    /// rayon could not start the threads.
+    #[error("starting {n} worker thread(s): {source}")]
+    Build {
+        /// The threads asked for.
+        n: usize,
+        /// rayon's error.
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
+/// Runs `f` with every pool of this process sized to `n` threads (`None` or
+/// `Some(0)`: all available cores): libtorch's intra-op pool and OpenBLAS
+/// ([`set_compute_threads`]) and the rayon pool that `f`'s parallel work runs
+/// on. This is the one way an entry point (a subcommand, a Python call, a
+/// bench) sizes its pools, so the order of the code cannot break it:
+///
+/// * the first request builds rayon's global pool with `n` threads;
+/// * a later request for the size the global pool has runs `f` on it;
+/// * a request for another size (the global pool was built earlier, by a
+///   previous request or by rayon's lazy default) runs `f` inside a local
+///   pool of `n` threads — served, never an error.
 ///
 /// # Errors
-/// rayon's global pool already exists with another size (or could not be built).
-pub fn init_process(n: usize) -> Result<(), rayon::ThreadPoolBuildError> {
-    let n = n.max(1);
+/// [`PoolError`] when `n` exceeds [`MAX_THREADS`] or the threads cannot start.
+pub fn with_threads<T: Send>(n: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T, PoolError> {
+    let n = match n {
+        None | Some(0) => available_cores(),
+        Some(n) if n > MAX_THREADS => return Err(PoolError::TooMany(n)),
+        Some(n) => n,
+    };
     set_compute_threads(n);
-    match rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .build_global()
-    {
-        Err(_) if rayon::current_num_threads() == n => Ok(()),
-        other => other,
+    let global = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    if global.is_ok() || (rayon::current_thread_index().is_none() && rayon::current_num_threads() == n) {
+        return Ok(f());
     }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .map_err(|source| PoolError::Build { n, source })?;
+    Ok(pool.install(f))
 }
 
 /// Name of the variable that marks a process re-executed by

@@ -132,26 +132,13 @@ pub fn sample_f32(
     })
 }
 
-/// Most worker threads a call may ask for (a guard against typos that would
-/// spawn millions of threads).
-pub const MAX_THREADS: usize = 1024;
-
-/// Runs `f` on a rayon pool of `threads` threads (None or 0: the global pool, all cores).
+/// Runs `f` with the pools sized to `threads` (None or 0: all cores) by the
+/// crate's one pool sizer, [`fsrgan::threads::with_threads`].
 pub fn with_threads<T: Send>(
     threads: Option<usize>,
     f: impl FnOnce() -> PyResult<T> + Send,
 ) -> PyResult<T> {
-    match threads {
-        None | Some(0) => f(),
-        Some(t) if t > MAX_THREADS => Err(errors::invalid(format!(
-            "threads must be at most {MAX_THREADS}, got {t}"
-        ))),
-        Some(t) => rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build()
-            .map_err(|e| errors::invalid(format!("building the thread pool: {e}")))?
-            .install(f),
-    }
+    fsrgan::threads::with_threads(threads, f).map_err(|e| errors::invalid(e.to_string()))?
 }
 
 /// `shard` as `(i, n)`, `[i, n]` or `"i/n"`, validated as `--shard` is.

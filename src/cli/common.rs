@@ -1,4 +1,5 @@
-//! Pieces shared by several subcommands: model selection and progress bars.
+//! Pieces shared by several subcommands: model selection and progress bars
+//! (thread pools: [`crate::threads::with_threads`]).
 
 use std::path::PathBuf;
 
@@ -44,16 +45,4 @@ pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
     bar.set_style(style);
     bar.set_message(what.to_string());
     bar
-}
-
-/// Runs `f` on a rayon pool of `threads` threads (0: rayon's default).
-pub fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
-    if threads == 0 {
-        return Ok(f());
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("building the thread pool")?;
-    Ok(pool.install(f))
 }

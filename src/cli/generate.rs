@@ -24,7 +24,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use ndarray::{Array4, ArrayView4};
 
-use super::common::{progress_bar, with_threads};
+use super::common::progress_bar;
+use crate::threads::with_threads;
 use crate::io::dataset::{MANIFEST, PARAMS, add_residuals, config_array_specs, existing_dataset};
 use crate::io::manifest::{ArrayInfo, FORMAT, FORMAT_VERSION, Manifest, Source};
 use crate::io::writer::FileDigest;
@@ -423,7 +424,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         residual_samples: 2048,
     };
     let out = args.out.clone();
-    with_threads(args.threads, move || -> anyhow::Result<ExitCode> {
+    with_threads(Some(args.threads), move || -> anyhow::Result<ExitCode> {
         let t0 = Instant::now();
         let bar = progress_bar(opts.n, "generating");
         let m = write_generated(&out, gen_source.as_ref(), source, &opts, |d| {

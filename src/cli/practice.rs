@@ -50,16 +50,20 @@ pub fn run(args: &Args, text: Option<&str>) -> anyhow::Result<ExitCode> {
             "the practice track trains on a finite dataset: pass --data DIR (a directory written by `fsrgan sample`)"
         );
     };
-    let (truth, data) = open_data(&data_dir)?;
+    // The truth's config from the manifest alone (no parallel work) sizes
+    // the pools; the dataset is opened and checked inside them.
+    let model = crate::io::Manifest::read(&data_dir.join("manifest.json"))
+        .with_context(|| format!("opening the dataset {}", data_dir.display()))?
+        .config;
     if !resume {
         let (ts, ws) = cfg
             .cpu
-            .resolve(args.threads, args.omp_wait, &truth.config)
+            .resolve(args.threads, args.omp_wait, &model)
             .map_err(anyhow::Error::msg)?;
         threads::reexec_for_wait_policy(cfg.cpu.wait).map_err(anyhow::Error::msg)?;
         eprintln!(
             "cpu: {} thread(s) ({ts}), OpenMP wait policy {:?} ({ws})",
-            cfg.cpu.threads_for(&truth.config),
+            cfg.cpu.threads_for(&model),
             cfg.cpu.wait
         );
         if out.join("config.toml").exists() {
@@ -74,10 +78,22 @@ pub fn run(args: &Args, text: Option<&str>) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("removing the old run {}", out.display()))?;
         }
     }
-    let n = cfg.cpu.threads_for(&truth.config);
-    threads::init_process(n).context("sizing the thread pools")?;
+    let n = cfg.cpu.threads_for(&model);
+    threads::with_threads(Some(n), || run_sized(args, &cfg, &out, resume, &data_dir))
+        .context("sizing the thread pools")?
+}
+
+/// A practice run once the pools are sized.
+fn run_sized(
+    args: &Args,
+    cfg: &PracticeRun,
+    out: &Path,
+    resume: bool,
+    data_dir: &Path,
+) -> anyhow::Result<ExitCode> {
+    let (truth, data) = open_data(data_dir)?;
     let dev = device(&args.device)?;
-    let total = total_steps(&cfg, &truth)?;
+    let total = total_steps(cfg, &truth)?;
     eprintln!(
         "practice track: {:?} GAN, {} loss, on {} ({} samples of `{}`) into {} ({total} steps, at most {:.0} s)",
         cfg.practice.mode,
@@ -95,11 +111,11 @@ pub fn run(args: &Args, text: Option<&str>) -> anyhow::Result<ExitCode> {
             bar.set_message(format!("{stage} {k}/{n} D {d:+.3e} G {g:+.3e}"));
         };
     let opts = PracticeOptions {
-        out: out.clone(),
+        out: out.to_path_buf(),
         resume,
         device: dev,
     };
-    let outcome = train_practice(&cfg, &truth, &data, &opts, &mut progress)
+    let outcome = train_practice(cfg, &truth, &data, &opts, &mut progress)
         .with_context(|| format!("training into {}", out.display()))?;
     bar.finish_and_clear();
     eprintln!(
@@ -121,7 +137,7 @@ pub fn run(args: &Args, text: Option<&str>) -> anyhow::Result<ExitCode> {
         );
     }
     super::report::run(super::report::Args {
-        dir: out.clone(),
+        dir: out.to_path_buf(),
         out: None,
     })?;
     Ok(ExitCode::SUCCESS)

@@ -427,11 +427,14 @@ fn plots(run: &RunDir, out: &Path) -> anyhow::Result<String> {
     ));
     figures.push((
         "samples.png".into(),
-        "Samples of the learner, every level.".into(),
+        "Real samples of the true generator (left) and samples of the learner (right), every \
+         level, on one colour scale per level: grey is 0, full colour is +/- s_l, the 99th \
+         percentile of the real level's nonzero |x| (the values are in the caption)."
+            .into(),
     ));
     figures.push((
         "samples-real.png".into(),
-        "Real samples of the true generator, every level (compare with the learner's).".into(),
+        "Real samples of the true generator alone, on the same scale.".into(),
     ));
     let base = out.parent().unwrap_or(Path::new("."));
     let mut s = String::from("## Plots\n\n");
@@ -441,6 +444,13 @@ fn plots(run: &RunDir, out: &Path) -> anyhow::Result<String> {
             let link = relative_link(&path, base);
             let _ = writeln!(s, "![{file}]({link})\n\n*{caption}*\n");
         }
+    }
+    if let Ok(w) = std::fs::read_to_string(run.file(crate::plot::PLOT_WARNINGS)) {
+        s.push_str("**Plots that could not be drawn** (the run itself is complete):\n\n");
+        for line in w.lines().filter(|l| !l.trim().is_empty()) {
+            let _ = writeln!(s, "- {line}");
+        }
+        s.push('\n');
     }
     Ok(s)
 }

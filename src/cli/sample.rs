@@ -7,7 +7,8 @@ use std::time::Instant;
 use anyhow::Context;
 use ndarray::ArrayView4;
 
-use super::common::{ModelChoice, progress_bar, with_threads};
+use super::common::{ModelChoice, progress_bar};
+use crate::threads::with_threads;
 use crate::io::dataset::{self, WriteOptions};
 use crate::io::manifest::Shard;
 use crate::io::{Dtype, Format};
@@ -85,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let grid = args.grid.clone();
     let threads = args.threads;
     let timing = args.timing;
-    with_threads(threads, move || -> anyhow::Result<ExitCode> {
+    with_threads(Some(threads), move || -> anyhow::Result<ExitCode> {
         let t0 = Instant::now();
         eprintln!(
             "calibrating the `{}` model (seed {}) ...",

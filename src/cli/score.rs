@@ -28,7 +28,7 @@ use anyhow::{Context, bail};
 use ndarray::{Array4, Axis, Ix4};
 use serde::Serialize;
 
-use super::common::with_threads;
+use crate::threads::with_threads;
 use crate::io::Dataset;
 use crate::io::dataset::{MANIFEST, open_samples};
 use crate::io::reader::{Tensor, read_npy, read_tensors};
@@ -256,7 +256,7 @@ fn count_copies(real: &[Array4<f64>], fake: &[Array4<f64>]) -> usize {
 
 /// Runs `fsrgan score`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    with_threads(args.threads, move || run_inner(&args))?
+    with_threads(Some(args.threads), move || run_inner(&args))?
 }
 
 fn run_inner(args: &Args) -> anyhow::Result<ExitCode> {

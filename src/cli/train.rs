@@ -96,11 +96,19 @@ pub(super) fn device(name: &str) -> anyhow::Result<tch::Device> {
     })
 }
 
-/// Trains against the ground truth of the dataset `dir`: its manifest's model
-/// config and seed, after checking that they regenerate its
-/// `params.safetensors` (to its storage precision).
-fn learn_dataset(cfg: &mut TrainConfig, dir: &std::path::Path) -> anyhow::Result<()> {
+/// Adopts the model config and seed of the dataset `dir` from its manifest
+/// (a JSON read: no parallel work, so it may run before the pools are sized).
+fn adopt_dataset(cfg: &mut TrainConfig, dir: &std::path::Path) -> anyhow::Result<crate::io::Manifest> {
     let m = crate::io::Manifest::read(&dir.join("manifest.json"))?;
+    cfg.model = m.config.clone();
+    cfg.seed = m.seed;
+    Ok(m)
+}
+
+/// Checks that the manifest's model config and seed regenerate the dataset's
+/// `params.safetensors` (to its storage precision), so the run is scored
+/// against the truth that drew the data.
+fn check_dataset_truth(dir: &std::path::Path, m: &crate::io::Manifest) -> anyhow::Result<()> {
     let stored = crate::io::params::read_params(&dir.join(&m.params_file), Some(&m.config))?;
     let regenerated = crate::model::Params::generate(&m.config, m.seed)?;
     let a = crate::io::params::named_tensors(&stored);
@@ -119,8 +127,6 @@ fn learn_dataset(cfg: &mut TrainConfig, dir: &std::path::Path) -> anyhow::Result
             );
         }
     }
-    cfg.model = m.config;
-    cfg.seed = m.seed;
     Ok(())
 }
 
@@ -139,6 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return super::practice::run(&args, Some(&text));
         }
     }
+    let mut manifest = None;
     let (cfg, out, resume) = if let Some(dir) = &args.resume {
         let text = std::fs::read_to_string(dir.join("config.toml"))
             .with_context(|| format!("reading {}/config.toml", dir.display()))?;
@@ -164,7 +171,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (None, None) => TrainConfig::preset("small")?,
         };
         if let Some(dir) = &args.data {
-            learn_dataset(&mut cfg, dir)?;
+            manifest = Some(adopt_dataset(&mut cfg, dir)?);
         }
         let model = cfg.model.clone();
         let (ts, ws) = cfg
@@ -191,8 +198,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         (cfg, args.out.clone(), false)
     };
+    // Every pool is sized before any parallel work (the truth check below
+    // is the first).
     let n = cfg.cpu.threads_for(&cfg.model);
-    threads::init_process(n).context("sizing the thread pools")?;
+    threads::with_threads(Some(n), || train_sized(&args, &cfg, &out, resume, manifest.as_ref(), n))
+        .context("sizing the thread pools")?
+}
+
+/// `fsrgan train` once the pools are sized: the dataset's truth checked,
+/// training, the summary and the report.
+fn train_sized(
+    args: &Args,
+    cfg: &TrainConfig,
+    out: &std::path::Path,
+    resume: bool,
+    manifest: Option<&crate::io::Manifest>,
+    n: usize,
+) -> anyhow::Result<ExitCode> {
+    if let (Some(dir), Some(m)) = (&args.data, manifest) {
+        check_dataset_truth(dir, m)?;
+    }
     if resume {
         eprintln!(
             "cpu: {n} thread(s), OpenMP wait policy {:?} (recorded in the run)",
@@ -219,12 +244,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             bar.set_message(format!("{stage} {k}/{n} D {d} G {g:+.3e}"));
         };
     let opts = TrainOptions {
-        out: out.clone(),
+        out: out.to_path_buf(),
         resume,
         device: dev,
         quiet: false,
     };
-    let outcome = train(&cfg, &opts, &mut progress)
+    let outcome = train(cfg, &opts, &mut progress)
         .with_context(|| format!("training into {}", out.display()))?;
     bar.finish_and_clear();
     let v = &outcome.last.values;
@@ -272,7 +297,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     if !outcome.stopped_early {
         super::report::run(super::report::Args {
-            dir: out.clone(),
+            dir: out.to_path_buf(),
             out: None,
         })?;
     }

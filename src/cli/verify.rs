@@ -43,11 +43,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.samples == 0 {
         anyhow::bail!("--samples must be at least 1");
     }
-    let threads = match args.threads {
-        0 => crate::threads::available_cores(),
-        n => n,
-    };
-    crate::threads::init_process(threads).map_err(anyhow::Error::from)?;
+    crate::threads::with_threads(Some(args.threads), || verify_sized(&args, &all))?
+}
+
+/// `fsrgan verify` once the pools are sized.
+fn verify_sized(args: &Args, all: &[claims::Claim]) -> anyhow::Result<ExitCode> {
     let selected: Vec<_> = all
         .iter()
         .filter(|c| {

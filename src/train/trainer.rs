@@ -783,15 +783,11 @@ pub fn train(
     )?;
     run.write_rows(&rows)?;
     let fake = eval.fake_images(&learner)?;
-    for (file, x) in [
-        ("samples.png", fake.as_slice()),
-        ("samples-real.png", eval.real_images()),
-    ] {
-        let views: Vec<_> = x.iter().map(|a| a.view()).collect();
-        crate::plot::sample_grid(&run.file(file), &views, 8)
-            .map_err(|e| TrainError::Plot(e.to_string()))?;
-    }
-    crate::plot::training_plots(&run.path, &rows).map_err(|e| TrainError::Plot(e.to_string()))?;
+    let fv: Vec<_> = fake.iter().map(|a| a.view()).collect();
+    let rv: Vec<_> = eval.real_images().iter().map(|a| a.view()).collect();
+    crate::plot::run_figures(&run.path, &rv, &fv, || {
+        crate::plot::training_plots(&run.path, &rows)
+    });
     Ok(TrainOutcome {
         learner: learner_params,
         last,

@@ -616,16 +616,14 @@ pub fn train_practice(
             .as_bytes(),
     )?;
     let real = fresh_real(truth, mix(seed, 0x4EF, 2, 0), 64, false);
-    for (file, x) in [("samples.png", &fake), ("samples-real.png", &real)] {
-        let views: Vec<_> = x
-            .iter()
+    fn first64(x: &[Array4<f64>]) -> Vec<ndarray::ArrayView4<'_, f64>> {
+        x.iter()
             .map(|a| a.slice(ndarray::s![..64.min(a.shape()[0]), .., .., ..]))
-            .collect();
-        crate::plot::sample_grid(&run.file(file), &views, 8)
-            .map_err(|e| TrainError::Plot(e.to_string()))?;
+            .collect()
     }
-    crate::plot::practice_plots(&run.path, &exec.rows, model.levels)
-        .map_err(|e| TrainError::Plot(e.to_string()))?;
+    crate::plot::run_figures(&run.path, &first64(&real), &first64(&fake), || {
+        crate::plot::practice_plots(&run.path, &exec.rows, model.levels)
+    });
     let steps_run = exec.steps_run;
     let rows = std::mem::take(&mut exec.rows);
     Ok(PracticeOutcome {
