@@ -120,6 +120,20 @@ pub fn score<'py>(
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (real_x, truth, dataset_seed, real_f32) = real_side(py, real)?;
+    // The command line's rule on array names (x{l} beyond the real levels).
+    if let Ok(keys) = fake.call_method0("keys") {
+        let names: Vec<String> = keys
+            .try_iter()?
+            .map(|k| k.and_then(|k| k.extract::<String>()))
+            .filter_map(Result::ok)
+            .collect();
+        fsrgan::metrics::score::check_level_names(
+            "fake",
+            names.iter().map(String::as_str),
+            truth.config.levels,
+        )
+        .map_err(|e| errors::invalid(e.to_string()))?;
+    }
     let fake_x = (1..=truth.config.levels)
         .map(|l| level_array("fake", fake, l))
         .collect::<PyResult<Vec<_>>>()?;

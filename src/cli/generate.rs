@@ -180,6 +180,12 @@ pub fn open_generator(
     if !run_dir.is_dir() {
         bail!("{} is not a directory", run_dir.display());
     }
+    if !run_dir.join("config.toml").is_file() {
+        bail!(
+            "{} is not a run directory: it has no config.toml (a run directory is the --out of `fsrgan train`, which writes config.toml first)",
+            run_dir.display()
+        );
+    }
     #[cfg(feature = "torch")]
     let practice = crate::train::practice::run::is_practice_run(run_dir);
     #[cfg(not(feature = "torch"))]

@@ -28,6 +28,7 @@ use anyhow::{Context, bail};
 use ndarray::{Array4, Axis, Ix4};
 use serde::Serialize;
 
+use crate::metrics::score::level_of;
 use crate::threads::with_threads;
 use crate::io::Dataset;
 use crate::io::dataset::{MANIFEST, open_samples};
@@ -94,15 +95,6 @@ struct Report {
     score: Score,
 }
 
-/// The level of an array name `x{l}` (`l >= 1`), if it is one.
-fn level_of(name: &str) -> Option<usize> {
-    let digits = name.strip_prefix('x')?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
 /// The file that holds an array (by name), for error messages.
 type FileOf = Box<dyn Fn(&str) -> PathBuf>;
 
@@ -167,17 +159,19 @@ fn load_fake(path: &Path, cfg: &Config) -> anyhow::Result<Fake> {
     } else {
         bail!("FAKE {} does not exist", path.display());
     };
-    let mut ignored = Vec::new();
-    for name in tensors.keys() {
-        match level_of(name) {
-            Some(l) if l >= 1 && l <= levels => {}
-            Some(l) => bail!(
-                "{}: array `{name}`: the real data have {levels} levels (x1..x{levels}), not {l}",
-                file_of(name).display()
-            ),
-            None => ignored.push(name.clone()),
-        }
-    }
+    let ignored = crate::metrics::score::check_level_names(
+        "fake",
+        tensors.keys().map(String::as_str),
+        levels,
+    )
+    .with_context(|| {
+        let first = tensors
+            .keys()
+            .find(|n| level_of(n).is_some_and(|l| l > levels))
+            .cloned()
+            .unwrap_or_default();
+        file_of(&first).display().to_string()
+    })?;
     let mut x = Vec::with_capacity(levels);
     let mut n0 = 0;
     for l in 1..=levels {

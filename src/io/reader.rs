@@ -79,10 +79,20 @@ pub fn read_tensors(path: &Path) -> Result<TensorFile, IoError> {
             "file too short to be npz or safetensors",
         ));
     }
-    if magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06" {
-        read_npz(path)
-    } else {
-        read_safetensors(path)
+    let zip = magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06";
+    match (zip, format_of(path)) {
+        (true, _) => read_npz(path),
+        (false, Some(Format::Npz)) => Err(IoError::corrupt(
+            path,
+            "not an .npz file: an .npz is a zip archive, and this file does not start with the zip signature `PK`",
+        )),
+        (false, Some(Format::Safetensors)) => read_safetensors(path),
+        (false, None) => read_safetensors(path).map_err(|_| {
+            IoError::corrupt(
+                path,
+                "neither an .npz (zip) file nor a safetensors file",
+            )
+        }),
     }
 }
 

@@ -324,6 +324,45 @@ pub struct Reference {
     levels: Vec<LevelRef>,
 }
 
+/// The level of an array name `x{l}` (`l >= 1`), if it is one.
+pub fn level_of(name: &str) -> Option<usize> {
+    let digits = name.strip_prefix('x')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|l| *l >= 1)
+}
+
+/// The one rule on a generated set's array names, for the command line and
+/// Python alike: an array `x{l}` must name a level of the real data
+/// (`1 <= l <= levels`); other names are ignored. Returns the ignored names.
+///
+/// # Errors
+/// [`MetricsError::Shape`] naming the set, the array and the real data's
+/// levels.
+pub fn check_level_names<'a>(
+    set: &str,
+    names: impl IntoIterator<Item = &'a str>,
+    levels: usize,
+) -> Result<Vec<String>, MetricsError> {
+    let mut ignored = Vec::new();
+    for name in names {
+        match level_of(name) {
+            Some(l) if l <= levels => {}
+            Some(l) => {
+                return Err(MetricsError::Shape {
+                    set: set.to_string(),
+                    reason: format!(
+                        "array `{name}`: the real data have {levels} levels (x1..x{levels}), not {l}"
+                    ),
+                });
+            }
+            None => ignored.push(name.to_string()),
+        }
+    }
+    Ok(ignored)
+}
+
 /// Checks that `xs` are the levels of the truth's config, `(N, c, r_l, r_l)`
 /// with one `N >= 2`, all finite. Returns `N`.
 ///

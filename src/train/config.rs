@@ -523,6 +523,18 @@ impl TrainConfig {
         let mut table: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| bad("(syntax)", e.to_string()))?;
+        match table.remove("track") {
+            None => {}
+            Some(toml::Value::String(t)) if t == "theory" => {}
+            Some(v) => {
+                return Err(bad(
+                    "track",
+                    format!(
+                        "must be \"theory\" (the default) or \"practice\", spelled in lower case; got {v}"
+                    ),
+                ));
+            }
+        }
         for stage in ["dictionary", "level1", "superres"] {
             if let Some(toml::Value::Table(t)) = table.get(stage)
                 && t.contains_key("warm_start")
