@@ -781,7 +781,9 @@ pub fn run_figures<'a>(
         for w in &warnings {
             eprintln!("warning: plot not drawn: {w}");
         }
-        if let Err(e) = crate::io::atomic::write_bytes(&file, (warnings.join("\n") + "\n").as_bytes()) {
+        if let Err(e) =
+            crate::io::atomic::write_bytes(&file, (warnings.join("\n") + "\n").as_bytes())
+        {
             eprintln!("warning: writing {}: {e}", file.display());
         }
     }

@@ -265,15 +265,22 @@ pub enum PoolError {
 ///
 /// # Errors
 /// [`PoolError`] when `n` exceeds [`MAX_THREADS`] or the threads cannot start.
-pub fn with_threads<T: Send>(n: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T, PoolError> {
+pub fn with_threads<T: Send>(
+    n: Option<usize>,
+    f: impl FnOnce() -> T + Send,
+) -> Result<T, PoolError> {
     let n = match n {
         None | Some(0) => available_cores(),
         Some(n) if n > MAX_THREADS => return Err(PoolError::TooMany(n)),
         Some(n) => n,
     };
     set_compute_threads(n);
-    let global = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
-    if global.is_ok() || (rayon::current_thread_index().is_none() && rayon::current_num_threads() == n) {
+    let global = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global();
+    if global.is_ok()
+        || (rayon::current_thread_index().is_none() && rayon::current_num_threads() == n)
+    {
         return Ok(f());
     }
     let pool = rayon::ThreadPoolBuilder::new()

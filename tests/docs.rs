@@ -132,8 +132,7 @@ fn command_lines(text: &str) -> (Vec<String>, Vec<String>) {
             None => code.trim_end(),
         };
         let first = code.split_whitespace().next().unwrap_or("");
-        let is_cmd = ["fsrgan", "cargo", "./scripts/setup.sh", ".venv/bin/python"]
-            .contains(&first)
+        let is_cmd = ["fsrgan", "cargo", "./scripts/setup.sh", ".venv/bin/python"].contains(&first)
             || first.starts_with("experiments/");
         if is_cmd {
             shell.push(code.to_string());
@@ -184,8 +183,7 @@ fn desynopsis(cmd: &str) -> Option<String> {
         .map(|w| w.split('|').next().unwrap_or(w))
         .collect();
     let placeholder = |w: &&str| {
-        !w.is_empty() && w.chars().all(|c| c.is_ascii_uppercase() || c == '_')
-            || w.contains("...")
+        !w.is_empty() && w.chars().all(|c| c.is_ascii_uppercase() || c == '_') || w.contains("...")
     };
     if words.iter().any(placeholder) {
         return None;
@@ -383,7 +381,11 @@ fn every_documented_command_runs_as_a_new_user_types_it() {
             if let Some(r) = redirect {
                 std::fs::create_dir_all(r.parent().unwrap()).unwrap();
                 std::fs::write(&r, &o.stdout).unwrap();
-                assert!(!o.stdout.is_empty(), "{file}: `{cmd}` wrote nothing to {}", r.display());
+                assert!(
+                    !o.stdout.is_empty(),
+                    "{file}: `{cmd}` wrote nothing to {}",
+                    r.display()
+                );
             }
             for out in outputs {
                 assert!(

@@ -65,3 +65,18 @@ def test_score_errors_are_exceptions_with_the_librarys_message(real_and_fake):
         fsrgan.score(3, f)
     with pytest.raises(fsrgan.DatasetError):
         fsrgan.score(real / "missing", f)
+
+
+def test_score_rejects_levels_the_real_data_do_not_have_as_the_cli_does(cli, real_and_fake, tmp_path):
+    """One rule for both: an array `x3` beside a 2-level dataset is an error
+    naming the array and the real levels (it used to be ignored here and
+    rejected by `fsrgan score`)."""
+    real, fake = real_and_fake
+    f = dict(np.load(fake))
+    f["x3"] = f["x2"]
+    with pytest.raises(fsrgan.FsrganError, match=r"array `x3`: the real data have 2 levels"):
+        fsrgan.score(real, f)
+    extra = tmp_path / "extra.npz"
+    np.savez(extra, **f)
+    out = cli("score", real, extra, ok=False)
+    assert out.returncode != 0 and "array `x3`: the real data have 2 levels" in out.stderr

@@ -25,7 +25,6 @@ use anyhow::{Context, bail};
 use ndarray::{Array4, ArrayView4};
 
 use super::common::progress_bar;
-use crate::threads::with_threads;
 use crate::io::dataset::{MANIFEST, PARAMS, add_residuals, config_array_specs, existing_dataset};
 use crate::io::manifest::{ArrayInfo, FORMAT, FORMAT_VERSION, Manifest, Source};
 use crate::io::writer::FileDigest;
@@ -33,6 +32,7 @@ use crate::io::{Format, TensorWriter};
 use crate::metrics::score::derive_seed;
 use crate::model::diagnostics::{self, Activity, Residual};
 use crate::model::{Config, Diagnostics, Params, Sampler};
+use crate::threads::with_threads;
 
 /// The tag of the generator's sample streams in [`derive_seed`].
 pub const GENERATE: u64 = 0x6E6E_7261_7465;

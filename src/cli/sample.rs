@@ -8,11 +8,11 @@ use anyhow::Context;
 use ndarray::ArrayView4;
 
 use super::common::{ModelChoice, progress_bar};
-use crate::threads::with_threads;
 use crate::io::dataset::{self, WriteOptions};
 use crate::io::manifest::Shard;
 use crate::io::{Dtype, Format};
 use crate::model::{Params, Sampler};
+use crate::threads::with_threads;
 
 /// Arguments of `fsrgan sample`.
 #[derive(Debug, clap::Args)]

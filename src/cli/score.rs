@@ -28,14 +28,14 @@ use anyhow::{Context, bail};
 use ndarray::{Array4, Axis, Ix4};
 use serde::Serialize;
 
-use crate::metrics::score::level_of;
-use crate::threads::with_threads;
 use crate::io::Dataset;
 use crate::io::dataset::{MANIFEST, open_samples};
 use crate::io::reader::{Tensor, read_npy, read_tensors};
 use crate::io::writer::Dtype;
+use crate::metrics::score::level_of;
 use crate::metrics::score::{Score, ScoreOptions, WithFloor, score_against_dataset};
 use crate::model::Config;
+use crate::threads::with_threads;
 
 /// Arguments of `fsrgan score`.
 #[derive(Debug, clap::Args)]

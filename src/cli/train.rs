@@ -98,7 +98,10 @@ pub(super) fn device(name: &str) -> anyhow::Result<tch::Device> {
 
 /// Adopts the model config and seed of the dataset `dir` from its manifest
 /// (a JSON read: no parallel work, so it may run before the pools are sized).
-fn adopt_dataset(cfg: &mut TrainConfig, dir: &std::path::Path) -> anyhow::Result<crate::io::Manifest> {
+fn adopt_dataset(
+    cfg: &mut TrainConfig,
+    dir: &std::path::Path,
+) -> anyhow::Result<crate::io::Manifest> {
     let m = crate::io::Manifest::read(&dir.join("manifest.json"))?;
     cfg.model = m.config.clone();
     cfg.seed = m.seed;
@@ -201,8 +204,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Every pool is sized before any parallel work (the truth check below
     // is the first).
     let n = cfg.cpu.threads_for(&cfg.model);
-    threads::with_threads(Some(n), || train_sized(&args, &cfg, &out, resume, manifest.as_ref(), n))
-        .context("sizing the thread pools")?
+    threads::with_threads(Some(n), || {
+        train_sized(&args, &cfg, &out, resume, manifest.as_ref(), n)
+    })
+    .context("sizing the thread pools")?
 }
 
 /// `fsrgan train` once the pools are sized: the dataset's truth checked,

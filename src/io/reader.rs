@@ -88,10 +88,7 @@ pub fn read_tensors(path: &Path) -> Result<TensorFile, IoError> {
         )),
         (false, Some(Format::Safetensors)) => read_safetensors(path),
         (false, None) => read_safetensors(path).map_err(|_| {
-            IoError::corrupt(
-                path,
-                "neither an .npz (zip) file nor a safetensors file",
-            )
+            IoError::corrupt(path, "neither an .npz (zip) file nor a safetensors file")
         }),
     }
 }
