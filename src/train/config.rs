@@ -124,6 +124,12 @@ pub enum DiscKind {
     /// first-layer filters (`train::disc`: degree-4 patch discriminator,
     /// standardised code moments, offset-aware pair discriminator).
     Ascent,
+    /// Super-resolution stages only: the witness pair discriminator
+    /// (`train::witness`), linear in the child patch with `hidden` ReLU
+    /// features of the whole parent window per child offset, learned by its
+    /// own ascent steps (Adam at `lr_d`, `n_d` per generator step), with the
+    /// penalty `gamma E||h||^2 / 2`.
+    Witness,
 }
 
 /// Settings of one stage kind.
@@ -188,8 +194,14 @@ pub struct StageConfig {
     /// second half and the result use the exact ReLU.
     #[serde(default)]
     pub leak: f64,
+    /// `disc = "witness"`: ReLU features of the parent window per child offset.
+    #[serde(default = "default_hidden")]
+    pub hidden: usize,
 }
 
+fn default_hidden() -> usize {
+    64
+}
 fn default_beta1() -> f64 {
     0.5
 }
@@ -332,6 +344,7 @@ impl TrainConfig {
             batch: None,
             candidates: 1,
             select_after: 0,
+            hidden: default_hidden(),
         };
         Ok(TrainConfig {
             model,
@@ -401,6 +414,7 @@ impl TrainConfig {
                     batch: None,
                     candidates: 1,
                     select_after: 0,
+                    hidden: default_hidden(),
                 }
             };
         cfg.batch = batch;
@@ -444,16 +458,27 @@ impl TrainConfig {
         let stages = [&self.dictionary, &self.level1, &self.superres];
         let all = |f: &dyn Fn(&StageConfig) -> bool| stages.iter().all(|s| f(s));
         let gan = |s: &StageConfig| s.init == Init::Random && s.adversarial > 0.0 && s.recon == 0.0;
-        if all(&gan) && self.condition == Condition::Generated {
+        if all(&gan) {
+            let lower = [&self.dictionary, &self.level1];
             let disc = if all(&|s| s.disc == DiscKind::Closed) {
                 "closed-form moment discriminators"
             } else if all(&|s| s.disc == DiscKind::Ascent) {
                 "discriminators trained by their own ascent steps"
+            } else if lower.iter().all(|s| s.disc == DiscKind::Closed)
+                && self.superres.disc == DiscKind::Witness
+            {
+                "closed-form moment discriminators for level 1, learned-feature witness pair discriminators for super-resolution"
             } else {
                 "mixed discriminators"
             };
+            let game = match self.condition {
+                Condition::Real => {
+                    "the conditional game: real parents, the learner's children of the same parents"
+                }
+                Condition::Generated => "the paper's game: the learner's own pairs",
+            };
             return format!(
-                "GAN default: every stage from the learner's random start by GAN steps alone ({disc})"
+                "GAN default: every stage from the learner's random start by GAN steps alone ({disc}; super-resolution in {game})"
             );
         }
         if all(&|s| s.init == Init::Moments) {
@@ -477,6 +502,7 @@ impl TrainConfig {
                 match s.disc {
                     DiscKind::Closed => "closed",
                     DiscKind::Ascent => "ascent",
+                    DiscKind::Witness => "witness",
                 }
             )
         };

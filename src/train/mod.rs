@@ -31,6 +31,7 @@ pub mod practice;
 pub mod stage;
 pub mod trainer;
 pub mod warm;
+pub mod witness;
 
 pub use config::TrainConfig;
 pub use trainer::{TrainOptions, TrainOutcome, train};

@@ -25,6 +25,7 @@ use super::config::{Condition, Init, Loss, StageConfig, Update};
 use super::disc::{Degree4, Moments, Pair, normalize_rows};
 use super::generator::{Generator, decode, latents, orthonormalize_rows};
 use super::optim::Optim;
+use super::witness::Witness;
 
 /// What a stage trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +112,9 @@ pub enum Disc {
     Pair(Pair),
     /// The closed-form discriminator of any stage (`disc = "closed"`).
     Closed(Closed),
+    /// The learned-feature pair discriminator of the super-resolution
+    /// stages (`disc = "witness"`).
+    Witness(Witness),
 }
 
 impl Disc {
@@ -121,6 +125,7 @@ impl Disc {
             Disc::Moments(d) => d.params(),
             Disc::Pair(d) => d.params(),
             Disc::Closed(d) => d.params(),
+            Disc::Witness(d) => d.params(),
         }
     }
     /// `(1/2)||weights||^2`.
@@ -129,13 +134,15 @@ impl Disc {
             Disc::Degree4(d) => d.reg(),
             Disc::Moments(d) => d.reg(),
             Disc::Pair(d) => d.reg(),
-            Disc::Closed(_) => Tensor::zeros([], (Kind::Double, tch::Device::Cpu)),
+            Disc::Closed(_) | Disc::Witness(_) => {
+                Tensor::zeros([], (Kind::Double, tch::Device::Cpu))
+            }
         }
     }
     fn project(&mut self) {
         match self {
             Disc::Degree4(d) => d.project(),
-            Disc::Moments(_) | Disc::Closed(_) => {}
+            Disc::Moments(_) | Disc::Closed(_) | Disc::Witness(_) => {}
             Disc::Pair(d) => d.project(),
         }
     }
@@ -143,7 +150,7 @@ impl Disc {
     pub fn filters(&self) -> Option<&Tensor> {
         match self {
             Disc::Degree4(d) => Some(&d.v),
-            Disc::Moments(_) | Disc::Closed(_) => None,
+            Disc::Moments(_) | Disc::Closed(_) | Disc::Witness(_) => None,
             Disc::Pair(d) => Some(&d.v),
         }
     }
@@ -233,6 +240,7 @@ pub fn score(d: &Disc, inputs: &Inputs) -> Tensor {
         Disc::Moments(d) => d.score(&inputs[0]),
         Disc::Pair(d) => d.score(&inputs[0], &inputs[1]),
         Disc::Closed(d) => d.g_loss(&d.fake_means(inputs)) * -1.0,
+        Disc::Witness(d) => d.score_with(&d.h(&inputs[0]), &inputs[1]),
     }
 }
 
@@ -383,6 +391,9 @@ pub fn gan_step(
     if let Disc::Closed(d) = disc {
         return closed_step(a, ctx, learner, d, opt_g);
     }
+    if let Disc::Witness(d) = disc {
+        return witness_step(a, ctx, learner, d, opt_d, opt_g);
+    }
     match a.cfg.update {
         Update::Alternating => {
             let mut dl = None;
@@ -527,4 +538,79 @@ fn descend_g(
     );
     opt_g.step(&mut ps, &grads, a.lr_g);
     project_g(a.kind, a.cfg.init, learner, ctx.orthonormal);
+}
+
+/// The witness discriminator's loss on a real and a fake batch of pairs,
+/// `-(E_real D - E_fake D) + gamma * E ||h||^2 / 2` (`train::witness`): with
+/// paired batches (`condition = "real"`: the fake children's parents are the
+/// real parents) `h` is computed once; otherwise the penalty is averaged
+/// over both parent sets.
+pub fn witness_loss(d: &Witness, gamma: f64, real: &Inputs, fake: &Inputs, paired: bool) -> Tensor {
+    let h_r = d.h(&real[0]);
+    if paired {
+        let v = (d.score_with(&h_r, &real[1]) - d.score_with(&h_r, &fake[1])).mean(None::<Kind>);
+        -v + Witness::half_square(&h_r) * gamma
+    } else {
+        let h_f = d.h(&fake[0]);
+        let v = d.score_with(&h_r, &real[1]).mean(None::<Kind>)
+            - d.score_with(&h_f, &fake[1]).mean(None::<Kind>);
+        -v + (Witness::half_square(&h_r) + Witness::half_square(&h_f)) * (gamma / 2.0)
+    }
+}
+
+/// One step against the witness discriminator: `n_d` ascent steps of its
+/// objective ([`witness_loss`], rate `lr_d`), each on a fresh real batch and
+/// the learner's fake batch (of the same parents with `condition = "real"`),
+/// then the generator descends `adversarial * (-E_fake D) + recon * L1` on
+/// fresh batches. The reported discriminator loss is the last ascent step's.
+fn witness_step(
+    a: &StepArgs<'_>,
+    ctx: &Ctx<'_>,
+    learner: &mut Generator,
+    d: &mut Witness,
+    opt_d: &mut Optim,
+    opt_g: &mut Optim,
+) -> StepLosses {
+    let sign = if a.flip_g { -1.0 } else { 1.0 };
+    let paired = ctx.condition == Condition::Real;
+    let adversarial = a.cfg.adversarial > 0.0;
+    let mut dl = None;
+    let n_d = if adversarial { a.cfg.n_d } else { 0 };
+    for i in 0..n_d {
+        let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64));
+        let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64 + 1));
+        let real = real_inputs(a.kind, ctx, learner, &z_r);
+        let fake: Inputs = tch::no_grad(|| fake_inputs(a.kind, ctx, learner, &z_f, &real))
+            .iter()
+            .map(Tensor::detach)
+            .collect();
+        let loss = witness_loss(d, a.cfg.gamma, &real, &fake, paired);
+        dl = Some(loss.double_value(&[]));
+        if !a.freeze_d {
+            let mut ps = d.params();
+            let grads = Tensor::run_backward(
+                &[&loss],
+                &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(),
+                false,
+                false,
+            );
+            opt_d.step(&mut ps, &grads, a.lr_d);
+        }
+    }
+    let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * n_d as u64 + 2));
+    let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * n_d as u64 + 3));
+    let real = real_inputs(a.kind, ctx, learner, &z_r);
+    let fake = fake_inputs(a.kind, ctx, learner, &z_f, &real);
+    let mut total = Tensor::zeros([], (ctx.kind, ctx.device));
+    if adversarial {
+        let h = tch::no_grad(|| d.h(&fake[0]));
+        total += -d.score_with(&h, &fake[1]).mean(None::<Kind>) * a.cfg.adversarial;
+    }
+    if a.cfg.recon > 0.0 {
+        total += (&fake[1] - &real[1]).abs().mean(None::<Kind>) * a.cfg.recon;
+    }
+    let gl = total * sign;
+    let gv = gl.double_value(&[]) * sign;
+    descend_g(a, ctx, learner, opt_g, &gl);
+    StepLosses { d: dl, g: gv }
 }

@@ -441,8 +441,7 @@ fn choose_start(
                 best_players = Some((prev, prev_og));
             }
         }
-        st.opt_d = empty();
-        st.opt_g = optimisers(st.kind, scfg, st.learner, &mut st.disc).1;
+        (st.opt_d, st.opt_g) = optimisers(st.kind, scfg, st.learner, &mut st.disc);
         current_is_best = false;
         let mut tail = Vec::new();
         let mut crow = Vec::new();

@@ -112,6 +112,26 @@ pub fn start_stage(
     match scfg.disc {
         DiscKind::Closed => Ok(Disc::Closed(closed_disc(kind, cfg, ctx, learner, seed))),
         DiscKind::Ascent => ascent_disc(kind, cfg, ctx, learner, seed, moments),
+        DiscKind::Witness => match kind {
+            StageKind::Superres(l) => {
+                let m = &cfg.model;
+                let win = if m.kernel == 2 { m.m[l - 1] } else { 9 * m.m[l - 1] };
+                Ok(Disc::Witness(super::witness::Witness::new(
+                    win as i64,
+                    scfg.hidden as i64,
+                    m.d() as i64,
+                    m.kernel,
+                    m.patch,
+                    seed.wrapping_mul(0x9E37_79B9).wrapping_add(7),
+                    ctx.kind,
+                    ctx.device,
+                )))
+            }
+            _ => Err(TrainError::InvalidConfig {
+                field: "disc".into(),
+                rule: "\"witness\" is a super-resolution discriminator: set it in [superres] only".into(),
+            }),
+        },
     }
 }
 
