@@ -320,8 +320,8 @@ impl TrainConfig {
         let model = Config::preset(name)?;
         // (batch, super-resolution batch, steps of dict1 / level1 / superres, precision)
         let (batch, sr_batch, steps, precision) = match name {
-            "tiny" => (4096, 2048, (800, 500, 1500), Precision::F64),
-            "small" => (4096, 1024, (800, 500, 600), Precision::F32),
+            "tiny" => (4096, 1024, (800, 500, 2000), Precision::F64),
+            "small" => (4096, 1024, (800, 500, 2000), Precision::F32),
             _ => (8192, 4096, (3000, 2000, 3000), Precision::F32),
         };
         let gan = |steps: usize, lr_g: f64| StageConfig {
@@ -361,15 +361,18 @@ impl TrainConfig {
             init_threshold: default_init_threshold(),
             init_bias: default_init_bias(),
             decode_tau: 0.0,
-            condition: Condition::Generated,
+            condition: Condition::Real,
             dictionary: gan(steps.0, 0.02),
             level1: gan(steps.1, 0.01),
             superres: StageConfig {
                 leak: 0.1,
                 batch: Some(sr_batch),
-                candidates: 4,
+                candidates: 2,
                 select_after: steps.2 / 5,
-                ..gan(steps.2, 0.02)
+                disc: DiscKind::Witness,
+                lr_d: 0.01,
+                hidden: default_hidden(),
+                ..gan(steps.2, 0.03)
             },
             cpu: crate::threads::Cpu::default(),
             debug: Debug::default(),
@@ -661,11 +664,26 @@ impl TrainConfig {
                     ),
                 ));
             }
-            if s.candidates > 1 && s.disc != DiscKind::Closed {
+            if s.candidates > 1 && s.disc == DiscKind::Ascent {
                 return Err(bad(
                     &f("candidates"),
-                    "the choice between random starts reads the closed-form discriminator's value: it needs disc = \"closed\"".into(),
+                    "the choice between random starts reads the discriminator's value at its best response: it needs disc = \"closed\" or \"witness\"".into(),
                 ));
+            }
+            if s.candidates > 1 && s.adversarial == 0.0 {
+                return Err(bad(
+                    &f("candidates"),
+                    "the choice between random starts reads the discriminator's value, and with adversarial = 0 there is no discriminator: set candidates = 1".into(),
+                ));
+            }
+            if s.disc == DiscKind::Witness && name != "superres" {
+                return Err(bad(
+                    &f("disc"),
+                    "\"witness\" is a super-resolution discriminator: set it in [superres] only".into(),
+                ));
+            }
+            if s.disc == DiscKind::Witness && s.hidden == 0 {
+                return Err(bad(&f("hidden"), "must be at least 1".into()));
             }
             if let Some(b) = s.batch.filter(|&b| b < 2) {
                 return Err(bad(&f("batch"), format!("must be at least 2, got {b}")));

@@ -20,7 +20,9 @@ use super::eval::Eval;
 use super::executor::{Executor, Flow, Observer, Position, Stage, Values};
 use super::generator::{Generator, array2};
 use super::optim::Optim;
-use super::stage::{Ctx, Disc, StageKind, StepArgs, StepLosses, g_params, gan_step};
+use super::stage::{
+    Ctx, Disc, StageKind, StepArgs, StepLosses, fake_inputs, g_params, gan_step, real_inputs,
+};
 use super::warm::start_stage;
 use crate::io::atomic::write_bytes;
 use crate::io::rundir::{Row, RunDir};
@@ -351,9 +353,30 @@ impl Stage for TheoryStage<'_, '_> {
         None
     }
 
-    fn evaluate(&mut self, _k: Option<usize>) -> Result<Values, TrainError> {
+    fn evaluate(&mut self, k: Option<usize>) -> Result<Values, TrainError> {
         let observed = self.observed.map(|l| (&self.disc, l));
-        self.eval.evaluate(self.truth, self.learner, observed)
+        let mut v = self.eval.evaluate(self.truth, self.learner, observed)?;
+        if let Disc::Witness(d) = &self.disc {
+            // The witness's noise floor `d_floor = |E_A D - E_B D|` on two
+            // independent real batches of the stage's size (what sampling
+            // noise alone shows it), beside `d_value = E_real D - E_fake D`
+            // (the learner's children of the real batch A's parents in the
+            // conditional game, of its own latents in the paper's game).
+            let seed = mix(self.cfg.train_seed, 0xF100 + self.si as u64, k.unwrap_or(0) as u64, 0);
+            let (za, zb) = (self.ctx.z(seed), self.ctx.z(seed ^ 0x5555));
+            let ra = real_inputs(self.kind, self.ctx, self.learner, &za);
+            let rb = real_inputs(self.kind, self.ctx, self.learner, &zb);
+            let (floor, value) = tch::no_grad(|| {
+                let fa = fake_inputs(self.kind, self.ctx, self.learner, &za, &ra);
+                let mean = |i: &Vec<Tensor>| {
+                    d.score_with(&d.h(&i[0]), &i[1]).mean(None::<tch::Kind>).double_value(&[])
+                };
+                ((mean(&ra) - mean(&rb)).abs(), mean(&ra) - mean(&fa))
+            });
+            v.insert("d_floor".into(), floor);
+            v.insert("d_value".into(), value);
+        }
+        Ok(v)
     }
 
     fn checkpoint(&mut self, next: Position) -> Result<(), TrainError> {
