@@ -243,8 +243,8 @@ fn margins(rows: &[Row]) -> [(String, bool); 3] {
 /// margin ([`margins`]); each sabotage — a frozen discriminator, a flipped
 /// generator loss, real data from another truth — misses every margin of
 /// the stages it reaches. No stage uses an estimator (`init = "random"`),
-/// the super-resolution stage has no L1 term and sees the learner's own
-/// pairs.
+/// the super-resolution stage has no L1 term and plays the witness
+/// discriminator (conditional game, paired batches).
 #[test]
 fn every_gan_stage_learns_from_random_and_every_sabotage_fails() {
     let good = rows_of("", Sabotage::None);

@@ -679,7 +679,8 @@ impl TrainConfig {
             if s.disc == DiscKind::Witness && name != "superres" {
                 return Err(bad(
                     &f("disc"),
-                    "\"witness\" is a super-resolution discriminator: set it in [superres] only".into(),
+                    "\"witness\" is a super-resolution discriminator: set it in [superres] only"
+                        .into(),
                 ));
             }
             if s.disc == DiscKind::Witness && s.hidden == 0 {

@@ -362,14 +362,21 @@ impl Stage for TheoryStage<'_, '_> {
             // noise alone shows it), beside `d_value = E_real D - E_fake D`
             // (the learner's children of the real batch A's parents in the
             // conditional game, of its own latents in the paper's game).
-            let seed = mix(self.cfg.train_seed, 0xF100 + self.si as u64, k.unwrap_or(0) as u64, 0);
+            let seed = mix(
+                self.cfg.train_seed,
+                0xF100 + self.si as u64,
+                k.unwrap_or(0) as u64,
+                0,
+            );
             let (za, zb) = (self.ctx.z(seed), self.ctx.z(seed ^ 0x5555));
             let ra = real_inputs(self.kind, self.ctx, self.learner, &za);
             let rb = real_inputs(self.kind, self.ctx, self.learner, &zb);
             let (floor, value) = tch::no_grad(|| {
                 let fa = fake_inputs(self.kind, self.ctx, self.learner, &za, &ra);
                 let mean = |i: &Vec<Tensor>| {
-                    d.score_with(&d.h(&i[0]), &i[1]).mean(None::<tch::Kind>).double_value(&[])
+                    d.score_with(&d.h(&i[0]), &i[1])
+                        .mean(None::<tch::Kind>)
+                        .double_value(&[])
                 };
                 ((mean(&ra) - mean(&rb)).abs(), mean(&ra) - mean(&fa))
             });

@@ -115,7 +115,11 @@ pub fn start_stage(
         DiscKind::Witness => match kind {
             StageKind::Superres(l) => {
                 let m = &cfg.model;
-                let win = if m.kernel == 2 { m.m[l - 1] } else { 9 * m.m[l - 1] };
+                let win = if m.kernel == 2 {
+                    m.m[l - 1]
+                } else {
+                    9 * m.m[l - 1]
+                };
                 Ok(Disc::Witness(super::witness::Witness::new(
                     win as i64,
                     scfg.hidden as i64,
@@ -129,7 +133,8 @@ pub fn start_stage(
             }
             _ => Err(TrainError::InvalidConfig {
                 field: "disc".into(),
-                rule: "\"witness\" is a super-resolution discriminator: set it in [superres] only".into(),
+                rule: "\"witness\" is a super-resolution discriminator: set it in [superres] only"
+                    .into(),
             }),
         },
     }

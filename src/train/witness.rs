@@ -62,6 +62,7 @@ impl Witness {
     /// unit-variance projections of a unit window (`N(0, 1/win)` entries),
     /// from `seed` (a function of the run's seeds only), `tau = 0`,
     /// `A = 0`, `c = 0` (so `D = 0` at the start).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         win: i64,
         hidden: i64,
@@ -111,7 +112,10 @@ impl Witness {
 
     /// The penalty's per-sample mean `E sum_o (1/P) sum_p ||h_o||^2 / 2`.
     pub fn half_square(h: &Tensor) -> Tensor {
-        h.square().sum_dim_intlist(2, false, None::<Kind>).mean(None::<Kind>) * 2.0
+        h.square()
+            .sum_dim_intlist(2, false, None::<Kind>)
+            .mean(None::<Kind>)
+            * 2.0
     }
 
     /// Parameters in a fixed order.
