@@ -252,6 +252,19 @@ fn every_gan_stage_learns_from_random_and_every_sabotage_fails() {
         eprintln!("GAN default: {what}");
         assert!(ok, "GAN default: {what}");
     }
+    // The witness stage reports its noise floor `d_floor` beside its value
+    // `d_value` in its rows (the random starts' rows included).
+    let sr: Vec<&Row> = good.iter().filter(|r| r.stage == "superres2").collect();
+    let (first, last) = (sr.first().unwrap(), sr.last().unwrap());
+    for r in [first, last] {
+        for k in ["d_floor", "d_value"] {
+            assert!(r.values.get(k).is_some_and(|v| v.is_finite()), "{k} missing: {:?}", r.values);
+        }
+    }
+    eprintln!(
+        "superres2 witness: d_value {:.3e} -> {:.3e}, d_floor {:.3e} -> {:.3e}",
+        first.values["d_value"], last.values["d_value"], first.values["d_floor"], last.values["d_floor"]
+    );
     // The learner is scored against its truth only: nothing of it was copied.
     let init = at(&good, "init");
     assert!(
@@ -324,7 +337,7 @@ fn the_pair_discriminator_separates_a_generator_from_its_offset_permuted_twin() 
         let parent = fsrgan::train::generator::decode(&gen_.image(0, &s[0]), &gen_.out[0], 2, 0.0);
         vec![parent, gen_.image(1, &s[1])]
     };
-    let d = Closed::from_real(fam, 2, &[pairs(&p, 1), pairs(&p, 2)]);
+    let d = Closed::from_real(fam, 2, &[pairs(&p, 1), pairs(&p, 2)], false);
     let floor = d.value(&d.fake_means(&pairs(&p, 3))).0;
     let twin_value = d.value(&d.fake_means(&pairs(&twin, 3))).0;
     // The marginals of level 2 alone are the same for both (same atoms, same

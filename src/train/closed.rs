@@ -88,6 +88,24 @@ pub fn code_moments(s: &Tensor) -> Vec<Tensor> {
     ]
 }
 
+/// The per-sample second moments `E phi^2` of the [`code_moments`] features,
+/// group by group (`E s_u^2`, `E s_u^4`, `E s_u^6`, `E s_u^2 s_u'^2`), so that
+/// `E phi^2 - (E phi)^2` is each feature's variance over samples.
+pub fn code_second_moments(s: &Tensor) -> Vec<Tensor> {
+    let b = s.size()[0];
+    let u = s.reshape([b, -1]);
+    let nu = u.size()[1];
+    let u2 = u.square();
+    let iu = Tensor::triu_indices(nu, nu, 1, (Kind::Int64, s.device()));
+    let pairs = mean_outer(&u2, &u2).index_select(0, &(iu.get(0) * nu + iu.get(1)));
+    vec![
+        mean_rows(&u2),
+        mean_rows(&u2.square()),
+        mean_rows(&u2.pow_tensor_scalar(3)),
+        pairs,
+    ]
+}
+
 /// The parent window of every parent patch: for codes `(B, m, n, n)`, the
 /// parent's own codes (`kernel = 2`) or the zero-padded 3x3 window of parents
 /// around it (`kernel = 4`), as rows `(B n^2, m)` or `(B n^2, 9 m)` in
@@ -201,7 +219,9 @@ pub struct Closed {
     /// Patch size.
     pub q: usize,
     real: Vec<Tensor>,
-    weight: Vec<f64>,
+    /// Weight of every entry of every group (a scalar tensor per group, or
+    /// one weight per entry: the level-1 code features' inverse variances).
+    weight: Vec<Tensor>,
     /// The linear weights `lambda_g` (detached).
     pub lambda: Vec<Tensor>,
     /// Whether `lambda` holds a response yet (the first one is always exact).
@@ -210,14 +230,22 @@ pub struct Closed {
 
 impl Closed {
     /// The discriminator whose real side is the mean of `chunks` of real
-    /// inputs (each a batch, weighted by its size); `lambda = 0`.
+    /// inputs (each a batch, weighted by its size); `lambda = 0`. Group
+    /// weights `c_g / ||R_g||^2`, or with `inverse_variance` (level-1 code
+    /// features only) per-entry weights `c_g / (n_g Var_real phi_e)`.
     ///
     /// # Panics
     /// Never for non-empty `chunks` of one family; an empty list gives no groups.
-    pub fn from_real(family: Family, q: usize, chunks: &[Vec<Tensor>]) -> Closed {
+    pub fn from_real(
+        family: Family,
+        q: usize,
+        chunks: &[Vec<Tensor>],
+        inverse_variance: bool,
+    ) -> Closed {
         let mut names = Vec::new();
         let mut weight = Vec::new();
         let mut real: Vec<Tensor> = Vec::new();
+        let mut second: Vec<Tensor> = Vec::new();
         let mut total = 0.0;
         tch::no_grad(|| {
             for inputs in chunks {
@@ -233,18 +261,50 @@ impl Closed {
                 for (r, (_, _, t)) in real.iter_mut().zip(&f) {
                     *r += t * n;
                 }
+                if inverse_variance && family == Family::Codes {
+                    let sq = code_second_moments(&inputs[0]);
+                    if second.is_empty() {
+                        second = sq.iter().map(Tensor::zeros_like).collect();
+                    }
+                    for (acc, t) in second.iter_mut().zip(&sq) {
+                        *acc += t * n;
+                    }
+                }
                 total += n;
             }
         });
-        let real: Vec<Tensor> = real.iter().map(|r| (r / total.max(1.0)).detach()).collect();
-        let weight = real
-            .iter()
-            .zip(&weight)
-            .map(|(r, w)| {
-                let n2 = r.square().sum(Kind::Double).double_value(&[]);
-                if n2 > 0.0 { w / n2 } else { *w }
-            })
-            .collect();
+        let total = total.max(1.0);
+        let real: Vec<Tensor> = real.iter().map(|r| (r / total).detach()).collect();
+        let weight = if !second.is_empty() {
+            // Inverse-variance weights per entry, `c_g / (n_g Var_real phi_e)`
+            // (variances floored at 1e-3 of the group's mean variance): each
+            // gap counts in units of its own sampling spread, so the pair
+            // products of rarely co-active units — whose means depend on
+            // their correlation only through that rare co-activity — weigh
+            // as much as the well-measured ones (the correlations `C` are
+            // otherwise fixed by the few largest pair moments alone).
+            real.iter()
+                .zip(&second)
+                .zip(&weight)
+                .map(|((r, m2), w)| {
+                    tch::no_grad(|| {
+                        let var = (m2 / total - r.square()).clamp_min(0.0);
+                        let floor = var.mean(Kind::Double).double_value(&[]) * 1e-3;
+                        let n_g = r.numel().max(1) as f64;
+                        (var.clamp_min(floor.max(1e-300)).reciprocal() * (w / n_g)).detach()
+                    })
+                })
+                .collect()
+        } else {
+            real.iter()
+                .zip(&weight)
+                .map(|(r, w)| {
+                    let n2 = r.square().sum(Kind::Double).double_value(&[]);
+                    let w = if n2 > 0.0 { w / n2 } else { *w };
+                    Tensor::from(w).to_kind(r.kind()).to_device(r.device())
+                })
+                .collect()
+        };
         let lambda = real.iter().map(|r| r.zeros_like()).collect();
         Closed {
             names,
@@ -279,7 +339,7 @@ impl Closed {
             let _ = name;
             let g2 = (r - f).square().sum(Kind::Double).double_value(&[]);
             let r2 = r.square().sum(Kind::Double).double_value(&[]);
-            total += 0.5 * w * g2;
+            total += 0.5 * ((r - f).square() * w).sum(Kind::Double).double_value(&[]);
             rel.push(if r2 > 0.0 {
                 (g2 / r2).sqrt()
             } else {
@@ -314,9 +374,9 @@ impl Closed {
             .zip(fake)
             .zip(&self.weight)
         {
-            let gain = (l * (r - f.detach())).sum(Kind::Double).double_value(&[]);
-            let reg = l.square().sum(Kind::Double).double_value(&[]);
-            v += w * (gain - 0.5 * reg);
+            let gain = (l * (r - f.detach()) * w).sum(Kind::Double).double_value(&[]);
+            let reg = (l.square() * w).sum(Kind::Double).double_value(&[]);
+            v += gain - 0.5 * reg;
         }
         v
     }
@@ -326,7 +386,7 @@ impl Closed {
     pub fn g_loss(&self, fake: &[Tensor]) -> Tensor {
         let mut total: Option<Tensor> = None;
         for ((l, f), w) in self.lambda.iter().zip(fake).zip(&self.weight) {
-            let t = (l * f).sum(f.kind()) * (-w);
+            let t = (l * f * w).sum(f.kind()) * -1.0;
             total = Some(match total {
                 Some(s) => s + t,
                 None => t,

@@ -197,6 +197,11 @@ pub struct StageConfig {
     /// `disc = "witness"`: ReLU features of the parent window per child offset.
     #[serde(default = "default_hidden")]
     pub hidden: usize,
+    /// `level1` with `disc = "closed"`: weigh each code feature by its inverse
+    /// variance over the real samples (`true`) instead of each group by its
+    /// inverse squared norm (`false`).
+    #[serde(default)]
+    pub inverse_variance: bool,
 }
 
 fn default_hidden() -> usize {
@@ -345,6 +350,7 @@ impl TrainConfig {
             candidates: 1,
             select_after: 0,
             hidden: default_hidden(),
+            inverse_variance: false,
         };
         Ok(TrainConfig {
             model,
@@ -418,6 +424,7 @@ impl TrainConfig {
                     candidates: 1,
                     select_after: 0,
                     hidden: default_hidden(),
+                    inverse_variance: false,
                 }
             };
         cfg.batch = batch;

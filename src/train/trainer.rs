@@ -505,7 +505,7 @@ fn choose_start(
             );
             secs_c += t_step.elapsed().as_secs_f64();
             if (k + 1) % st.cfg.metrics_every == 0 || k + 1 == n1 {
-                let mut v = st.eval.evaluate(st.truth, st.learner, None)?;
+                let mut v = st.evaluate(Some(k + 1))?;
                 if let Some(dl) = losses.d {
                     v.insert("d_loss".into(), dl);
                 }

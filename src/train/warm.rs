@@ -179,7 +179,8 @@ fn closed_disc(
         done += b;
         i += 1;
     }
-    Closed::from_real(family(kind, cfg), cfg.model.patch, &chunks)
+    let inverse_variance = super::trainer::stage_cfg(cfg, kind).inverse_variance;
+    Closed::from_real(family(kind, cfg), cfg.model.patch, &chunks, inverse_variance)
 }
 
 /// Random unit rows `(j, d)` from `seed` (the discriminator's own start).
