@@ -258,12 +258,19 @@ fn every_gan_stage_learns_from_random_and_every_sabotage_fails() {
     let (first, last) = (sr.first().unwrap(), sr.last().unwrap());
     for r in [first, last] {
         for k in ["d_floor", "d_value"] {
-            assert!(r.values.get(k).is_some_and(|v| v.is_finite()), "{k} missing: {:?}", r.values);
+            assert!(
+                r.values.get(k).is_some_and(|v| v.is_finite()),
+                "{k} missing: {:?}",
+                r.values
+            );
         }
     }
     eprintln!(
         "superres2 witness: d_value {:.3e} -> {:.3e}, d_floor {:.3e} -> {:.3e}",
-        first.values["d_value"], last.values["d_value"], first.values["d_floor"], last.values["d_floor"]
+        first.values["d_value"],
+        last.values["d_value"],
+        first.values["d_floor"],
+        last.values["d_floor"]
     );
     // The learner is scored against its truth only: nothing of it was copied.
     let init = at(&good, "init");
@@ -448,6 +455,13 @@ fn invalid_training_configs_name_the_field() {
         ("[dictionary]\nbeta1 = 1.0", "dictionary.beta1"),
         ("[model]\nm = [40, 40]", "model"),
         ("final_eval = 3", "final_eval"),
+        (
+            "[superres]\nadversarial = 0.0\nrecon = 1.0",
+            "superres.candidates",
+        ),
+        ("[level1]\ndisc = \"witness\"", "level1.disc"),
+        ("[superres]\nhidden = 0", "superres.hidden"),
+        ("track = \"Practice\"", "track"),
     ] {
         let full = if text.starts_with("preset") {
             text.to_string()

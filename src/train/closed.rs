@@ -374,7 +374,9 @@ impl Closed {
             .zip(fake)
             .zip(&self.weight)
         {
-            let gain = (l * (r - f.detach()) * w).sum(Kind::Double).double_value(&[]);
+            let gain = (l * (r - f.detach()) * w)
+                .sum(Kind::Double)
+                .double_value(&[]);
             let reg = (l.square() * w).sum(Kind::Double).double_value(&[]);
             v += gain - 0.5 * reg;
         }

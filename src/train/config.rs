@@ -677,7 +677,7 @@ impl TrainConfig {
                     "the choice between random starts reads the discriminator's value at its best response: it needs disc = \"closed\" or \"witness\"".into(),
                 ));
             }
-            if s.candidates > 1 && s.adversarial == 0.0 {
+            if s.candidates > 1 && s.adversarial == 0.0 && s.recon > 0.0 {
                 return Err(bad(
                     &f("candidates"),
                     "the choice between random starts reads the discriminator's value, and with adversarial = 0 there is no discriminator: set candidates = 1".into(),

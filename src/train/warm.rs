@@ -180,7 +180,12 @@ fn closed_disc(
         i += 1;
     }
     let inverse_variance = super::trainer::stage_cfg(cfg, kind).inverse_variance;
-    Closed::from_real(family(kind, cfg), cfg.model.patch, &chunks, inverse_variance)
+    Closed::from_real(
+        family(kind, cfg),
+        cfg.model.patch,
+        &chunks,
+        inverse_variance,
+    )
 }
 
 /// Random unit rows `(j, d)` from `seed` (the discriminator's own start).
