@@ -230,7 +230,7 @@ fn train_sized(
         );
     }
     let dev = device(&args.device)?;
-    let total = crate::train::trainer::total_steps(&cfg);
+    let total = crate::train::trainer::total_steps(cfg);
     let bar = progress_bar(total as u64, "training");
     eprintln!(
         "training `{}` on {dev:?} into {} ({total} steps)\n{}",
