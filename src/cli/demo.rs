@@ -80,15 +80,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// (every stage from the random start, closed-form discriminators).
 #[cfg_attr(not(feature = "torch"), allow(dead_code))]
 pub const DEMO_CONFIG: &str = r#"# fsrgan demo: the `small` GAN default with a reduced budget.
-# dict1 and level1 as in the preset; shorter super-resolution stages.
+# dict1 and level1 as in the preset; super-resolution stages of 1000 steps
+# (the preset's 2000) against the witness discriminator, 2 random starts.
 preset = "small"
 eval_batch = 2048
 final_eval = 32768
-metrics_every = 50
+metrics_every = 100
 [superres]
-steps = 300
+steps = 1000
 candidates = 2
-select_after = 60
+select_after = 200
 "#;
 
 /// The method-of-moments baseline's final metrics on `small`, truth seed =
