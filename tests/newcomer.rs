@@ -167,10 +167,9 @@ fn messages_name_the_field_the_file_and_the_rule() {
     let e = err(&o);
     assert!(!o.status.success());
     assert!(
-        e.contains("not a run directory") && e.contains("config.toml"),
+        e.contains("not a run directory") && e.contains("no config.toml"),
         "{e}"
     );
-    assert!(!e.contains("learner.safetensors"), "{e}");
     // x3 beside a 2-level dataset (the same rule as Python's fsrgan.score).
     let x = ndarray::Array4::<f32>::zeros((4, 1, 4, 4));
     let y = ndarray::Array4::<f32>::zeros((4, 1, 8, 8));

@@ -180,12 +180,6 @@ pub fn open_generator(
     if !run_dir.is_dir() {
         bail!("{} is not a directory", run_dir.display());
     }
-    if !run_dir.join("config.toml").is_file() {
-        bail!(
-            "{} is not a run directory: it has no config.toml (a run directory is the --out of `fsrgan train`, which writes config.toml first)",
-            run_dir.display()
-        );
-    }
     #[cfg(feature = "torch")]
     let practice = crate::train::practice::run::is_practice_run(run_dir);
     #[cfg(not(feature = "torch"))]
@@ -202,6 +196,14 @@ pub fn open_generator(
         Some(c) => Track::Theory(c.to_path_buf()),
         None if run_dir.join("learner.safetensors").is_file() => {
             Track::Theory(PathBuf::from("learner.safetensors"))
+        }
+        None if !run_dir.join("config.toml").is_file()
+            && !run_dir.join("checkpoint/learner.safetensors").is_file() =>
+        {
+            bail!(
+                "{} is not a run directory: it has no config.toml (the first file `fsrgan train --out` writes) and no learner.safetensors",
+                run_dir.display()
+            );
         }
         None => {
             let hint = if run_dir.join("checkpoint/learner.safetensors").is_file() {
