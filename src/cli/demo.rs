@@ -1,7 +1,7 @@
 //! `fsrgan demo`: the main job on a built-in default — sample the `small`
 //! preset, print the `inspect` summary, draw a PNG grid of samples, then (with
 //! the `torch` feature) train the GAN default on the CPU against that
-//! dataset's ground truth with a reduced budget ([`DEMO_CONFIG`], about five
+//! dataset's ground truth with a reduced budget ([`DEMO_CONFIG`], about four
 //! and a half minutes on two cores), write the report, and say which targets of the
 //! success-rate experiments the run met and how it compares with the
 //! method-of-moments baseline's committed numbers for the same truth.
