@@ -15,7 +15,7 @@
 //! | `--n N` with `N > 2000` | `--n 2000` |
 //! | `--samples N` (verify) | `--samples 20000`; `fsrgan verify` without it gets it |
 //! | `train --config C` (a repository file) | a copy of `C` with `steps = 20`, `fade_steps = 10`, `max_seconds = 60`, `eval = 512`, `reference = 2048`, `metrics_every = 10`, `checkpoint_every = 10` |
-//! | `train --preset tiny` | [`FAST_TINY`] (the preset with 20/10/10 steps) |
+//! | `train --preset tiny` | `common::FAST_TINY` (the preset with 20/10/10 steps) |
 //! | Python: `n=100_000`, `n=10_000`, `samples=10**6` | `n=2000`, `samples=20000` |
 //!
 //! Outputs checked: `--out D` of `sample`/`generate` holds `manifest.json`,
@@ -23,6 +23,8 @@
 //! Each documentation file's commands run in order in a fresh working
 //! directory of their own, as a reader following that file would.
 #![cfg(feature = "torch")]
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -81,25 +83,6 @@ const NOT_RUN: &[(&str, &str)] = &[
         "the `small` GAN default and baselines: 4-20 minutes each on two cores",
     ),
 ];
-
-/// `tiny` at 20/10/10 steps: the reduced `train --preset tiny`.
-const FAST_TINY: &str = r#"
-preset = "tiny"
-batch = 512
-eval_batch = 256
-final_eval = 1024
-real_samples = 4096
-warm_samples = 2000
-metrics_every = 10
-checkpoint_every = 10
-[dictionary]
-steps = 20
-[level1]
-steps = 10
-[superres]
-steps = 10
-candidates = 1
-"#;
 
 /// The shell command lines of a Markdown file: lines of indented (4 spaces)
 /// or fenced code blocks, comments after `  #` removed.
@@ -234,7 +217,7 @@ fn reduce(cmd: &str, work: &Path) -> Option<(Vec<String>, Vec<PathBuf>, Option<P
             }
             "--preset" if sub == "train" && words[i + 1] == "tiny" => {
                 let p = work.join("docs-fast-tiny.toml");
-                std::fs::write(&p, FAST_TINY).unwrap();
+                std::fs::write(&p, common::FAST_TINY).unwrap();
                 words[i] = "--config".into();
                 words[i + 1] = p.display().to_string();
             }

@@ -4,27 +4,10 @@
 //! and the messages that used to send the user the wrong way.
 #![cfg(feature = "torch")]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
-
-/// `tiny` at 20/10/10 steps.
-const FAST: &str = r#"
-preset = "tiny"
-batch = 512
-eval_batch = 256
-final_eval = 1024
-real_samples = 4096
-warm_samples = 2000
-metrics_every = 10
-checkpoint_every = 10
-[dictionary]
-steps = 20
-[level1]
-steps = 10
-[superres]
-steps = 10
-candidates = 1
-"#;
 
 /// The binary with a clean environment (no thread or font settings) and
 /// the system fonts hidden: fontconfig is pointed at an empty config and
@@ -60,7 +43,7 @@ fn err(o: &Output) -> String {
 fn train_on_a_dataset_in_a_clean_environment_with_no_fonts() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    std::fs::write(d.join("fast.toml"), FAST).unwrap();
+    std::fs::write(d.join("fast.toml"), common::FAST_TINY).unwrap();
     let o = clean(
         &[
             "sample", "--preset", "tiny", "--n", "3000", "--seed", "3", "--out", "data", "--grid",

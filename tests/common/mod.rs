@@ -21,3 +21,24 @@ pub fn python() -> Option<std::path::PathBuf> {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
     p.exists().then_some(p)
 }
+
+/// `tiny` at 20/10/10 steps with small batches and evaluations: a complete
+/// theory-track run in seconds on one core (the docs test's reduced
+/// `train --preset tiny`, the newcomer tests).
+pub const FAST_TINY: &str = r#"
+preset = "tiny"
+batch = 512
+eval_batch = 256
+final_eval = 1024
+real_samples = 4096
+warm_samples = 2000
+metrics_every = 10
+checkpoint_every = 10
+[dictionary]
+steps = 20
+[level1]
+steps = 10
+[superres]
+steps = 10
+candidates = 1
+"#;
