@@ -12,7 +12,8 @@
 //! | `learner.safetensors` | the final learner |
 //! | `alignment-levelL.json` | E2: `|cos|` of the level's discriminator filters with `M'_l` and `M_l` |
 //! | `moment-gaps.png`, `alignment-levelL.png` | E1, E2 plots |
-//! | `samples.png`, `samples-real.png` | learner and real samples, every level |
+//! | `samples.png`, `samples-real.png` | real and learner samples side by side (one colour scale per level), real alone |
+//! | `plot-warnings.txt` | the plots that could not be drawn (absent when all were) |
 //! | `report.md` | `fsrgan report`: the metrics table and the plots |
 //!
 //! Every file is written atomically (temporary name, then rename).
