@@ -403,25 +403,12 @@ pub fn gan_step(
                 0
             };
             for i in 0..n_d {
-                let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64));
-                let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64 + 1));
-                let real = real_inputs(a.kind, ctx, learner, &z_r);
-                let fake: Inputs = tch::no_grad(|| fake_inputs(a.kind, ctx, learner, &z_f, &real))
-                    .iter()
-                    .map(Tensor::detach)
-                    .collect();
+                let (real, fake) = d_batches(a, ctx, learner, i);
                 let loss =
                     d_loss(a.cfg.loss, disc, &real, &score(disc, &fake)) + disc.reg() * gamma;
                 dl = Some(loss.double_value(&[]));
                 if !a.freeze_d {
-                    let mut ps = disc.params();
-                    let grads = Tensor::run_backward(
-                        &[&loss],
-                        &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(),
-                        false,
-                        false,
-                    );
-                    opt_d.step(&mut ps, &grads, a.lr_d);
+                    ascend(&mut disc.params(), &loss, opt_d, a.lr_d);
                     disc.project();
                 }
             }
@@ -577,24 +564,11 @@ fn witness_step(
     let mut dl = None;
     let n_d = if adversarial { a.cfg.n_d } else { 0 };
     for i in 0..n_d {
-        let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64));
-        let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64 + 1));
-        let real = real_inputs(a.kind, ctx, learner, &z_r);
-        let fake: Inputs = tch::no_grad(|| fake_inputs(a.kind, ctx, learner, &z_f, &real))
-            .iter()
-            .map(Tensor::detach)
-            .collect();
+        let (real, fake) = d_batches(a, ctx, learner, i);
         let loss = witness_loss(d, a.cfg.gamma, &real, &fake, paired);
         dl = Some(loss.double_value(&[]));
         if !a.freeze_d {
-            let mut ps = d.params();
-            let grads = Tensor::run_backward(
-                &[&loss],
-                &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(),
-                false,
-                false,
-            );
-            opt_d.step(&mut ps, &grads, a.lr_d);
+            ascend(&mut d.params(), &loss, opt_d, a.lr_d);
         }
     }
     let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * n_d as u64 + 2));
@@ -613,4 +587,30 @@ fn witness_step(
     let gv = gl.double_value(&[]) * sign;
     descend_g(a, ctx, learner, opt_g, &gl);
     StepLosses { d: dl, g: gv }
+}
+
+/// The real and (detached) fake batches of discriminator step `i` of a
+/// generator step: latents from the step's seed, the fake batch conditioned
+/// on the real one (the same parents with `condition = "real"`).
+fn d_batches(a: &StepArgs<'_>, ctx: &Ctx<'_>, learner: &Generator, i: usize) -> (Inputs, Inputs) {
+    let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64));
+    let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64 + 1));
+    let real = real_inputs(a.kind, ctx, learner, &z_r);
+    let fake: Inputs = tch::no_grad(|| fake_inputs(a.kind, ctx, learner, &z_f, &real))
+        .iter()
+        .map(Tensor::detach)
+        .collect();
+    (real, fake)
+}
+
+/// One optimiser step of the discriminator's parameters `ps` on `loss`
+/// (the discriminator minimises its loss, i.e. ascends its objective).
+fn ascend(ps: &mut [&mut Tensor], loss: &Tensor, opt: &mut Optim, lr: f64) {
+    let grads = Tensor::run_backward(
+        &[loss],
+        &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(),
+        false,
+        false,
+    );
+    opt.step(ps, &grads, lr);
 }
