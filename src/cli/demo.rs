@@ -102,17 +102,20 @@ const BASELINE: &str = include_str!("../../experiments/training/results/small-mo
 /// it compares with the method-of-moments baseline on the same truth.
 #[cfg(feature = "torch")]
 fn verdict(run: &std::path::Path, seed: u64) -> anyhow::Result<()> {
+    use anyhow::Context;
     let rows = crate::io::rundir::RunDir::open(run)?.rows()?;
     let Some(fin) = rows.iter().rev().find(|r| r.stage == "final") else {
         anyhow::bail!("{}: the run has no final row", run.display());
     };
     let v = &fin.values;
     let get = |k: &str| v.get(k).copied().unwrap_or(f64::NAN);
-    let base: Option<std::collections::BTreeMap<String, f64>> = serde_json::from_str::<
-        std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
-    >(BASELINE)
-    .ok()
-    .and_then(|m| m.get(&seed.to_string()).cloned());
+    // The embedded baseline is part of the binary: if it does not parse, the
+    // build is broken, and the verdict must say so rather than drop it.
+    let table: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> =
+        serde_json::from_str(BASELINE).context(
+            "the embedded baseline experiments/training/results/small-moments-final.json does not parse",
+        )?;
+    let base = table.get(&seed.to_string()).cloned();
     let levels = (1..)
         .take_while(|l| v.contains_key(&format!("dict{l}_min_cos")))
         .count();

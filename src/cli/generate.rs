@@ -25,8 +25,9 @@ use anyhow::{Context, bail};
 use ndarray::{Array4, ArrayView4};
 
 use super::common::progress_bar;
-use crate::io::dataset::{MANIFEST, PARAMS, add_residuals, config_array_specs, existing_dataset};
+use crate::io::dataset::{MANIFEST, add_residuals, config_array_specs, samples_bytes};
 use crate::io::manifest::{ArrayInfo, FORMAT, FORMAT_VERSION, Manifest, Source};
+use crate::io::staging::Staging;
 use crate::io::writer::FileDigest;
 use crate::io::{Format, TensorWriter};
 use crate::metrics::score::derive_seed;
@@ -144,19 +145,52 @@ impl ImageSource for PracticeSource {
     fn params(&self) -> Option<&Params> {
         None
     }
+    /// Samples come in blocks of [`PRACTICE_BLOCK`] aligned at multiples of
+    /// it, block `k` from the latents of `derive_seed(seed, [k])`; a request
+    /// runs every block it overlaps and keeps its part, so a sample is the
+    /// same bits whatever the chunks it is asked for in.
     fn generate(&self, seed: u64, start: u64, count: usize) -> anyhow::Result<GeneratedBatch> {
         let game = self
             .game
             .lock()
             .map_err(|_| anyhow::anyhow!("the generator's lock is poisoned"))?;
-        let x = game
-            .generate(count, crate::metrics::score::derive_seed(seed, &[start]))
-            .iter()
-            .map(crate::train::practice::simple::to_array4)
-            .collect::<Result<Vec<_>, _>>()?;
+        let block = PRACTICE_BLOCK as u64;
+        let end = start + count as u64;
+        let mut parts: Vec<Vec<Array4<f64>>> = Vec::new();
+        let mut k = start / block;
+        while k * block < end {
+            let x = game.generate(PRACTICE_BLOCK, derive_seed(seed, &[k]));
+            let (lo, hi) = (
+                start.max(k * block) - k * block,
+                end.min((k + 1) * block) - k * block,
+            );
+            let levels = x
+                .iter()
+                .map(|t| {
+                    crate::train::generator::array4(t).map(|a| {
+                        a.slice(ndarray::s![lo as usize..hi as usize, .., .., ..])
+                            .to_owned()
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            parts.push(levels);
+            k += 1;
+        }
+        let levels = self.config.levels;
+        let x = (0..levels)
+            .map(|l| {
+                let views: Vec<ArrayView4<'_, f64>> = parts.iter().map(|p| p[l].view()).collect();
+                ndarray::concatenate(ndarray::Axis(0), &views)
+                    .context("internal: blocks of one level have one shape")
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(GeneratedBatch { x, activity: None })
     }
 }
+
+/// Samples per block of a practice generator ([`PracticeSource`]).
+#[cfg(feature = "torch")]
+pub const PRACTICE_BLOCK: usize = 256;
 
 /// The tracks a run directory can hold, recognised by their files.
 enum Track {
@@ -220,7 +254,7 @@ pub fn open_generator(
     match track {
         Track::Theory(rel) => {
             let path = run_dir.join(&rel);
-            let learner = crate::io::params::read_params(&path, None)
+            let learner = crate::io::params::read_params_checked(&path, None)
                 .with_context(|| format!("reading the learner {}", path.display()))?;
             Ok((Box::new(TheorySource { learner }), rel))
         }
@@ -239,8 +273,9 @@ pub fn open_generator(
                 .with_context(|| format!("reading {}/config.toml", run_dir.display()))?;
             let cfg = PracticeRun::from_toml(&text)
                 .with_context(|| format!("in {}/config.toml", run_dir.display()))?;
-            let truth = crate::io::params::read_params(&run_dir.join("truth.safetensors"), None)
-                .with_context(|| format!("reading {}/truth.safetensors", run_dir.display()))?;
+            let truth =
+                crate::io::params::read_params_checked(&run_dir.join("truth.safetensors"), None)
+                    .with_context(|| format!("reading {}/truth.safetensors", run_dir.display()))?;
             let mut game = crate::train::practice::PracticeGame::new(
                 &cfg.practice,
                 &truth.config,
@@ -294,15 +329,11 @@ pub fn write_generated(
     if opts.n == 0 {
         bail!("--n must be at least 1");
     }
-    if existing_dataset(dir) && !opts.force {
-        bail!(
-            "{} already holds a dataset; pass --force to overwrite it",
-            dir.display()
-        );
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let count = usize::try_from(opts.n).context("too many samples")?;
     let cfg = gen_source.config().clone();
+    let needed = samples_bytes(&cfg, opts.n, false)?;
+    let count = usize::try_from(opts.n).context("too many samples")?;
+    let staging = Staging::begin(dir, opts.force)?;
+    let stage = staging.path();
     let specs = config_array_specs(&cfg, count, false);
     let arrays = specs
         .iter()
@@ -322,7 +353,8 @@ pub fn write_generated(
     meta.insert("seed".to_string(), opts.seed.to_string());
     meta.insert("start".to_string(), "0".to_string());
     meta.insert("source_run".to_string(), source.run.clone());
-    let mut writer = TensorWriter::create(&dir.join(&samples_file), opts.format, specs, &meta)?;
+    let mut writer = TensorWriter::create(&stage.join(&samples_file), opts.format, specs, &meta)
+        .map_err(|e| e.needing(needed))?;
     let stream_seed = derive_seed(opts.seed, &[GENERATE]);
     let levels = cfg.levels;
     let mut activity: Option<Vec<Activity>> = None;
@@ -339,7 +371,7 @@ pub fn write_generated(
             let slice = data
                 .as_slice()
                 .context("internal: a standard-layout array is contiguous")?;
-            writer.append_f64(l, slice)?;
+            writer.append_f64(l, slice).map_err(|e| e.needing(needed))?;
         }
         if let Some(a) = batch.activity {
             match activity.as_mut() {
@@ -364,13 +396,10 @@ pub fn write_generated(
         progress(done as u64);
     }
     let mut files = BTreeMap::new();
-    files.insert(samples_file.clone(), writer.finish()?);
-    for stale in ["samples.npz", "samples.safetensors", PARAMS] {
-        let p = dir.join(stale);
-        if stale != samples_file && p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
-        }
-    }
+    files.insert(
+        samples_file.clone(),
+        writer.finish().map_err(|e| e.needing(needed))?,
+    );
     let diagnostics = match gen_source.params() {
         Some(p) => Diagnostics::new(
             p,
@@ -408,7 +437,10 @@ pub fn write_generated(
         diagnostics,
         source: Some(source),
     };
-    manifest.write(&dir.join(MANIFEST))?;
+    manifest
+        .write(&stage.join(MANIFEST))
+        .map_err(|e| e.needing(needed))?;
+    staging.commit()?;
     Ok(manifest)
 }
 

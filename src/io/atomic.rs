@@ -98,6 +98,20 @@ impl Drop for AtomicFile {
     }
 }
 
+/// Whether `name` is one of [`AtomicFile`]'s temporary names,
+/// `.NAME.tmp-PID-N` (PID and N decimal).
+pub fn is_temporary_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('.') else {
+        return false;
+    };
+    let Some((_, tail)) = rest.rsplit_once(".tmp-") else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    tail.split_once('-')
+        .is_some_and(|(pid, n)| digits(pid) && digits(n))
+}
+
 /// Writes `bytes` to `dest` atomically.
 ///
 /// # Errors

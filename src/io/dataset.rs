@@ -19,9 +19,11 @@ use std::sync::mpsc;
 use ndarray::{ArrayD, ArrayView4, Ix4};
 
 use super::IoError;
+use super::fault;
 use super::manifest::{ArrayInfo, FORMAT, FORMAT_VERSION, Manifest, Shard};
 use super::params::{read_params, seal_params};
 use super::reader::{Tensor, read_tensors};
+use super::staging::Staging;
 use super::writer::{Dtype, Format, Sealed, TensorSpec, TensorWriter};
 use crate::model::diagnostics::{self, Activity, Residual};
 use crate::model::{Batch, Config, Diagnostics, Params, Sampler};
@@ -131,19 +133,21 @@ pub fn write(
     if opts.n == 0 {
         return Err(IoError::Invalid("--n must be at least 1".into()));
     }
-    if existing_dataset(dir) && !opts.force {
-        return Err(IoError::Exists(dir.to_path_buf()));
-    }
-    std::fs::create_dir_all(dir).map_err(IoError::os(dir))?;
     let (start, end) = opts.shard.map_or((0, opts.n), |s| s.range(opts.n));
+    samples_bytes(&params.config, end - start, opts.hidden)?;
     let count =
         usize::try_from(end - start).map_err(|_| IoError::Invalid("too many samples".into()))?;
     let cfg = &params.config;
+    let specs = array_specs(params, count, opts.hidden);
+    let needed = needed_bytes(params, &specs, opts.params_dtype)?;
+    let staging = Staging::begin(dir, opts.force)?;
+    let stage = staging.path();
 
-    let params_file = seal_params(&dir.join(PARAMS), params, opts.seed, opts.params_dtype)?;
+    let params_file = seal_params(&stage.join(PARAMS), params, opts.seed, opts.params_dtype)
+        .map_err(|e| e.needing(needed))?;
+    fault::point("params-written");
 
     let samples_file = format!("samples.{}", opts.format.extension());
-    let specs = array_specs(params, count, opts.hidden);
     let arrays = specs
         .iter()
         .map(|s| {
@@ -160,7 +164,8 @@ pub fn write(
     meta.insert("format".to_string(), "fsrgan-samples".to_string());
     meta.insert("seed".to_string(), opts.seed.to_string());
     meta.insert("start".to_string(), start.to_string());
-    let writer = TensorWriter::create(&dir.join(&samples_file), opts.format, specs, &meta)?;
+    let writer = TensorWriter::create(&stage.join(&samples_file), opts.format, specs, &meta)
+        .map_err(|e| e.needing(needed))?;
 
     let sampler = Sampler::new(params, opts.seed);
     let mut stats = Stats::new(cfg.levels);
@@ -175,23 +180,13 @@ pub fn write(
         },
         |batch| stats.add(params, batch, opts.residual_samples),
         &mut progress,
-    )?;
+    )
+    .map_err(|e| e.needing(needed))?;
+    fault::point("samples-written");
 
-    // Every file is complete: put them in place, the manifest last.
     let mut files = BTreeMap::new();
     files.insert(PARAMS.to_string(), params_file.commit()?);
     files.insert(samples_file.clone(), samples.commit()?);
-    let other = dir.join(format!(
-        "samples.{}",
-        match opts.format {
-            Format::Npz => Format::Safetensors,
-            Format::Safetensors => Format::Npz,
-        }
-        .extension()
-    ));
-    if other.exists() {
-        std::fs::remove_file(&other).map_err(IoError::os(&other))?;
-    }
 
     let manifest = Manifest {
         format: FORMAT.into(),
@@ -217,8 +212,50 @@ pub fn write(
         ),
         source: None,
     };
-    manifest.write(&dir.join(MANIFEST))?;
+    manifest
+        .write(&stage.join(MANIFEST))
+        .map_err(|e| e.needing(needed))?;
+    fault::point("manifest-written");
+    staging.commit()?;
     Ok(manifest)
+}
+
+/// Bytes of the sample arrays of `n` samples of `cfg` (float32; hidden
+/// codes too if `hidden`).
+///
+/// # Errors
+/// [`IoError::Invalid`] if they exceed the largest file offset (`i64::MAX`
+/// bytes): such an `n` cannot be written, and its sizes would overflow.
+pub fn samples_bytes(cfg: &Config, n: u64, hidden: bool) -> Result<u64, IoError> {
+    let per_sample: u64 = config_array_specs(cfg, 1, hidden)
+        .iter()
+        .map(TensorSpec::data_len)
+        .sum();
+    n.checked_mul(per_sample)
+        .filter(|&b| b <= i64::MAX as u64)
+        .ok_or_else(|| {
+            IoError::Invalid(format!(
+                "--n {n}: {n} samples of {per_sample} bytes each exceed the largest file a filesystem can hold ({} bytes)",
+                i64::MAX
+            ))
+        })
+}
+
+/// Bytes a dataset of `specs` with `params` stored as `params_dtype` takes:
+/// every array's data, plus 1 MiB for headers, the zip directory and the
+/// manifest (the text parts of a dataset are far smaller).
+fn needed_bytes(
+    params: &Params,
+    specs: &[TensorSpec],
+    params_dtype: Dtype,
+) -> Result<u64, IoError> {
+    let params_values: usize = super::params::named_tensors(params)
+        .iter()
+        .map(|(_, shape, _)| shape.iter().product::<usize>())
+        .sum();
+    Ok(specs.iter().map(TensorSpec::data_len).sum::<u64>()
+        + (params_values * params_dtype.size()) as u64
+        + (1 << 20))
 }
 
 /// The samples [`stream`] draws and writes.
@@ -293,6 +330,7 @@ fn stream(
         let writing = scope.spawn(move || -> Result<Sealed, IoError> {
             for batch in full_rx {
                 write_batch(&mut writer, &batch, range.hidden)?;
+                fault::point("chunk-written");
                 // The sampling side may have stopped already: nothing to recycle for.
                 let _ = empty_tx.send(batch);
             }
@@ -373,6 +411,10 @@ pub(crate) fn add_residuals(acc: &mut [Residual], new: &[Residual]) {
 /// [`IoError::Corrupt`] for a truncated or corrupted file,
 /// [`IoError::Mismatch`] for files that disagree with the manifest or config.
 pub fn open_samples(dir: &Path) -> Result<(Manifest, BTreeMap<String, Tensor>), IoError> {
+    if !dir.join(MANIFEST).exists() {
+        // A writer killed while swapping datasets: put the old one back.
+        super::staging::recover(dir)?;
+    }
     let manifest = Manifest::read(&dir.join(MANIFEST))?;
     let config = manifest.config.clone().validated()?;
     for (name, want) in &manifest.files {

@@ -13,11 +13,14 @@
 
 pub mod atomic;
 pub mod dataset;
+pub mod fault;
+pub mod lock;
 pub mod manifest;
 pub mod npy;
 pub mod params;
 pub mod reader;
 pub mod rundir;
+pub mod staging;
 pub mod writer;
 
 pub use dataset::{Dataset, WriteOptions};
@@ -55,6 +58,29 @@ pub enum IoError {
         /// What disagrees.
         reason: String,
     },
+    /// Another live process works on the directory.
+    #[error(
+        "{dir} is in use by {holder} (it holds the lock {lock}); wait for it to finish or stop it. A lock left by a killed process is released by the system and never blocks"
+    )]
+    Locked {
+        /// The directory.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// Who holds it.
+        holder: String,
+    },
+    /// The filesystem is full.
+    #[error(
+        "{path}: no space left on the device; this write needs {needed} bytes ({mib:.1} MiB) in all. Nothing was put in place: free space and run the command again",
+        mib = *needed as f64 / 1048576.0
+    )]
+    NoSpace {
+        /// The file being written.
+        path: PathBuf,
+        /// Bytes the whole write needs.
+        needed: u64,
+    },
     /// Refused to overwrite an existing dataset.
     #[error("{0} already holds a dataset; pass --force to overwrite it")]
     Exists(PathBuf),
@@ -70,6 +96,19 @@ impl IoError {
     pub(crate) fn os(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> IoError {
         let path = path.into();
         move |source| IoError::Os { path, source }
+    }
+    /// An out-of-space [`IoError::Os`] as [`IoError::NoSpace`] with the
+    /// bytes the whole write needs; any other error unchanged.
+    pub fn needing(self, needed: u64) -> IoError {
+        match self {
+            IoError::Os { path, source }
+                if source.kind() == std::io::ErrorKind::StorageFull
+                    || source.kind() == std::io::ErrorKind::QuotaExceeded =>
+            {
+                IoError::NoSpace { path, needed }
+            }
+            other => other,
+        }
     }
     pub(crate) fn corrupt(path: impl Into<PathBuf>, reason: impl Into<String>) -> IoError {
         IoError::Corrupt {

@@ -18,8 +18,8 @@ use std::path::Path;
 use ndarray::{Array1, Array4, ArrayD, Ix1, Ix4};
 
 use super::IoError;
-use super::reader::{TensorFile, read_tensors};
-use super::writer::{Dtype, FileDigest, Format, Sealed, TensorSpec, TensorWriter};
+use super::reader::{TensorFile, read_checked, read_tensors};
+use super::writer::{CHECKSUM_KEY, Dtype, FileDigest, Format, Sealed, TensorSpec, TensorWriter};
 use crate::model::params::{Level1, UpLayer};
 use crate::model::{Config, Params};
 
@@ -64,7 +64,8 @@ pub fn named_tensors(params: &Params) -> Vec<(String, Vec<usize>, Vec<f64>)> {
     out
 }
 
-/// Writes `params` atomically as safetensors in `dtype`.
+/// Writes `params` atomically as safetensors in `dtype`, carrying its own
+/// checksum (the files of a run directory, [`read_params_checked`]).
 ///
 /// # Errors
 /// [`IoError::Os`] on I/O failure (the destination is then untouched).
@@ -74,7 +75,7 @@ pub fn write_params(
     seed: u64,
     dtype: Dtype,
 ) -> Result<FileDigest, IoError> {
-    seal_params(path, params, seed, dtype)?.commit()
+    seal(path, params, seed, dtype, true)?.commit()
 }
 
 /// As [`write_params`], but leaves the finished file under its temporary
@@ -82,11 +83,23 @@ pub fn write_params(
 ///
 /// # Errors
 /// As [`write_params`].
+/// A dataset's `params.safetensors` is checked by its manifest instead, so
+/// it carries no checksum of its own (and keeps the bytes of earlier versions).
 pub fn seal_params(
     path: &Path,
     params: &Params,
     seed: u64,
     dtype: Dtype,
+) -> Result<Sealed, IoError> {
+    seal(path, params, seed, dtype, false)
+}
+
+fn seal(
+    path: &Path,
+    params: &Params,
+    seed: u64,
+    dtype: Dtype,
+    checked: bool,
 ) -> Result<Sealed, IoError> {
     let tensors = named_tensors(params);
     let specs = tensors
@@ -104,6 +117,9 @@ pub fn seal_params(
         env!("CARGO_PKG_VERSION").to_string(),
     );
     meta.insert("seed".to_string(), seed.to_string());
+    if checked {
+        meta.insert(CHECKSUM_KEY.to_string(), String::new());
+    }
     meta.insert(
         "config".to_string(),
         serde_json::to_string(&params.config).map_err(|e| IoError::Invalid(e.to_string()))?,
@@ -125,6 +141,24 @@ pub fn seal_params(
 /// or `alpha <= 0`.
 pub fn read_params(path: &Path, config: Option<&Config>) -> Result<Params, IoError> {
     let file = read_tensors(path)?;
+    params_from_file(path, file, config)
+}
+
+/// As [`read_params`] for a file of a run directory, which must carry its
+/// own checksum ([`crate::io::reader::read_checked`]).
+///
+/// # Errors
+/// As [`read_params`], and [`IoError::Corrupt`] if the file has no checksum
+/// or its bytes do not match it.
+pub fn read_params_checked(path: &Path, config: Option<&Config>) -> Result<Params, IoError> {
+    params_from_file(path, read_checked(path)?, config)
+}
+
+fn params_from_file(
+    path: &Path,
+    file: TensorFile,
+    config: Option<&Config>,
+) -> Result<Params, IoError> {
     let config = match config {
         Some(c) => c.clone(),
         None => {

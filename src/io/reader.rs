@@ -12,7 +12,7 @@ use ndarray::ArrayD;
 use ndarray_npy::{ReadNpyError, ReadNpyExt};
 
 use super::IoError;
-use super::writer::{Dtype, Format};
+use super::writer::{CHECKSUM_KEY, Dtype, Format, checksum_digits};
 
 /// A tensor read from a file, in its stored precision.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,11 +148,81 @@ fn parse_npy(bytes: &[u8]) -> Result<Tensor, ReadNpyError> {
     }
 }
 
+/// Reads a safetensors file that must carry its own checksum
+/// ([`super::writer::CHECKSUM_KEY`]), as every tensor file of a run directory
+/// does, and checks it.
+///
+/// # Errors
+/// As [`read_tensors`], and [`IoError::Corrupt`] if the file is not
+/// safetensors or has no checksum (a file written by another tool, or one
+/// whose checksum field was damaged).
+pub fn read_checked(path: &Path) -> Result<TensorFile, IoError> {
+    let f = read_tensors(path)?;
+    if !f.metadata.contains_key(CHECKSUM_KEY) {
+        return Err(IoError::corrupt(
+            path,
+            format!(
+                "the file carries no checksum (metadata `{CHECKSUM_KEY}`): fsrgan writes one into every file of a run directory, so this file was written by another tool, by an older fsrgan, or damaged"
+            ),
+        ));
+    }
+    Ok(f)
+}
+
+/// Checks the checksum a safetensors file carries in its metadata, if any:
+/// the CRC-32 of the whole file with the checksum's eight hex digits read as
+/// `00000000` (see [`super::writer`]). Returns whether there was one.
+///
+/// # Errors
+/// [`IoError::Corrupt`] if the recorded and computed CRC-32s differ, or the
+/// recorded one is malformed.
+pub fn verify_checksum(path: &Path, bytes: &[u8], recorded: Option<&str>) -> Result<bool, IoError> {
+    let Some(recorded) = recorded else {
+        return Ok(false);
+    };
+    let bad = |why: String| IoError::corrupt(path, why);
+    let want = recorded
+        .strip_prefix("crc32:")
+        .filter(|h| h.len() == 8)
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .ok_or_else(|| bad(format!("malformed checksum `{recorded}` in the metadata")))?;
+    let header_len = bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_le_bytes)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| bad("truncated header".into()))?;
+    let header = bytes
+        .get(..8usize.saturating_add(header_len))
+        .ok_or_else(|| bad("truncated header".into()))?;
+    let at = checksum_digits(header)
+        .ok_or_else(|| bad("the checksum field is not where fsrgan writes it".into()))?;
+    let mut h = crc32fast::Hasher::new();
+    h.update(&bytes[..at]);
+    h.update(b"00000000");
+    h.update(&bytes[at + 8..]);
+    let got = h.finalize();
+    if got != want {
+        return Err(bad(format!(
+            "checksum mismatch: the file records CRC-32 {want:08x} but its bytes give {got:08x}: the file is corrupted"
+        )));
+    }
+    Ok(true)
+}
+
 fn read_safetensors(path: &Path) -> Result<TensorFile, IoError> {
     let bytes = std::fs::read(path).map_err(IoError::os(path))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| IoError::corrupt(path, format!("not a valid safetensors file: {e}")))?;
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| IoError::corrupt(path, format!("not a valid safetensors file: {e}")))?;
+    verify_checksum(
+        path,
+        &bytes,
+        meta.metadata()
+            .as_ref()
+            .and_then(|m| m.get(CHECKSUM_KEY))
+            .map(String::as_str),
+    )?;
+    let st = safetensors::SafeTensors::deserialize(&bytes)
         .map_err(|e| IoError::corrupt(path, format!("not a valid safetensors file: {e}")))?;
     let mut out = TensorFile {
         metadata: meta

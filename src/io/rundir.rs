@@ -25,6 +25,10 @@ use serde::{Deserialize, Serialize};
 
 use super::IoError;
 use super::atomic::write_bytes;
+use super::lock::{DirLock, RUN_LOCK, remove_stale_temporaries};
+use super::params::write_params;
+use super::writer::Dtype;
+use crate::model::Params;
 
 /// One row of metrics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -43,8 +47,65 @@ pub struct Row {
     /// invocation when the stage was resumed), for steps per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_secs: Option<f64>,
-    /// Named values (losses and metrics).
+    /// Named values (losses and metrics). JSON has no NaN or infinity: a
+    /// NaN is written as `null` and ±infinity as `"inf"`/`"-inf"`, and read back.
+    #[serde(with = "nonfinite")]
     pub values: BTreeMap<String, f64>,
+}
+
+/// (De)serialises a map of f64 whose values may be NaN or infinite, in
+/// legal JSON: NaN as `null`, ±infinity as the strings `"inf"` and `"-inf"`.
+mod nonfinite {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Number(f64),
+        Text(String),
+        Null(()),
+    }
+
+    pub fn serialize<S: Serializer>(m: &BTreeMap<String, f64>, s: S) -> Result<S::Ok, S::Error> {
+        let out: BTreeMap<&String, Value> = m
+            .iter()
+            .map(|(k, &v)| {
+                let v = match v {
+                    v if v.is_nan() => Value::Null(()),
+                    f64::INFINITY => Value::Text("inf".into()),
+                    f64::NEG_INFINITY => Value::Text("-inf".into()),
+                    v => Value::Number(v),
+                };
+                (k, v)
+            })
+            .collect();
+        out.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
+        let m = BTreeMap::<String, Option<Value>>::deserialize(d)?;
+        m.into_iter()
+            .map(|(k, v)| {
+                let x = match v {
+                    None | Some(Value::Null(())) => f64::NAN,
+                    Some(Value::Number(x)) => x,
+                    Some(Value::Text(t)) => match t.as_str() {
+                        "inf" => f64::INFINITY,
+                        "-inf" => f64::NEG_INFINITY,
+                        "nan" | "NaN" => f64::NAN,
+                        other => {
+                            return Err(serde::de::Error::custom(format!(
+                                "value `{k}`: expected a number, null (NaN), \"inf\" or \"-inf\", got \"{other}\""
+                            )));
+                        }
+                    },
+                };
+                Ok((k, x))
+            })
+            .collect()
+    }
 }
 
 /// The run directory.
@@ -52,18 +113,71 @@ pub struct Row {
 pub struct RunDir {
     /// Its path.
     pub path: PathBuf,
+    /// The lock of a training process ([`RunDir::create`]).
+    lock: Option<std::sync::Arc<DirLock>>,
 }
 
 impl RunDir {
-    /// Opens (creating) `path`.
+    /// Opens (creating) `path` for the one training process that may write
+    /// it: takes its lock ([`RUN_LOCK`]), then removes the temporary files
+    /// killed processes left in it and in `checkpoint/`.
     ///
     /// # Errors
+    /// [`IoError::Locked`] if another process trains into `path`;
     /// [`IoError::Os`] if it cannot be created.
     pub fn create(path: &Path) -> Result<RunDir, IoError> {
         std::fs::create_dir_all(path.join("checkpoint")).map_err(IoError::os(path))?;
+        let lock = DirLock::acquire(&path.join(RUN_LOCK), path)?;
+        remove_stale_temporaries(path)?;
+        remove_stale_temporaries(&path.join("checkpoint"))?;
         Ok(RunDir {
             path: path.to_path_buf(),
+            lock: Some(std::sync::Arc::new(lock)),
         })
+    }
+
+    /// Whether this process holds the directory's lock.
+    pub fn is_locked(&self) -> bool {
+        self.lock.is_some()
+    }
+
+    /// Starts a new run in a directory from [`RunDir::create`]: writes
+    /// `config.toml`, the ground truth `truth.safetensors` (float64, with its
+    /// checksum) and empty metrics. The one set-up of both tracks.
+    ///
+    /// # Errors
+    /// [`IoError`] if a file cannot be written.
+    pub fn start_new(&self, config_toml: &str, truth: &Params, seed: u64) -> Result<(), IoError> {
+        write_bytes(&self.file("config.toml"), config_toml.as_bytes())?;
+        write_params(&self.file("truth.safetensors"), truth, seed, Dtype::F64)?;
+        self.write_rows(&[])
+    }
+
+    /// Resumes a run at position `at` = (stage index in `stages`, step in
+    /// that stage): keeps the logged rows before it, or at it when the stage
+    /// is resumed mid-way (a stage resumed from its start logs its start row
+    /// again), and the rows of the `init` pseudo-stage; rewrites the metrics
+    /// with them and returns them. The one resume of both tracks.
+    ///
+    /// # Errors
+    /// [`IoError`] if the metrics cannot be read or written.
+    pub fn resume_rows(&self, stages: &[String], at: (usize, usize)) -> Result<Vec<Row>, IoError> {
+        let rows: Vec<Row> = self
+            .rows()?
+            .into_iter()
+            .filter(|r| {
+                if r.stage == "init" {
+                    return true;
+                }
+                stages
+                    .iter()
+                    .position(|n| *n == r.stage)
+                    .map(|i| (i, r.stage_step))
+                    .is_some_and(|p| p < at || (p == at && at.1 > 0))
+            })
+            .collect();
+        self.write_rows(&rows)?;
+        Ok(rows)
     }
 
     /// `path/name`.
@@ -84,6 +198,7 @@ impl RunDir {
         }
         Ok(RunDir {
             path: path.to_path_buf(),
+            lock: None,
         })
     }
 
@@ -118,7 +233,7 @@ impl RunDir {
     pub fn write_rows(&self, rows: &[Row]) -> Result<(), IoError> {
         let mut jsonl = String::new();
         for r in rows {
-            jsonl.push_str(&serde_json::to_string(r).unwrap_or_default());
+            jsonl.push_str(&row_json(r, &self.file("metrics.jsonl"))?);
             jsonl.push('\n');
         }
         write_bytes(&self.file("metrics.jsonl"), jsonl.as_bytes())?;
@@ -160,7 +275,13 @@ impl RunDir {
             .append(true)
             .open(&p)
             .map_err(IoError::os(&p))?;
-        let line = serde_json::to_string(row).unwrap_or_default();
+        let line = row_json(row, &p)?;
         writeln!(f, "{line}").map_err(IoError::os(&p))
     }
+}
+
+/// One row as a JSON line.
+fn row_json(row: &Row, path: &Path) -> Result<String, IoError> {
+    serde_json::to_string(row)
+        .map_err(|e| IoError::Invalid(format!("{}: a metrics row: {e}", path.display())))
 }

@@ -17,6 +17,14 @@
 //! `crc32fast`'s combination, so the file is never read back. The file is an
 //! [`AtomicFile`]: it appears under its name only after
 //! [`TensorWriter::finish`] (or [`TensorWriter::seal`], then [`Sealed::commit`]).
+//!
+//! **Self-checked safetensors.** When the metadata given to
+//! [`TensorWriter::create`] holds the key [`CHECKSUM_KEY`] (any value), the
+//! writer stores there `crc32:HHHHHHHH`, the CRC-32 of the whole file computed
+//! with those eight hex digits written as `00000000`. A file then carries its
+//! own checksum ([`super::reader::verify_checksum`]), so a run directory's
+//! files are checked on every read without a manifest that a crash could
+//! leave out of step with them.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -96,6 +104,11 @@ impl TensorSpec {
     }
 }
 
+/// The safetensors metadata key of a file's own checksum (module docs).
+pub const CHECKSUM_KEY: &str = "checksum";
+/// The checksum value before it is filled in: `crc32:` and eight zeros.
+pub(crate) const CHECKSUM_BLANK: &str = "crc32:00000000";
+
 /// Size and CRC-32 (IEEE) of a finished file, as recorded in the manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileDigest {
@@ -169,6 +182,8 @@ pub struct TensorWriter {
     force_zip64: bool,
     /// The safetensors header (length and JSON), for the file's CRC.
     header: Vec<u8>,
+    /// Where in `header` the eight hex digits of the file's own checksum go.
+    checksum_at: Option<usize>,
     /// Reused buffer of encoded values.
     buf: Vec<u8>,
 }
@@ -250,6 +265,7 @@ impl TensorWriter {
             end_of_data: 0,
             force_zip64,
             header: Vec::new(),
+            checksum_at: None,
             buf: Vec::new(),
         };
         match format {
@@ -301,9 +317,18 @@ impl TensorWriter {
     ) -> Result<(), IoError> {
         let mut header = serde_json::Map::new();
         if !metadata.is_empty() {
+            let mut metadata = metadata.clone();
+            if let Some(v) = metadata.get_mut(CHECKSUM_KEY) {
+                *v = CHECKSUM_BLANK.to_string();
+            }
             header.insert(
                 "__metadata__".into(),
-                serde_json::to_value(metadata).unwrap_or_default(),
+                serde_json::Value::Object(
+                    metadata
+                        .into_iter()
+                        .map(|(k, v)| (k, serde_json::Value::String(v)))
+                        .collect(),
+                ),
             );
         }
         let mut offset = 0u64;
@@ -327,6 +352,11 @@ impl TensorWriter {
         let base = 8 + json.len() as u64;
         let mut prefix = (json.len() as u64).to_le_bytes().to_vec();
         prefix.extend_from_slice(&json);
+        if metadata.contains_key(CHECKSUM_KEY) {
+            self.checksum_at = Some(checksum_digits(&prefix).ok_or_else(|| {
+                IoError::Invalid("internal: the checksum field is not in the header".into())
+            })?);
+        }
         self.write_at(0, &prefix)?;
         self.header = prefix;
         let mut offset = base;
@@ -607,7 +637,19 @@ impl TensorWriter {
             whole.update(&cd);
             self.end_of_data + cd.len() as u64
         } else {
-            whole.update(&self.header);
+            let mut header = self.header.clone();
+            if let Some(at) = self.checksum_at {
+                // The CRC with the digits blank, then the digits filled in.
+                let mut blank = crc32fast::Hasher::new();
+                blank.update(&header);
+                for e in &self.entries {
+                    blank.combine(&e.crc);
+                }
+                let hex = format!("{:08x}", blank.finalize());
+                header[at..at + 8].copy_from_slice(hex.as_bytes());
+                self.write_at(0, &header)?;
+            }
+            whole.update(&header);
             for e in &self.entries {
                 whole.combine(&e.crc);
             }
@@ -623,6 +665,20 @@ impl TensorWriter {
             },
         })
     }
+}
+
+/// Offset in `header` (length prefix and JSON of a safetensors file) of the
+/// eight hex digits of its own checksum: the JSON text `"checksum":"crc32:`
+/// can occur only once, as the key (a string value holding it would have its
+/// quotes escaped).
+pub(crate) fn checksum_digits(header: &[u8]) -> Option<usize> {
+    let pat = format!("\"{CHECKSUM_KEY}\":\"crc32:");
+    let pat = pat.as_bytes();
+    header
+        .windows(pat.len())
+        .position(|w| w == pat)
+        .map(|i| i + pat.len())
+        .filter(|&at| at + 8 <= header.len())
 }
 
 /// `values` converted to `dtype`, little-endian, into `buf` (resized).

@@ -105,12 +105,12 @@ pub fn coherence(columns: &[&[f64]]) -> f64 {
 /// `max |<w_u, w_u'>|` over distinct level-1 units (A3: `<= 1 - gamma`).
 pub fn max_level1_correlation(params: &Params) -> f64 {
     let d0 = params.config.d0;
-    let rows: Vec<&[f64]> = params
-        .level1
-        .w
+    let w = params.level1.w.as_standard_layout();
+    let rows: Vec<&[f64]> = w
         .as_slice()
-        .map(|w| w.chunks_exact(d0).collect())
-        .unwrap_or_default();
+        .unwrap_or_else(|| unreachable!("an array in standard layout is one slice"))
+        .chunks_exact(d0)
+        .collect();
     coherence(&rows)
 }
 

@@ -125,12 +125,20 @@ impl Params {
 
     /// The dictionary `M_l` as a `D_out x m_l` column-major list: column `i` is
     /// `out[l][i]` flattened.
+    ///
+    /// # Panics
+    /// If `out[l]` is not in standard layout: every constructor of
+    /// [`Params`] (generation, the readers) builds it so, and a view of it
+    /// must not silently lose the atoms.
     pub fn dictionary_columns(&self, l: usize) -> Vec<&[f64]> {
         let o = &self.out[l];
         let dout = o.len() / o.dim().0;
         o.as_slice()
-            .map(|s| s.chunks_exact(dout).collect())
-            .unwrap_or_default()
+            .unwrap_or_else(|| {
+                unreachable!("level {} dictionary is not in standard layout", l + 1)
+            })
+            .chunks_exact(dout)
+            .collect()
     }
 }
 

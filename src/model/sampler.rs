@@ -98,7 +98,11 @@ impl Sampler {
         }
     }
 
-    /// Samples `start..start+B` into an existing batch of `B` samples (made by
+    /// Why a batch's row iterators cannot run dry: each array has `count` rows,
+/// one per slot.
+const ROWS: &str = "every stored array of a batch has one row per sample";
+
+/// Samples `start..start+B` into an existing batch of `B` samples (made by
     /// [`Sampler::sample`] or [`Sampler::batch`] for the same config),
     /// reusing its memory; fills `z` and `s` only if the batch holds them.
     ///
@@ -125,6 +129,8 @@ impl Sampler {
         hist.resize(count * hist_width, 0);
         {
             let per = |a: &Array4<f64>| (a.len() / count.max(1)).max(1);
+            // `z` has no rows when the batch does not hold the hidden layers.
+            let z_stored = !batch.z.is_empty();
             let mut z_rows =
                 as_mut_slice(batch.z.as_slice_mut(), "z").chunks_exact_mut(cfg.d0.max(1));
             let mut s_rows: Vec<_> = batch
@@ -147,16 +153,20 @@ impl Sampler {
             for (i, hr) in hist.chunks_exact_mut(hist_width).enumerate() {
                 let mut slot = Slot {
                     index: start + i as u64,
-                    z: z_rows.next().unwrap_or_default(),
+                    z: if z_stored {
+                        z_rows.next().unwrap_or_else(|| unreachable!("{}", Self::ROWS))
+                    } else {
+                        Default::default()
+                    },
                     s: Default::default(),
                     x: Default::default(),
                     hist: hr,
                 };
                 for (l, rows) in s_rows.iter_mut().enumerate() {
-                    slot.s[l] = rows.next().unwrap_or_default();
+                    slot.s[l] = rows.next().unwrap_or_else(|| unreachable!("{}", Self::ROWS));
                 }
                 for (l, rows) in x_rows.iter_mut().enumerate() {
-                    slot.x[l] = rows.next().unwrap_or_default();
+                    slot.x[l] = rows.next().unwrap_or_else(|| unreachable!("{}", Self::ROWS));
                 }
                 slots.push(slot);
             }

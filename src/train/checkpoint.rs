@@ -13,9 +13,9 @@ use super::config::{Precision, TrainConfig};
 use super::generator::{Generator, tensor_from, values};
 use super::optim::Optim;
 use super::stage::Disc;
-use crate::io::reader::{Tensor as IoTensor, read_tensors};
+use crate::io::reader::{Tensor as IoTensor, read_checked};
 use crate::io::rundir::RunDir;
-use crate::io::writer::{Dtype, Format, TensorSpec, TensorWriter};
+use crate::io::writer::{CHECKSUM_KEY, Dtype, Format, TensorSpec, TensorWriter};
 
 /// The storage type of a precision.
 pub fn dtype(p: Precision) -> Dtype {
@@ -86,7 +86,10 @@ pub fn write_tensors(
             shape: t.size().iter().map(|&s| s as usize).collect(),
         })
         .collect();
-    let mut w = TensorWriter::create(path, Format::Safetensors, specs, meta)?;
+    // Every file of a run directory carries its own checksum.
+    let mut meta = meta.clone();
+    meta.insert(CHECKSUM_KEY.to_string(), String::new());
+    let mut w = TensorWriter::create(path, Format::Safetensors, specs, &meta)?;
     for (i, (_, t)) in named.iter().enumerate() {
         w.append_f64(i, &values(t)?.1)?;
     }
@@ -126,7 +129,7 @@ pub fn load_state(run: &RunDir) -> Result<Saved, TrainError> {
             "no checkpoint/state.safetensors (the run has no checkpoint yet)".into(),
         ));
     }
-    let f = read_tensors(&path)?;
+    let f = read_checked(&path)?;
     let get = |k: &str| -> Result<u64, TrainError> {
         f.metadata
             .get(k)

@@ -7,6 +7,8 @@
 
 use tch::Tensor;
 
+use super::TrainError;
+
 use super::config::Optimizer;
 
 /// An optimiser over a fixed list of parameters.
@@ -38,7 +40,27 @@ impl Optim {
     }
 
     /// One step with gradients `grads` (same order as the parameters) and rate `lr`.
-    pub fn step(&mut self, params: &mut [&mut Tensor], grads: &[Tensor], lr: f64) {
+    ///
+    /// # Errors
+    /// [`TrainError::Shape`] if `params`, `grads` and the optimiser's state
+    /// differ in length; [`TrainError::Torch`] if libtorch rejects an update
+    /// (the step is then not complete: the caller must stop).
+    pub fn step(
+        &mut self,
+        params: &mut [&mut Tensor],
+        grads: &[Tensor],
+        lr: f64,
+    ) -> Result<(), TrainError> {
+        if params.len() != grads.len() || params.len() != self.m.len() {
+            return Err(TrainError::Shape {
+                what: "an optimiser step".into(),
+                shape: vec![params.len(), grads.len()],
+                expected: format!(
+                    "{} parameters and as many gradients (the optimiser's state)",
+                    self.m.len()
+                ),
+            });
+        }
         self.t += 1;
         tch::no_grad(|| {
             for (i, (p, g)) in params.iter_mut().zip(grads).enumerate() {
@@ -47,19 +69,20 @@ impl Optim {
                 }
                 match self.kind {
                     Optimizer::Sgd => {
-                        let _ = p.f_sub_(&(g * lr));
+                        drop(p.f_sub_(&(g * lr))?); // the result is a second handle on `p`
                     }
                     Optimizer::Adam => {
                         let m = &self.m[i] * self.beta1 + g * (1.0 - self.beta1);
                         let v = &self.v[i] * self.beta2 + g * g * (1.0 - self.beta2);
                         let mh = &m / (1.0 - self.beta1.powi(self.t as i32));
                         let vh = &v / (1.0 - self.beta2.powi(self.t as i32));
-                        let _ = p.f_sub_(&(mh / (vh.sqrt() + 1e-8) * lr));
+                        drop(p.f_sub_(&(mh / (vh.sqrt() + 1e-8) * lr))?);
                         self.m[i] = m;
                         self.v[i] = v;
                     }
                 }
             }
-        });
+            Ok(())
+        })
     }
 }

@@ -20,6 +20,7 @@
 
 use tch::{Kind, Tensor};
 
+use super::TrainError;
 use super::closed::Closed;
 use super::config::{Condition, Init, Loss, StageConfig, Update};
 use super::disc::{Degree4, Moments, Pair, normalize_rows};
@@ -285,32 +286,40 @@ fn project_atoms(t: &mut Tensor, orthonormal: bool) {
 
 /// Projections of the learner after a step: unit (or orthonormal) atoms,
 /// unit level-1 vectors, `alpha >= 0.05`.
-pub fn project_g(kind: StageKind, init: Init, g: &mut Generator, orthonormal: bool) {
+///
+/// # Errors
+/// [`TrainError::Torch`] if libtorch rejects the clamp.
+pub fn project_g(
+    kind: StageKind,
+    init: Init,
+    g: &mut Generator,
+    orthonormal: bool,
+) -> Result<(), TrainError> {
     let random = init == Init::Random;
-    let level1 = |g: &mut Generator| {
+    let level1 = |g: &mut Generator| -> Result<(), TrainError> {
         normalize_rows(&mut g.w1);
-        tch::no_grad(|| {
-            let _ = g.alpha.f_clamp_min_(0.05);
-        });
+        drop(tch::no_grad(|| g.alpha.f_clamp_min_(0.05))?);
+        Ok(())
     };
     match kind {
         StageKind::Dictionary(l) => {
             if random {
                 project_atoms(&mut g.out[l], orthonormal);
                 if l == 0 {
-                    level1(g);
+                    level1(g)?;
                 }
             } else {
                 normalize_rows(&mut g.out[l]);
             }
         }
-        StageKind::Level1 => level1(g),
+        StageKind::Level1 => level1(g)?,
         StageKind::Superres(l) => {
             if random {
                 project_atoms(&mut g.out[l], orthonormal);
             }
         }
     }
+    Ok(())
 }
 
 /// The discriminator's loss from real inputs and fake scores.
@@ -385,7 +394,7 @@ pub fn gan_step(
     disc: &mut Disc,
     opt_d: &mut Optim,
     opt_g: &mut Optim,
-) -> StepLosses {
+) -> Result<StepLosses, TrainError> {
     let gamma = a.cfg.gamma;
     let sign = if a.flip_g { -1.0 } else { 1.0 };
     if let Disc::Closed(d) = disc {
@@ -408,7 +417,7 @@ pub fn gan_step(
                     d_loss(a.cfg.loss, disc, &real, &score(disc, &fake)) + disc.reg() * gamma;
                 dl = Some(loss.double_value(&[]));
                 if !a.freeze_d {
-                    ascend(&mut disc.params(), &loss, opt_d, a.lr_d);
+                    ascend(&mut disc.params(), &loss, opt_d, a.lr_d)?;
                     disc.project();
                 }
             }
@@ -424,8 +433,8 @@ pub fn gan_step(
             let fake = fake_inputs(a.kind, ctx, learner, &z_f, &real);
             let gl = g_loss(a.cfg, disc, &real, &fake) * sign;
             let gv = gl.double_value(&[]) * sign;
-            descend_g(a, ctx, learner, opt_g, &gl);
-            StepLosses { d: dl, g: gv }
+            descend_g(a, ctx, learner, opt_g, &gl)?;
+            Ok(StepLosses { d: dl, g: gv })
         }
         Update::Simultaneous => {
             let z_r = ctx.z(a.seed.wrapping_mul(4));
@@ -444,16 +453,16 @@ pub fn gan_step(
             let gg = Tensor::run_backward(&[&gloss], &gparams, false, false);
             if !a.freeze_d && a.cfg.adversarial > 0.0 {
                 let mut ps = disc.params();
-                opt_d.step(&mut ps, &gd, a.lr_d);
+                opt_d.step(&mut ps, &gd, a.lr_d)?;
                 disc.project();
             }
             let mut ps = g_params(a.kind, a.cfg.init, learner);
-            opt_g.step(&mut ps, &gg, a.lr_g);
-            project_g(a.kind, a.cfg.init, learner, ctx.orthonormal);
-            StepLosses {
+            opt_g.step(&mut ps, &gg, a.lr_g)?;
+            project_g(a.kind, a.cfg.init, learner, ctx.orthonormal)?;
+            Ok(StepLosses {
                 d: (a.cfg.adversarial > 0.0).then_some(dv),
                 g: gv,
-            }
+            })
         }
     }
 }
@@ -469,7 +478,7 @@ fn closed_step(
     learner: &mut Generator,
     d: &mut Closed,
     opt_g: &mut Optim,
-) -> StepLosses {
+) -> Result<StepLosses, TrainError> {
     let sign = if a.flip_g { -1.0 } else { 1.0 };
     let z_a = ctx.z(a.seed.wrapping_mul(4));
     let z_b = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2));
@@ -502,8 +511,8 @@ fn closed_step(
     }
     let gl = total * sign;
     let gv = gl.double_value(&[]) * sign;
-    descend_g(a, ctx, learner, opt_g, &gl);
-    StepLosses { d: dl, g: gv }
+    descend_g(a, ctx, learner, opt_g, &gl)?;
+    Ok(StepLosses { d: dl, g: gv })
 }
 
 /// The generator's step on its loss `gl`: `theta <- opt(theta, d gl / d theta)`
@@ -515,7 +524,7 @@ fn descend_g(
     learner: &mut Generator,
     opt_g: &mut Optim,
     gl: &Tensor,
-) {
+) -> Result<(), TrainError> {
     let mut ps = g_params(a.kind, a.cfg.init, learner);
     let grads = Tensor::run_backward(
         &[gl],
@@ -523,8 +532,8 @@ fn descend_g(
         false,
         false,
     );
-    opt_g.step(&mut ps, &grads, a.lr_g);
-    project_g(a.kind, a.cfg.init, learner, ctx.orthonormal);
+    opt_g.step(&mut ps, &grads, a.lr_g)?;
+    project_g(a.kind, a.cfg.init, learner, ctx.orthonormal)
 }
 
 /// The witness discriminator's loss on a real and a fake batch of pairs,
@@ -557,7 +566,7 @@ fn witness_step(
     d: &mut Witness,
     opt_d: &mut Optim,
     opt_g: &mut Optim,
-) -> StepLosses {
+) -> Result<StepLosses, TrainError> {
     let sign = if a.flip_g { -1.0 } else { 1.0 };
     let paired = ctx.condition == Condition::Real;
     let adversarial = a.cfg.adversarial > 0.0;
@@ -568,7 +577,7 @@ fn witness_step(
         let loss = witness_loss(d, a.cfg.gamma, &real, &fake, paired);
         dl = Some(loss.double_value(&[]));
         if !a.freeze_d {
-            ascend(&mut d.params(), &loss, opt_d, a.lr_d);
+            ascend(&mut d.params(), &loss, opt_d, a.lr_d)?;
         }
     }
     let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * n_d as u64 + 2));
@@ -585,8 +594,8 @@ fn witness_step(
     }
     let gl = total * sign;
     let gv = gl.double_value(&[]) * sign;
-    descend_g(a, ctx, learner, opt_g, &gl);
-    StepLosses { d: dl, g: gv }
+    descend_g(a, ctx, learner, opt_g, &gl)?;
+    Ok(StepLosses { d: dl, g: gv })
 }
 
 /// The real and (detached) fake batches of discriminator step `i` of a
@@ -605,12 +614,17 @@ fn d_batches(a: &StepArgs<'_>, ctx: &Ctx<'_>, learner: &Generator, i: usize) -> 
 
 /// One optimiser step of the discriminator's parameters `ps` on `loss`
 /// (the discriminator minimises its loss, i.e. ascends its objective).
-fn ascend(ps: &mut [&mut Tensor], loss: &Tensor, opt: &mut Optim, lr: f64) {
+fn ascend(
+    ps: &mut [&mut Tensor],
+    loss: &Tensor,
+    opt: &mut Optim,
+    lr: f64,
+) -> Result<(), TrainError> {
     let grads = Tensor::run_backward(
         &[loss],
         &ps.iter().map(|p| p.shallow_clone()).collect::<Vec<_>>(),
         false,
         false,
     );
-    opt.step(ps, &grads, lr);
+    opt.step(ps, &grads, lr)
 }

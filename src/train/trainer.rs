@@ -330,14 +330,14 @@ impl Stage for TheoryStage<'_, '_> {
         };
         self.ctx.leak = leak(scfg, k);
         self.ctx.batch = scfg.batch.unwrap_or(self.cfg.batch);
-        Ok(gan_step(
+        gan_step(
             &args,
             self.ctx,
             self.learner,
             &mut self.disc,
             &mut self.opt_d,
             &mut self.opt_g,
-        ))
+        )
     }
 
     fn non_finite(&mut self) -> Option<&'static str> {
@@ -493,7 +493,16 @@ fn choose_start(
                 }
             }
             if 5 * (k + 1) > 4 * n1 {
-                tail.push(-losses.d.unwrap_or(f64::INFINITY));
+                // Random starts are compared by the discriminator's loss; a
+                // stage without one (adversarial = 0) cannot have several:
+                // `StageConfig` validation rejects candidates > 1 there.
+                let Some(d) = losses.d else {
+                    unreachable!(
+                        "stage {}: candidates > 1 without a discriminator's loss passed validation",
+                        st.name
+                    )
+                };
+                tail.push(-d);
             }
             observer.step(
                 &st.name,
@@ -621,7 +630,7 @@ pub fn train(
         None
     };
     let learner_params = match &saved {
-        Some(_) => crate::io::params::read_params(
+        Some(_) => crate::io::params::read_params_checked(
             &run.file("checkpoint/learner.safetensors"),
             Some(&truth.config),
         )?,
@@ -639,41 +648,17 @@ pub fn train(
     trainable(&learner);
     let rows: Vec<Row> = match &saved {
         Some(s) => {
-            // Keep the rows logged up to the checkpoint: (stage, step) before
-            // it, or at it when the stage is resumed mid-way (a stage resumed
-            // from its start logs its start row again).
             let names: Vec<String> = StageKind::all(cfg.model.levels)
                 .iter()
                 .map(|k| k.name())
                 .collect();
-            let at = (s.stage_index, s.stage_step);
-            run.rows()?
-                .into_iter()
-                .filter(|r| {
-                    let pos = match r.stage.as_str() {
-                        "init" => return true,
-                        name => names
-                            .iter()
-                            .position(|n| n == name)
-                            .map(|i| (i, r.stage_step)),
-                    };
-                    pos.is_some_and(|p| p < at || (p == at && at.1 > 0))
-                })
-                .collect()
+            run.resume_rows(&names, (s.stage_index, s.stage_step))?
         }
         None => {
-            let path = run.file("config.toml");
-            write_bytes(&path, cfg.to_toml().as_bytes())?;
-            crate::io::params::write_params(
-                &run.file("truth.safetensors"),
-                &truth,
-                cfg.seed,
-                dtype(Precision::F64),
-            )?;
+            run.start_new(&cfg.to_toml(), &truth, cfg.seed)?;
             Vec::new()
         }
     };
-    run.write_rows(&rows)?;
 
     let orthonormal = cfg.model.dictionary == crate::model::Dictionary::Orthonormal;
     let mut ctx = Ctx {

@@ -91,6 +91,23 @@ impl Check {
     }
 }
 
+impl Check {
+    /// A check that could not be computed: `what` failed with `err`. It
+    /// fails (its value is NaN), so `verify` never runs fewer checks in silence.
+    pub fn error(claim: &str, what: &str, err: impl std::fmt::Debug) -> Check {
+        let mut c = Check::new(
+            claim,
+            format!("{what}: could not be computed: {err:?}"),
+            f64::NAN,
+            0.0,
+            Relation::Within,
+            0.0,
+        );
+        c.pass = false;
+        c
+    }
+}
+
 /// Size and seed of a verification run.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {

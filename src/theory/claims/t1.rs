@@ -16,30 +16,34 @@ pub fn checks(o: &Options) -> Vec<Check> {
     let mut r = rng(o, 1);
     let mut out = Vec::new();
     let (p, q) = (dirichlet(&mut r, 1000), dirichlet(&mut r, 1000));
-    if let Ok((v, rhs)) = gan::jsd_identity_discrete(&p, &q) {
-        // Sums of 1000 terms of size <= 1.
-        out.push(Check::new(
-            "T1",
-            "discrete (n=1000): V(G,D*) vs -log4 + 2 JSD",
-            v,
-            rhs,
-            Relation::Within,
-            1e-11,
-        ));
-        let pert: Vec<f64> = gan::d_star_logit_discrete(&p, &q)
-            .iter()
-            .map(|l| l + 0.05 * r.random_range(-1.0..1.0))
-            .collect();
-        if let Ok(vp) = gan::value_discrete(&p, &q, &pert) {
+    match gan::jsd_identity_discrete(&p, &q) {
+        Ok((v, rhs)) => {
+            // Sums of 1000 terms of size <= 1.
             out.push(Check::new(
                 "T1",
-                "discrete: V(perturbed D*) below V(D*)",
-                vp,
+                "discrete (n=1000): V(G,D*) vs -log4 + 2 JSD",
                 v,
-                Relation::AtMost,
-                0.0,
+                rhs,
+                Relation::Within,
+                1e-11,
             ));
+            let pert: Vec<f64> = gan::d_star_logit_discrete(&p, &q)
+                .iter()
+                .map(|l| l + 0.05 * r.random_range(-1.0..1.0))
+                .collect();
+            match gan::value_discrete(&p, &q, &pert) {
+                Ok(vp) => out.push(Check::new(
+                    "T1",
+                    "discrete: V(perturbed D*) below V(D*)",
+                    vp,
+                    v,
+                    Relation::AtMost,
+                    0.0,
+                )),
+                Err(e) => out.push(Check::error("T1", "V at the perturbed discriminator", e)),
+            }
         }
+        Err(e) => out.push(Check::error("T1", "the discrete JS identity", e)),
     }
     let pm = GaussianMixture {
         parts: vec![

@@ -78,23 +78,26 @@ pub fn checks(o: &Options) -> Vec<Check> {
         Relation::Within,
         1e-14,
     ));
-    if let Ok((h, hv)) = gan::hinge_optimum(&p, &q) {
-        out.push(Check::new(
-            "T3",
-            "hinge: objective at sign(p-q) vs 2 TV - 2",
-            gan::hinge_objective(&p, &q, &h),
-            hv,
-            Relation::Within,
-            1e-14,
-        ));
-        out.push(Check::new(
-            "T3",
-            "hinge: the GAN's D* is worse",
-            gan::hinge_objective(&p, &q, &d),
-            hv,
-            Relation::AtMost,
-            0.0,
-        ));
+    match gan::hinge_optimum(&p, &q) {
+        Ok((h, hv)) => {
+            out.push(Check::new(
+                "T3",
+                "hinge: objective at sign(p-q) vs 2 TV - 2",
+                gan::hinge_objective(&p, &q, &h),
+                hv,
+                Relation::Within,
+                1e-14,
+            ));
+            out.push(Check::new(
+                "T3",
+                "hinge: the GAN's D* is worse",
+                gan::hinge_objective(&p, &q, &d),
+                hv,
+                Relation::AtMost,
+                0.0,
+            ));
+        }
+        Err(e) => out.push(Check::error("T3", "the hinge optimum", e)),
     }
     out
 }

@@ -49,12 +49,18 @@ pub fn checks(o: &Options) -> Vec<Check> {
         1e-12,
     ));
     // (alpha, beta, rho) from model samples (tiny preset, level 1).
-    let cfg = match Config::preset("tiny") {
-        Ok(c) => c,
-        Err(_) => return out,
-    };
-    let Ok(params) = Params::generate(&cfg, o.seed) else {
-        return out;
+    let setup =
+        Config::preset("tiny").and_then(|cfg| Params::generate(&cfg, o.seed).map(|p| (cfg, p)));
+    let (cfg, params) = match setup {
+        Ok(x) => x,
+        Err(e) => {
+            out.push(Check::error(
+                "T6",
+                "the tiny model for the sample checks",
+                e,
+            ));
+            return out;
+        }
     };
     let n = o.samples.max(1000);
     let batch = Sampler::new(&params, o.seed).sample(0, n);
@@ -62,35 +68,45 @@ pub fn checks(o: &Options) -> Vec<Check> {
     let unit = |j: usize, py: usize, px: usize| -> Vec<f64> {
         (0..n).map(|b| s1[[b, j, py, px]]).collect()
     };
-    if let Ok((a, b)) = gauss_relu::estimate_alpha_beta(&unit(0, 0, 0)) {
-        out.push(Check::new(
+    match gauss_relu::estimate_alpha_beta(&unit(0, 0, 0)) {
+        Ok((a, b)) => {
+            out.push(Check::new(
+                "T6",
+                format!("alpha_1 from N={n} model samples, 5 delta-method se"),
+                a.value,
+                params.level1.alpha[0],
+                Relation::Within,
+                Z_MC * a.se,
+            ));
+            out.push(Check::new(
+                "T6",
+                format!("beta_1 from N={n} model samples, 5 delta-method se"),
+                b.value,
+                params.level1.beta[0],
+                Relation::Within,
+                Z_MC * b.se,
+            ));
+        }
+        Err(e) => out.push(Check::error(
             "T6",
-            format!("alpha_1 from N={n} model samples, 5 delta-method se"),
-            a.value,
-            params.level1.alpha[0],
-            Relation::Within,
-            Z_MC * a.se,
-        ));
-        out.push(Check::new(
-            "T6",
-            format!("beta_1 from N={n} model samples, 5 delta-method se"),
-            b.value,
-            params.level1.beta[0],
-            Relation::Within,
-            Z_MC * b.se,
-        ));
+            "alpha_1 and beta_1 from model samples",
+            e,
+        )),
     }
     let w = &params.level1.w;
     let rho: f64 = (0..cfg.d0).map(|i| w[[0, 0, 0, i]] * w[[1, 0, 0, i]]).sum();
-    if let Ok(e) = gauss_relu::estimate_rho(&unit(0, 0, 0), &unit(1, 0, 0)) {
-        out.push(Check::new(
-            "T6",
-            format!("rho between two units from N={n} model samples, 5 se"),
-            e.value,
-            rho,
-            Relation::Within,
-            Z_MC * e.se,
-        ));
+    match gauss_relu::estimate_rho(&unit(0, 0, 0), &unit(1, 0, 0)) {
+        Ok(e) => {
+            out.push(Check::new(
+                "T6",
+                format!("rho between two units from N={n} model samples, 5 se"),
+                e.value,
+                rho,
+                Relation::Within,
+                Z_MC * e.se,
+            ));
+        }
+        Err(e) => out.push(Check::error("T6", "rho from model samples", e)),
     }
     out
 }

@@ -32,7 +32,7 @@ use super::config::{FirstLayer, LossKind, Mode, PracticeConfig};
 use super::layers::{mix, normal_tensor, uniform_tensor, up2};
 use super::loss::{clip_, d_loss, g_loss, gradient_penalty, interpolates};
 use super::nets::{Critic, GenPass, Generator, Shapes};
-use crate::io::reader::read_tensors;
+use crate::io::reader::read_checked;
 use crate::model::Config;
 
 /// One phase of a mode.
@@ -406,7 +406,7 @@ impl PracticeGame {
             let mut ps: Vec<Tensor> = dp.iter().map(|t| t.shallow_clone()).collect();
             if !self.freeze_discriminator {
                 let mut refs: Vec<&mut Tensor> = ps.iter_mut().collect();
-                self.opt_d.step(&mut refs, &grads, self.cfg.lr_d);
+                self.opt_d.step(&mut refs, &grads, self.cfg.lr_d)?;
             }
             if loss == LossKind::Wgan {
                 clip_(&mut ps, self.cfg.clip);
@@ -424,7 +424,7 @@ impl PracticeGame {
         let grads = Tensor::run_backward(&[&lg], &gp_params, false, false);
         let mut ps: Vec<Tensor> = gp_params.iter().map(|t| t.shallow_clone()).collect();
         let mut refs: Vec<&mut Tensor> = ps.iter_mut().collect();
-        self.opt_g.step(&mut refs, &grads, self.cfg.lr_g);
+        self.opt_g.step(&mut refs, &grads, self.cfg.lr_g)?;
         Ok(StepLosses {
             d_loss: scalar(&ld)?,
             g_loss: scalar(&lg)?,
@@ -574,7 +574,7 @@ impl PracticeGame {
             path: path.display().to_string(),
             reason,
         };
-        let f = read_tensors(path)?;
+        let f = read_checked(path)?;
         if f.metadata.get("format").map(String::as_str) != Some("fsrgan-practice-state") {
             return Err(bad("not a practice-track state (metadata `format`)".into()));
         }

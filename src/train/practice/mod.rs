@@ -14,7 +14,6 @@
 //!   executor owns the loop, metrics and checkpoints;
 //! * [`run`] — [`run::train_practice`]: a run's phases driven by the
 //!   executor on a dataset, scored against its truth;
-//! * [`simple`] — [`run_simple`], a minimal loop for tests and experiments.
 //!
 //! How an executor drives a game (it owns the loop, budgets, metrics,
 //! checkpoints and progress bars):
@@ -49,8 +48,6 @@ pub mod layers;
 pub mod loss;
 pub mod nets;
 pub mod run;
-pub mod simple;
 
 pub use config::{LossKind, Mode, PracticeConfig};
 pub use game::{Phase, PracticeGame, StepLosses};
-pub use simple::{SimpleOptions, SimpleReport, run_simple};

@@ -45,12 +45,12 @@ use tch::{Device, Tensor};
 
 use super::super::TrainError;
 use super::super::executor::{Executor, Flow, Position, Progress, Stage, Values};
+use super::super::generator::array4;
 use super::super::generator::tensor_from;
 use super::super::stage::StepLosses;
 use super::config::{Mode, PracticeConfig};
 use super::game::PracticeGame;
 use super::layers::mix;
-use super::simple::to_array4;
 use crate::io::atomic::write_bytes;
 use crate::io::rundir::{Row, RunDir};
 use crate::metrics::score::{Reference, Score, ScoreOptions, fresh_real};
@@ -375,7 +375,7 @@ impl Stage for PhaseStage<'_> {
             .game
             .generate(self.eval, EVAL_SEED)
             .iter()
-            .map(to_array4)
+            .map(array4)
             .collect::<Result<Vec<_>, _>>()?;
         let mut v = score_values(&self.reference.score(&fake)?);
         for (l, (h, t)) in hidden_activity(self.game, self.eval.min(1024))?
@@ -486,7 +486,7 @@ pub fn train_practice(
     if opts.resume {
         let state = run.file(STATE);
         game.load(&state)?;
-        let f = crate::io::reader::read_tensors(&state)?;
+        let f = crate::io::reader::read_checked(&state)?;
         let get = |k: &str| -> Result<usize, TrainError> {
             f.metadata
                 .get(k)
@@ -501,29 +501,11 @@ pub fn train_practice(
             stage_step: get("next_phase_step")?,
             step: get("step")?,
         };
-        // Rows up to the checkpoint (a phase resumed from its start logs its
-        // start row again).
         let names: Vec<String> = game.phases().iter().map(|p| p.name.clone()).collect();
-        let at = (position.stage, position.stage_step);
-        rows = run
-            .rows()?
-            .into_iter()
-            .filter(|r| {
-                names.iter().position(|n| *n == r.stage).is_some_and(|i| {
-                    (i, r.stage_step) < at || ((i, r.stage_step) == at && at.1 > 0)
-                })
-            })
-            .collect();
+        rows = run.resume_rows(&names, (position.stage, position.stage_step))?;
     } else {
-        write_bytes(&run.file("config.toml"), cfg.to_toml().as_bytes())?;
-        crate::io::params::write_params(
-            &run.file("truth.safetensors"),
-            truth,
-            0,
-            crate::io::writer::Dtype::F64,
-        )?;
+        run.start_new(&cfg.to_toml(), truth, 0)?;
     }
-    run.write_rows(&rows)?;
     let seed = cfg.practice.seed;
     let reference = Reference::new(
         &fresh_real(truth, mix(seed, 0x4EF, 0, 0), cfg.reference, false),
@@ -595,7 +577,7 @@ pub fn train_practice(
     let fake = game
         .generate(cfg.eval, EVAL_SEED)
         .iter()
-        .map(to_array4)
+        .map(array4)
         .collect::<Result<Vec<_>, _>>()?;
     let score = reference.score(&fake)?;
     let mut values = score_values(&score);
