@@ -80,7 +80,8 @@ fn trained(hidden: i64, freeze_features: bool, steps: usize) -> (f64, f64) {
                 *g = g.zeros_like();
             }
         }
-        opt.step(&mut ps, &grads, 0.01);
+        opt.step(&mut ps, &grads, 0.01)
+            .expect("a step of matching shapes");
     }
     let (real, fake) = pairs(7, 8192);
     let v = tch::no_grad(|| -witness_loss(&w, gamma, &real, &fake, true).double_value(&[]));

@@ -68,7 +68,10 @@ impl AtomicFile {
     /// # Errors
     /// [`IoError::Os`] if syncing fails.
     pub fn sync(&mut self) -> Result<(), IoError> {
-        self.file().sync_all().map_err(IoError::os(&self.tmp))?;
+        let len = self.file().metadata().map_or(0, |m| m.len());
+        self.file()
+            .sync_all()
+            .map_err(IoError::writing(&self.tmp, len))?;
         self.synced = true;
         Ok(())
     }
@@ -82,7 +85,8 @@ impl AtomicFile {
         if let Some(file) = self.file.take()
             && !self.synced
         {
-            file.sync_all().map_err(IoError::os(&self.tmp))?;
+            let len = file.metadata().map_or(0, |m| m.len());
+            file.sync_all().map_err(IoError::writing(&self.tmp, len))?;
         }
         std::fs::rename(&self.tmp, &self.dest).map_err(IoError::os(&self.dest))?;
         self.tmp.clear();
@@ -120,6 +124,8 @@ pub fn write_bytes(dest: &Path, bytes: &[u8]) -> Result<(), IoError> {
     use std::io::Write;
     let f = AtomicFile::create(dest)?;
     let mut handle = f.file();
-    handle.write_all(bytes).map_err(IoError::os(f.tmp_path()))?;
+    handle
+        .write_all(bytes)
+        .map_err(IoError::writing(f.tmp_path(), bytes.len() as u64))?;
     f.commit()
 }

@@ -97,8 +97,18 @@ impl IoError {
         let path = path.into();
         move |source| IoError::Os { path, source }
     }
+    /// The error of writing `path` (a file of `needed` bytes in all):
+    /// [`IoError::NoSpace`] when the filesystem is full, else [`IoError::Os`].
+    pub(crate) fn writing(
+        path: &std::path::Path,
+        needed: u64,
+    ) -> impl FnOnce(std::io::Error) -> IoError {
+        let path = path.to_path_buf();
+        move |source| IoError::Os { path, source }.needing(needed)
+    }
     /// An out-of-space [`IoError::Os`] as [`IoError::NoSpace`] with the
-    /// bytes the whole write needs; any other error unchanged.
+    /// bytes the whole write needs (an [`IoError::NoSpace`] of a part of
+    /// it gets the larger count); any other error unchanged.
     pub fn needing(self, needed: u64) -> IoError {
         match self {
             IoError::Os { path, source }
@@ -107,6 +117,10 @@ impl IoError {
             {
                 IoError::NoSpace { path, needed }
             }
+            IoError::NoSpace { path, needed: n } => IoError::NoSpace {
+                path,
+                needed: n.max(needed),
+            },
             other => other,
         }
     }

@@ -276,7 +276,7 @@ impl RunDir {
             .open(&p)
             .map_err(IoError::os(&p))?;
         let line = row_json(row, &p)?;
-        writeln!(f, "{line}").map_err(IoError::os(&p))
+        writeln!(f, "{line}").map_err(IoError::writing(&p, line.len() as u64 + 1))
     }
 }
 

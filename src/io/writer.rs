@@ -460,7 +460,8 @@ impl TensorWriter {
     }
 
     fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), IoError> {
-        write_all_at(self.file.file(), bytes, offset).map_err(IoError::os(self.file.tmp_path()))
+        write_all_at(self.file.file(), bytes, offset)
+            .map_err(IoError::writing(self.file.tmp_path(), self.end_of_data))
     }
 
     fn local_header(&self, i: usize, crc: u32) -> Vec<u8> {

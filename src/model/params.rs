@@ -134,9 +134,7 @@ impl Params {
         let o = &self.out[l];
         let dout = o.len() / o.dim().0;
         o.as_slice()
-            .unwrap_or_else(|| {
-                unreachable!("level {} dictionary is not in standard layout", l + 1)
-            })
+            .unwrap_or_else(|| unreachable!("level {} dictionary is not in standard layout", l + 1))
             .chunks_exact(dout)
             .collect()
     }

@@ -99,10 +99,10 @@ impl Sampler {
     }
 
     /// Why a batch's row iterators cannot run dry: each array has `count` rows,
-/// one per slot.
-const ROWS: &str = "every stored array of a batch has one row per sample";
+    /// one per slot.
+    const ROWS: &str = "every stored array of a batch has one row per sample";
 
-/// Samples `start..start+B` into an existing batch of `B` samples (made by
+    /// Samples `start..start+B` into an existing batch of `B` samples (made by
     /// [`Sampler::sample`] or [`Sampler::batch`] for the same config),
     /// reusing its memory; fills `z` and `s` only if the batch holds them.
     ///
@@ -154,7 +154,9 @@ const ROWS: &str = "every stored array of a batch has one row per sample";
                 let mut slot = Slot {
                     index: start + i as u64,
                     z: if z_stored {
-                        z_rows.next().unwrap_or_else(|| unreachable!("{}", Self::ROWS))
+                        z_rows
+                            .next()
+                            .unwrap_or_else(|| unreachable!("{}", Self::ROWS))
                     } else {
                         Default::default()
                     },
@@ -163,10 +165,14 @@ const ROWS: &str = "every stored array of a batch has one row per sample";
                     hist: hr,
                 };
                 for (l, rows) in s_rows.iter_mut().enumerate() {
-                    slot.s[l] = rows.next().unwrap_or_else(|| unreachable!("{}", Self::ROWS));
+                    slot.s[l] = rows
+                        .next()
+                        .unwrap_or_else(|| unreachable!("{}", Self::ROWS));
                 }
                 for (l, rows) in x_rows.iter_mut().enumerate() {
-                    slot.x[l] = rows.next().unwrap_or_else(|| unreachable!("{}", Self::ROWS));
+                    slot.x[l] = rows
+                        .next()
+                        .unwrap_or_else(|| unreachable!("{}", Self::ROWS));
                 }
                 slots.push(slot);
             }

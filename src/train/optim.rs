@@ -43,7 +43,8 @@ impl Optim {
     ///
     /// # Errors
     /// [`TrainError::Shape`] if `params`, `grads` and the optimiser's state
-    /// differ in length; [`TrainError::Torch`] if libtorch rejects an update
+    /// differ in length or a gradient's shape is not its parameter's;
+    /// [`TrainError::Torch`] if libtorch rejects an update
     /// (the step is then not complete: the caller must stop).
     pub fn step(
         &mut self,
@@ -59,6 +60,17 @@ impl Optim {
                     "{} parameters and as many gradients (the optimiser's state)",
                     self.m.len()
                 ),
+            });
+        }
+        if let Some((p, g)) = params
+            .iter()
+            .zip(grads)
+            .find(|(p, g)| g.defined() && p.size() != g.size())
+        {
+            return Err(TrainError::Shape {
+                what: "a gradient".into(),
+                shape: g.size().iter().map(|&s| s as usize).collect(),
+                expected: format!("the shape of its parameter, {:?}", p.size()),
             });
         }
         self.t += 1;

@@ -298,7 +298,12 @@ pub fn project_g(
     let random = init == Init::Random;
     let level1 = |g: &mut Generator| -> Result<(), TrainError> {
         normalize_rows(&mut g.w1);
-        drop(tch::no_grad(|| g.alpha.f_clamp_min_(0.05))?);
+        // The tensor form: tch panics on an error of an op with a Scalar
+        // argument (its Scalar's drop finds libtorch's pending error).
+        let floor = Tensor::from(0.05)
+            .to_kind(g.alpha.kind())
+            .to_device(g.alpha.device());
+        drop(tch::no_grad(|| g.alpha.f_clamp_min_tensor_(&floor))?);
         Ok(())
     };
     match kind {
