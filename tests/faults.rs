@@ -510,6 +510,26 @@ fn a_read_only_directory_is_a_clear_error_and_loses_nothing() {
     assert_eq!(digests(&data), before);
     let o = sample(&mnt.join("other"), 2, 200, &[], &[]);
     assert!(!o.status.success() && stderr(&o).contains("Read-only file system"));
+    let cfg = tmp.path().join("fast.toml");
+    std::fs::write(&cfg, common::FAST_TINY).unwrap();
+    let run = mnt.join("run");
+    let o = fsrgan(
+        &[
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let err = stderr(&o);
+    assert!(
+        !o.status.success() && err.contains("Read-only file system"),
+        "{err}"
+    );
+    assert!(err.contains("mnt/run"), "{err}");
+    assert_eq!(digests(&data), before);
 }
 
 /// A practice run whose pair coverage is NaN (`reference = 64`: too few

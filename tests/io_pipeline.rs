@@ -211,9 +211,13 @@ fn a_failure_in_the_middle_of_writing_leaves_no_partial_file() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{format}: the write should fail");
         assert!(stderr.contains("File too large"), "{format}: {stderr}");
-        let left: Vec<_> = std::fs::read_dir(&dir)
+        // The dataset is staged beside `dir` and swapped in only when
+        // whole: `dir` never appears, and only the lock file stays.
+        assert!(!dir.exists(), "{format}: {} appeared", dir.display());
+        let left: Vec<_> = std::fs::read_dir(root.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
+            .filter(|n| n != ".new.lock")
             .collect();
         assert!(left.is_empty(), "{format}: files left behind: {left:?}");
     }

@@ -90,10 +90,15 @@ fn generate_from_a_theory_run_then_score_it() {
     sample(&real, 2000, "0/1");
     let run = dir.path().join("run");
     std::fs::create_dir_all(run.join("checkpoint")).unwrap();
-    // No learner yet: a clear error that points at the last checkpoint.
-    std::fs::copy(
-        real.join("params.safetensors"),
-        run.join("checkpoint/learner.safetensors"),
+    // No learner yet: a clear error that points at the last checkpoint. The
+    // learner equals the truth, written as a run writes it (with its
+    // checksum: a bare copy of params.safetensors is refused as foreign).
+    let truth = fsrgan::io::params::read_params(&real.join("params.safetensors"), None).unwrap();
+    fsrgan::io::params::write_params(
+        &run.join("checkpoint/learner.safetensors"),
+        &truth,
+        0,
+        fsrgan::io::Dtype::F32,
     )
     .unwrap();
     let gen_dir = dir.path().join("gen");
@@ -104,9 +109,11 @@ fn generate_from_a_theory_run_then_score_it() {
         "{}",
         stderr(&o)
     );
-    std::fs::copy(
-        real.join("params.safetensors"),
-        run.join("learner.safetensors"),
+    fsrgan::io::params::write_params(
+        &run.join("learner.safetensors"),
+        &truth,
+        0,
+        fsrgan::io::Dtype::F32,
     )
     .unwrap();
     let o = fsrgan(&[

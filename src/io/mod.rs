@@ -8,8 +8,12 @@
 //!   statistics, and the size and CRC-32 of every file.
 //!
 //! Writers stream into a temporary file in the destination directory and
-//! rename it into place only when complete ([`atomic`]); readers validate
-//! structure, sizes, checksums and shapes and return [`IoError`], never panic.
+//! rename it into place only when complete ([`atomic`]); a dataset directory
+//! is written whole into a sibling staging directory and swapped in, under
+//! a lock, repairing what a killed writer left ([`staging`], [`lock`]).
+//! Readers validate structure, sizes, checksums and shapes and return
+//! [`IoError`], never panic. [`fault`] names the points the kill tests
+//! abort at.
 
 pub mod atomic;
 pub mod dataset;

@@ -174,7 +174,17 @@ fn params_from_file(
     params_from_tensors(path, &file, config)
 }
 
-fn params_from_tensors(path: &Path, file: &TensorFile, config: Config) -> Result<Params, IoError> {
+/// Parameters from tensors under the interchange names (`file`'s
+/// metadata unused), checked against `config` as [`read_params`] checks them;
+/// `path` names their file in errors.
+///
+/// # Errors
+/// As [`read_params`].
+pub fn params_from_tensors(
+    path: &Path,
+    file: &TensorFile,
+    config: Config,
+) -> Result<Params, IoError> {
     let cfg = &config;
     let ko = cfg.output.size(cfg.patch);
     let mut used = std::collections::BTreeSet::new();

@@ -15,8 +15,14 @@
 //! | `samples.png`, `samples-real.png` | real and learner samples side by side (one colour scale per level), real alone |
 //! | `plot-warnings.txt` | the plots that could not be drawn (absent when all were) |
 //! | `report.md` | `fsrgan report`: the metrics table and the plots |
+//! | `.fsrgan.lock` | the advisory lock of the one process training here ([`super::lock`]) |
 //!
-//! Every file is written atomically (temporary name, then rename).
+//! Every file is written atomically (temporary name, then rename). Every
+//! tensor file carries its own CRC-32 ([`super::writer::CHECKSUM_KEY`]) and
+//! is checked on every read ([`super::reader::read_checked`]). A checkpoint's
+//! `state.safetensors` holds everything a resume reads, the learner
+//! included, so a fault between two files of a checkpoint cannot pair a
+//! learner with another position. NaN metrics are written as `null`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -25,7 +25,15 @@ pub fn dtype(p: Precision) -> Dtype {
     }
 }
 
-/// Saves checkpoint: learner (interchange) + state (discriminator, optimisers, exact t, position).
+/// The prefix of the learner's interchange tensors in the state file.
+pub const LEARNER_PREFIX: &str = "learner/";
+
+/// Saves a checkpoint: first `checkpoint/state.safetensors`, one atomic file
+/// with everything a resume reads (the learner under its interchange names
+/// prefixed by [`LEARNER_PREFIX`], its exact `t`, the discriminator, both
+/// optimisers, the position), then the learner alone as
+/// `checkpoint/learner.safetensors` for `fsrgan generate --checkpoint`. A
+/// fault between the two writes leaves a state that resumes on its own.
 pub fn save_checkpoint(
     run: &RunDir,
     cfg: &TrainConfig,
@@ -35,13 +43,15 @@ pub fn save_checkpoint(
     pos: (usize, usize, usize),
 ) -> Result<(), TrainError> {
     let dtype = dtype(cfg.precision);
-    crate::io::params::write_params(
-        &run.file("checkpoint/learner.safetensors"),
-        &learner.to_params()?,
-        cfg.seed,
-        dtype,
-    )?;
+    let params = learner.to_params()?;
     let mut named: Vec<(String, Tensor)> = vec![("learner.t".into(), learner.t.shallow_clone())];
+    for (name, shape, values) in crate::io::params::named_tensors(&params) {
+        let shape: Vec<i64> = shape.iter().map(|&s| s as i64).collect();
+        named.push((
+            format!("{LEARNER_PREFIX}{name}"),
+            Tensor::from_slice(&values).reshape(shape),
+        ));
+    }
     for (i, p) in disc.params().iter().enumerate() {
         named.push((format!("disc.{i}"), p.shallow_clone()));
     }
@@ -63,7 +73,49 @@ pub fn save_checkpoint(
         &named,
         dtype,
         &meta,
-    )
+    )?;
+    crate::io::params::write_params(
+        &run.file("checkpoint/learner.safetensors"),
+        &params,
+        cfg.seed,
+        dtype,
+    )?;
+    Ok(())
+}
+
+/// The learner saved in a state ([`save_checkpoint`]), checked against `config`.
+///
+/// # Errors
+/// [`TrainError::Resume`] if the state holds no learner (a checkpoint of an
+/// older fsrgan); [`TrainError::Io`] if its tensors do not fit `config`.
+pub fn saved_learner(
+    s: &Saved,
+    config: &crate::model::Config,
+    run: &RunDir,
+) -> Result<crate::model::Params, TrainError> {
+    let tensors: BTreeMap<String, IoTensor> = s
+        .tensors
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix(LEARNER_PREFIX)
+                .map(|n| (n.to_string(), v.clone()))
+        })
+        .collect();
+    if tensors.is_empty() {
+        return Err(TrainError::Resume {
+            path: run.path.display().to_string(),
+            reason: "checkpoint/state.safetensors holds no learner (a checkpoint of an older fsrgan): start the run again".into(),
+        });
+    }
+    let file = crate::io::reader::TensorFile {
+        tensors,
+        metadata: BTreeMap::new(),
+    };
+    Ok(crate::io::params::params_from_tensors(
+        &run.file("checkpoint/state.safetensors"),
+        &file,
+        config.clone(),
+    )?)
 }
 
 /// Writes `named` tensors (stored as `dtype`) with `meta` as one

@@ -14,7 +14,9 @@ use rand_distr::{Distribution, StandardNormal};
 use tch::{Device, Kind, Tensor};
 
 use super::TrainError;
-use super::checkpoint::{Saved, dtype, load_state, restore, restore_stage, save_checkpoint};
+use super::checkpoint::{
+    Saved, dtype, load_state, restore, restore_stage, save_checkpoint, saved_learner,
+};
 use super::config::{Precision, Schedule, StageConfig, TrainConfig};
 use super::eval::Eval;
 use super::executor::{Executor, Flow, Observer, Position, Stage, Values};
@@ -630,10 +632,7 @@ pub fn train(
         None
     };
     let learner_params = match &saved {
-        Some(_) => crate::io::params::read_params_checked(
-            &run.file("checkpoint/learner.safetensors"),
-            Some(&truth.config),
-        )?,
+        Some(s) => saved_learner(s, &truth.config, &run)?,
         None => init_learner(&cfg),
     };
     let mut learner = Generator::from_params(&learner_params, kind, device);
