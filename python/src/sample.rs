@@ -61,6 +61,49 @@ pub fn sample_f32(
             .map_err(|_| errors::memory(&spec.name, len.saturating_mul(4)))?;
         data.push(v);
     }
+    {
+        let outs: Vec<&mut [MaybeUninit<f32>]> = data
+            .iter_mut()
+            .zip(&per)
+            .map(|(v, &p)| &mut v.spare_capacity_mut()[..count * p])
+            .collect();
+        fill_into(params, seed, start, count, hidden, outs);
+    }
+    for (v, &p) in data.iter_mut().zip(&per) {
+        // SAFETY: `fill_into` writes every element of each array's first
+        // `count * p` (it asserts the lengths) before returning; a panic there
+        // propagates before this point and the vectors drop with length 0.
+        unsafe { v.set_len(count * p) };
+    }
+    Ok(Arrays {
+        names: specs.iter().map(|s| s.name.clone()).collect(),
+        shapes: specs.into_iter().map(|s| s.shape).collect(),
+        data,
+    })
+}
+
+/// Samples `start..start+count` of `(params, seed)` into `outs`, one slice
+/// per array of [`array_specs`] (in its order) of exactly `count` rows each,
+/// writing every element (rounded from float64 as the writer rounds). Each
+/// rayon task samples a block of rows that fits in cache and writes its rows
+/// of every array, so pages are first touched by the tasks that fill them.
+///
+/// # Panics
+/// If a slice does not have its array's length (a programmer error).
+fn fill_into(
+    params: &Params,
+    seed: u64,
+    start: u64,
+    count: usize,
+    hidden: bool,
+    mut outs: Vec<&mut [MaybeUninit<f32>]>,
+) {
+    let specs = array_specs(params, count, hidden);
+    let per: Vec<usize> = specs
+        .iter()
+        .map(|s| s.shape[1..].iter().product())
+        .collect();
+    assert_eq!(outs.len(), specs.len(), "one slice per array");
     let cfg = &params.config;
     let levels = cfg.levels;
     // Every sample's batch holds z, s_l and x_l in float64, whatever `hidden`.
@@ -72,13 +115,13 @@ pub fn sample_f32(
     let block = (BLOCK_BYTES / batch_per_sample.max(1)).clamp(16, 1024);
     let blocks = count.div_ceil(block);
 
-    // Per block: its rows of every output array (uninitialised until written).
+    // Per block: its rows of every output array.
     let mut parts: Vec<Vec<&mut [MaybeUninit<f32>]>> = (0..blocks)
-        .map(|_| Vec::with_capacity(data.len()))
+        .map(|_| Vec::with_capacity(outs.len()))
         .collect();
-    for (v, &p) in data.iter_mut().zip(&per) {
-        let spare = &mut v.spare_capacity_mut()[..count * p];
-        let mut rest = spare;
+    for (v, &p) in outs.iter_mut().zip(&per) {
+        assert_eq!(v.len(), count * p, "rows of an output array");
+        let mut rest: &mut [MaybeUninit<f32>] = std::mem::take(v);
         for part in parts.iter_mut() {
             let take = (block * p).min(rest.len());
             let (head, tail) = rest.split_at_mut(take);
@@ -118,18 +161,6 @@ pub fn sample_f32(
             *slot = Some(batch);
         },
     );
-    for (v, &p) in data.iter_mut().zip(&per) {
-        // SAFETY: the blocks tile 0..count, each block's part of this array
-        // is exactly `len * p` elements, and the loop above wrote every one of
-        // them (the assert checks the lengths match) before returning; a panic
-        // there propagates before this point and the vectors drop with length 0.
-        unsafe { v.set_len(count * p) };
-    }
-    Ok(Arrays {
-        names: specs.iter().map(|s| s.name.clone()).collect(),
-        shapes: specs.into_iter().map(|s| s.shape).collect(),
-        data,
-    })
 }
 
 /// Runs `f` with the pools sized to `threads` (None or 0: all cores) by the
@@ -339,8 +370,15 @@ impl PySamples {
 /// (`array.base` is the capsule that frees it). The GIL is released while
 /// sampling. Errors: `ConfigError` for a bad config, `FsrganError` for a bad
 /// `n` or `shard`, `MemoryError` if the arrays do not fit.
+///
+/// * `out`: a mapping of preallocated arrays to fill instead of allocating
+///   (e.g. the `Samples` of an earlier call with the same shapes): float32,
+///   C-contiguous, writeable, of exactly the shapes above. Reusing arrays
+///   saves the page faults of fresh memory; the returned `Samples` holds the
+///   same array objects.
 #[pyfunction]
-#[pyo3(signature = (config, n, seed = 0, hidden = false, shard = None, threads = None))]
+#[pyo3(signature = (config, n, seed = 0, hidden = false, shard = None, threads = None, out = None))]
+#[allow(clippy::too_many_arguments)]
 pub fn sample<'py>(
     py: Python<'py>,
     config: &Bound<'py, PyAny>,
@@ -349,6 +387,7 @@ pub fn sample<'py>(
     hidden: bool,
     shard: Option<&Bound<'py, PyAny>>,
     threads: Option<usize>,
+    out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PySamples>> {
     let shard = parse_shard(shard)?;
     let (start, end) = sample_range(n, shard)?;
@@ -369,10 +408,17 @@ pub fn sample<'py>(
             (obj, params)
         }
     };
-    let arrays = py.detach(|| {
-        errors::guard(|| with_threads(threads, || sample_f32(&params, seed, start, count, hidden)))
-    })?;
-    let arrays = into_numpy(py, arrays)?;
+    let arrays = match out.filter(|o| !o.is_none()) {
+        Some(out) => fill_out(py, out, &params, (seed, start, count, hidden), threads)?,
+        None => {
+            let arrays = py.detach(|| {
+                errors::guard(|| {
+                    with_threads(threads, || sample_f32(&params, seed, start, count, hidden))
+                })
+            })?;
+            into_numpy(py, arrays)?
+        }
+    };
     PySamples::create(
         py,
         arrays,
@@ -387,4 +433,68 @@ pub fn sample<'py>(
             manifest: None,
         },
     )
+}
+
+/// Fills the caller's arrays `out[name]` (checked: float32, C-contiguous,
+/// writeable, the spec's shape, no array given twice) with samples
+/// `(seed, start, count, hidden)`, the GIL released; returns them by name.
+fn fill_out<'py>(
+    py: Python<'py>,
+    out: &Bound<'py, PyAny>,
+    params: &Params,
+    (seed, start, count, hidden): (u64, u64, usize, bool),
+    threads: Option<usize>,
+) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+    use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
+    let specs = array_specs(params, count, hidden);
+    let mut arrays = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        let name = &spec.name;
+        let item = out
+            .get_item(name)
+            .map_err(|_| errors::invalid(format!("out has no array `{name}`")))?;
+        let a = item
+            .cast::<PyArrayDyn<f32>>()
+            .map_err(|_| errors::invalid(format!("out[{name:?}] must be a float32 NumPy array")))?;
+        if a.shape() != spec.shape.as_slice() {
+            return Err(errors::invalid(format!(
+                "out[{name:?}] has shape {:?}; these samples need {:?}",
+                a.shape(),
+                spec.shape
+            )));
+        }
+        if !a.is_c_contiguous() {
+            return Err(errors::invalid(format!(
+                "out[{name:?}] must be C-contiguous"
+            )));
+        }
+        arrays.push((name.clone(), a.clone()));
+    }
+    let mut guards = Vec::with_capacity(arrays.len());
+    for (name, a) in &arrays {
+        guards.push(a.try_readwrite().map_err(|_| {
+            errors::invalid(format!(
+                "out[{name:?}] is not writeable, or the same array is given twice"
+            ))
+        })?);
+    }
+    let mut outs: Vec<&mut [MaybeUninit<f32>]> = Vec::with_capacity(guards.len());
+    for g in guards.iter_mut() {
+        let s: &mut [f32] = g
+            .as_slice_mut()
+            .map_err(|e| errors::invalid(format!("out: {e}")))?;
+        // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and
+        // `fill_into` only writes initialised values into these slices.
+        outs.push(unsafe { &mut *(s as *mut [f32] as *mut [MaybeUninit<f32>]) });
+    }
+    py.detach(|| {
+        errors::guard(|| {
+            with_threads(threads, || {
+                fill_into(params, seed, start, count, hidden, outs);
+                Ok(())
+            })
+        })
+    })?;
+    drop(guards);
+    Ok(arrays.into_iter().map(|(n, a)| (n, a.into_any())).collect())
 }

@@ -221,3 +221,38 @@ def test_env_does_not_load_libtorch():
     )
     if maps.returncode == 0 and os.path.exists("/proc/self/maps"):
         assert "libtorch" not in maps.stdout
+
+
+def test_out_fills_preallocated_arrays_with_the_fresh_samples():
+    """`out=` fills the caller's arrays in place, bit for bit the arrays of a
+    fresh call (which equal `fsrgan sample`'s files, tested above), shard
+    included, and returns the same array objects."""
+    p = fsrgan.Params("small", 2)
+    fresh = fsrgan.sample(p, n=700, seed=2, hidden=True, shard=(1, 3))
+    out = {k: np.full_like(v, np.nan) for k, v in fresh.items()}
+    got = fsrgan.sample(p, n=700, seed=2, hidden=True, shard=(1, 3), out=out)
+    for k in fresh:
+        assert got[k] is out[k]
+        assert_bits_equal(got[k], fresh[k])
+    # Reused: a second call overwrites every element.
+    again = fsrgan.sample(p, n=700, seed=2, hidden=True, shard=(1, 3), out=got)
+    for k in fresh:
+        assert_bits_equal(again[k], fresh[k])
+
+
+def test_out_rejects_arrays_it_cannot_fill():
+    p = fsrgan.Params("tiny", 1)
+    good = fsrgan.sample(p, n=10, seed=1)
+    cases = {
+        "has no array `x2`": {"x1": good["x1"]},
+        "float32": {"x1": good["x1"].astype(np.float64), "x2": good["x2"]},
+        "shape": {"x1": good["x1"][:5], "x2": good["x2"]},
+        "C-contiguous": {"x1": good["x1"], "x2": good["x2"][:, :, ::-1, :]},
+    }
+    ro = good["x2"].copy()
+    ro.flags.writeable = False
+    cases["not writeable"] = {"x1": good["x1"].copy(), "x2": ro}
+    for want, out in cases.items():
+        with pytest.raises(fsrgan.FsrganError) as e:
+            fsrgan.sample(p, n=10, seed=1, out=out)
+        assert want in str(e.value), (want, str(e.value))
