@@ -119,13 +119,18 @@ pub fn cross_moment(a: f64, b: f64, rho: f64) -> f64 {
         + rho * a * phi(a) * qa
         + rho * b * phi(b) * qb
         + s * phi(a) * phi((b - rho * a) / s);
-    exy1 - b * ex1 - a * ey1 + a * b * l
+    // F >= 0 (an expectation of a non-negative variable); in the far tails
+    // with rho near -1 the cancelling terms can round below 0, which would put
+    // an attainable moment outside the range of the inversion.
+    (exy1 - b * ex1 - a * ey1 + a * b * l).max(0.0)
 }
 
 /// `r(t) = I_2(t) / I_1(t)^2`, strictly increasing in `t` from 1 to infinity.
+/// Divided twice by `I_1` (not by `I_1^2`, which is subnormal beyond `t ~ 26.2`
+/// and zero beyond `t ~ 27.3`, while `r(30) ~ 1e197` is representable).
 pub fn moment_ratio(t: f64) -> f64 {
     let m = relu_moments(t, 2);
-    m[2] / (m[1] * m[1])
+    m[2] / m[1] / m[1]
 }
 
 /// `(alpha, beta)` from `m1 = E[y]` and `m2 = E[y^2]` of `y = ReLU(alpha g - beta)`:
@@ -140,7 +145,8 @@ pub fn alpha_beta_from_moments(m1: f64, m2: f64) -> Result<(f64, f64), Inversion
             "need E[y] > 0 and E[y^2] > 0, got {m1}, {m2}"
         )));
     }
-    let target = m2 / (m1 * m1);
+    // Divided twice by m1: m1 * m1 underflows in the right tail (see moment_ratio).
+    let target = m2 / m1 / m1;
     let t = bisect(moment_ratio, target, -30.0, 30.0).ok_or_else(|| {
         InversionError::Unattainable(format!("E[y^2]/E[y]^2 = {target} outside (r(-30), r(30))"))
     })?;
