@@ -29,7 +29,8 @@ mod strategies;
 use std::f64::consts::{LN_2, PI};
 use std::fmt::Debug;
 
-use fsrgan::theory::divergence::{self, Gaussian, GaussianMixture};
+use fsrgan::numerics::quadrature::integrate_real_line;
+use fsrgan::theory::divergence::{self, Density1d, Gaussian, GaussianMixture};
 use fsrgan::theory::gan;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -209,12 +210,21 @@ proptest! {
         let v = gan::value_at_d_star_density(&p, &q);
         let js = divergence::js_density(&p, &q);
         prop_assert!(v.converged && js.converged);
-        let tol = v.error + 2.0 * js.error + 16.0 * EPS * (v.value.abs() + 2.0 * LN_2);
+        // The quadratures' error estimates do not see the rounding of their
+        // integrands, `<= 16 eps (p + q)(|log p| + |log q| + 2)` pointwise
+        // (log-densities, log-sum-exp, products): integrated separately.
+        let noise = 16.0 * EPS * integrate_real_line(|x| {
+            let (lp, lq) = (p.log_pdf(x), q.log_pdf(x));
+            let w = (lp.exp() + lq.exp()) * (lp.abs() + lq.abs() + 2.0);
+            if w.is_finite() { w } else { 0.0 }
+        }, 1e-15, 1e-6).value;
+        let (ev, ej) = (v.error + noise, js.error + noise);
+        let tol = ev + 2.0 * ej + 16.0 * EPS * (v.value.abs() + 2.0 * LN_2);
         prop_assert!(close(v.value, -(4f64.ln()) + 2.0 * js.value, tol),
             "V* = {}, JS = {}, tol {tol:e}", v.value, js.value);
-        prop_assert!(js.value >= -js.error && js.value <= LN_2 + js.error);
+        prop_assert!(js.value >= -ej && js.value <= LN_2 + ej, "JS = {:e}, error {ej:e}", js.value);
         if same {
-            prop_assert!(js.value.abs() <= js.error + 16.0 * EPS);
+            prop_assert!(js.value.abs() <= ej, "JS(p, p) = {:e}, error {ej:e}", js.value);
         }
     }
 }
@@ -586,7 +596,8 @@ fn t4_table_relative_remainder_by_sparsity_and_coherence() {
             2
         };
         let (mn, r, bound, _) = t4_full(&model, 4, false);
-        cells[k - 1][col].push((r / mn, r / bound.max(f64::MIN_POSITIVE)));
+        // ||R|| / bound only where the bound is positive (two co-active codes).
+        cells[k - 1][col].push((r / mn, if bound > 0.0 { r / bound } else { 0.0 }));
     }
     println!("| max active | orthonormal (mu = 0) | incoherent mu <= 0.5 | coherent mu > 0.5 |");
     println!("|---|---|---|---|");
@@ -645,15 +656,19 @@ fn t5_step(t: &SymTensor, u: &[f64], c: i32) -> Vec<(f64, f64, f64)> {
         .iter()
         .map(|a| a.iter().zip(u).map(|(p, q)| p * q).sum())
         .collect();
-    let scale: f64 = cs
-        .iter()
-        .zip(&t.lambdas)
-        .map(|(c, l)| l * c.abs().powi(3))
-        .sum();
     // Rounding: (r + 2d + 16) eps times sum lambda |c|^3 (the sample's 4th
     // roots, the sums over r rows and d coordinates, and the atoms'
-    // orthogonality defect ~ d eps).
-    let tol = (t.atoms.len() + 2 * t.d + 16) as f64 * EPS * scale;
+    // orthogonality defect ~ d eps), plus the dot products `c_k = <a_k, u>`
+    // themselves: absolute error `<= (d + 2) eps ||a|| ||u||`, whatever their
+    // cancellation, which `c^3` turns into `3 c^2 (d + 2) eps`, on both sides.
+    let (r, d) = (t.atoms.len() as f64, t.d as f64);
+    let tol: f64 = cs
+        .iter()
+        .zip(&t.lambdas)
+        .map(|(c, l)| {
+            l * ((r + 2.0 * d + 16.0) * EPS * c.abs().powi(3) + 6.0 * c * c * (d + 2.0) * EPS)
+        })
+        .sum();
     t.atoms
         .iter()
         .zip(&cs)
@@ -681,9 +696,11 @@ proptest! {
         let od = Odeco { atoms: t.atoms.clone(), lambdas: t.lambdas.clone() };
         let x = odeco_sample(&t);
         let g = moments::moment_gradient(x.view(), ndarray::ArrayView1::from(u.as_slice()), 4);
+        // Entries bounded by sum lambda |c|^3 <= sum lambda, plus the dot
+        // products' absolute error as above (`3 c^2 (d + 2) eps <= 3 (d + 2) eps`).
         let scale: f64 = t.lambdas.iter().sum();
         for (a, b) in g.iter().zip(od.contract(&u)) {
-            prop_assert!(close(*a, b, (t.atoms.len() + 2 * t.d + 16) as f64 * EPS * scale));
+            prop_assert!(close(*a, b, (t.atoms.len() + 8 * t.d + 28) as f64 * EPS * scale));
         }
     }
 }
@@ -748,7 +765,9 @@ fn t5_table_recovery_by_sparsity_and_coherence() {
         let model = strat.new_tree(&mut runner).unwrap().current();
         let k = model.max_active();
         let m = model.atoms.len();
-        if k == 0 || m > model.d || model.law == Law::Heavy {
+        // Every atom must be active in some sample (else it has no moment).
+        let unused = (0..m).any(|i| model.codes.iter().all(|y| y[i] == 0.0));
+        if k == 0 || m > model.d || model.law == Law::Heavy || unused {
             continue;
         }
         let mu = model.coherence();
@@ -927,9 +946,16 @@ proptest! {
     #[test]
     fn t6_alpha_beta_identified_from_two_moments(p in relu_params(30.0)) {
         let t = p.t();
-        prop_assume!(t.abs() < 30.0);
         let (got, dt, da) = t6_round_trip(p);
-        let (a, b) = got.map_err(|e| TestCaseError::fail(format!("t = {t}: {e}")))?;
+        // Within dt of the bracket's ends the moments cannot be told from
+        // those at t = +-30 (outside the open range): they may be refused.
+        let (a, b) = match got {
+            Ok(ab) => ab,
+            Err(e) => {
+                prop_assert!(t.abs() >= 30.0 - dt, "t = {t}: {e}");
+                return Ok(());
+            }
+        };
         prop_assert!(close(b / a, t, dt), "t = {t}: got {} (|dt| {:e} > {dt:e})", b / a, (b / a - t).abs());
         prop_assert!(close(a / p.alpha, 1.0, da), "alpha = {}: got {a} (rel {:e} > {da:e})", p.alpha, (a / p.alpha - 1.0).abs());
     }
@@ -940,10 +966,10 @@ proptest! {
 fn t6_converse_swapped_alpha_beta_is_caught() {
     converse("T6 (alpha, beta swapped)", 512, relu_params(30.0), |p| {
         let t = p.t();
-        if t.abs() >= 30.0 {
+        let (got, dt, da) = t6_round_trip(p);
+        if t.abs() >= 30.0 - dt {
             return Ok(());
         }
-        let (got, dt, da) = t6_round_trip(p);
         let (b, a) = got.map_err(TestCaseError::fail)?; // swapped
         prop_assert!(
             close(b / a, t, dt) && close(a / p.alpha, 1.0, da),
@@ -1009,7 +1035,7 @@ proptest! {
                 return Ok(());
             }
         };
-        let slope = Phi2(-a, -b, rho.min(r));
+        let slope = Phi2(-a, -b, rho.min(r)).abs(); // 0 (or -0): not identified, bound inf
         let tol = (f_err(a, b, rho) + f_err(a, b, r) + 4.0 * EPS * f.abs()) / slope + 4.0 * EPS;
         prop_assert!(close(r, rho, tol), "a = {a}, b = {b}, rho = {rho}: got {r} (err {:e}, tol {tol:e})", (r - rho).abs());
     }
@@ -1020,6 +1046,8 @@ proptest! {
 #[test]
 #[ignore = "prints the table of proofs/T6; run with --ignored --nocapture"]
 fn t6_table_rho_recovery_by_tail_and_rho() {
+    println!("error of the recovered rho (its bound)");
+    println!();
     println!("| t_i = t_j | rho = -0.999 | -0.9 | 0 | 0.9 | 0.999 | 1 - 1e-12 |");
     println!("|---|---|---|---|---|---|---|");
     for t in [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0] {
@@ -1027,7 +1055,11 @@ fn t6_table_rho_recovery_by_tail_and_rho() {
         for rho in [-0.999, -0.9, 0.0, 0.9, 0.999, 1.0 - 1e-12] {
             let m12 = cross_moment(t, t, rho);
             let cell = match rho_from_cross_moment(m12, (1.0, t), (1.0, t)) {
-                Ok(r) => format!(" {:.1e} |", (r - rho).abs()),
+                Ok(r) => {
+                    let slope = Phi2(-t, -t, rho.min(r)).abs();
+                    let bound = (f_err(t, t, rho) + f_err(t, t, r)) / slope;
+                    format!(" {:.1e} ({:.0e}) |", (r - rho).abs(), bound)
+                }
                 Err(_) => " error |".to_string(),
             };
             row.push_str(&cell);
@@ -1185,8 +1217,9 @@ proptest! {
     #![proptest_config(config(256, 0x7801))]
     /// T8: orthonormal atoms decode exactly, `M^T x = s`.
     #[test]
-    fn t8_orthonormal_decoding_is_exact(model in sparse_model(8, 8, 8, 4)) {
-        prop_assume!(model.orthonormal);
+    fn t8_orthonormal_decoding_is_exact(
+        model in sparse_model(8, 8, 8, 4).prop_filter("orthonormal atoms", |m| m.orthonormal)
+    ) {
         for row in 0..model.codes.len() {
             let (x, s, tol) = t8_sample(&model, row);
             for (d, c) in decode(&model.atoms, &x, 0.0).iter().zip(&s) {
@@ -1255,7 +1288,7 @@ fn t8_converse_theory_md_window_is_caught() {
 }
 
 /// How decoding breaks outside the window: exact-support rate at
-/// `tau = mu k M` (the window's lower end) by the window's margin
+/// `tau = mu k M` (the window's lower end; inside the window its midpoint) by the window's margin
 /// `min s / (mu (2k - 1) M)` (`>= 1` inside), `proofs/T8`.
 #[test]
 #[ignore = "prints the table of proofs/T8; run with --ignored --nocapture"]
@@ -1275,8 +1308,10 @@ fn t8_table_recovery_outside_the_window() {
         let big = active.iter().copied().fold(0.0, f64::max);
         let small = active.iter().copied().fold(f64::INFINITY, f64::min);
         let margin = small / (mu * (2.0 * active.len() as f64 - 1.0) * big);
-        let (lo, _) = tau_window(mu, &s);
-        let ok = same_support(&decode(&model.atoms, &x, lo), &s);
+        // Inside the window its midpoint, outside it the lower end mu k M.
+        let (lo, hi) = tau_window(mu, &s);
+        let tau = if lo < hi { 0.5 * (lo + hi) } else { lo };
+        let ok = same_support(&decode(&model.atoms, &x, tau), &s);
         let b = edges
             .windows(2)
             .position(|w| margin >= w[0] && margin < w[1])
@@ -1284,7 +1319,9 @@ fn t8_table_recovery_outside_the_window() {
         cells[b].0 += 1;
         cells[b].1 += usize::from(ok);
     }
-    println!("| margin min s / (mu (2k-1) M) | samples | exact support at tau = mu k M |");
+    println!(
+        "| margin min s / (mu (2k-1) M) | samples | exact support (tau = mu k M; midpoint inside) |"
+    );
     println!("|---|---|---|");
     for (w, (n, ok)) in edges.windows(2).zip(&cells) {
         println!(
@@ -1341,4 +1378,28 @@ fn regression_cross_moment_is_never_negative() {
     let (a, b, rho) = (3.681933030022008, 3.6493243729781013, -0.9396650594633268);
     assert!(cross_moment(a, b, rho) >= 0.0);
     assert!(rho_from_cross_moment(cross_moment(a, b, rho), (1.0, a), (1.0, b)).is_ok());
+}
+
+/// T4: `proofs/T4`'s former bound `n sqrt(eps) ||M||` on the implicit
+/// `||R||` fails at `n = 1`, `c = 3` (implicit `8.2e-11`, full `7e-20`,
+/// bound `7.0e-11`): it left out the constants of the three sums. The
+/// derived bound `sqrt((n^2 + 2nm + m^2 + c(d+2) + 16) 4 eps) E||y||_1^c` holds.
+#[test]
+fn regression_t4_implicit_remainder_within_the_derived_bound() {
+    let model = SparseModel {
+        d: 2,
+        orthonormal: false,
+        atoms: vec![vec![0.1902106687042448, -0.9817432971561783]],
+        k: 1,
+        law: Law::Uniform,
+        codes: vec![vec![0.16740617143482603]],
+    };
+    let (_, r, _, big) = t4_full(&model, 3, false);
+    let imp = moments::sparse_coding_remainder(
+        atoms_array(&model.atoms).view(),
+        codes_array(&model.codes).view(),
+        3,
+    );
+    let e = (1.0 + 2.0 + 1.0 + 3.0 * 4.0 + 16.0) * EPS * 4.0 * big * big;
+    assert!((imp.remainder_norm - r).abs() <= e.sqrt() + t4_tol(&model, 3, big));
 }
