@@ -838,11 +838,16 @@ fn t_with_switches() -> impl Strategy<Value = f64> {
 ///   and `Q` carrying `(2 + t^2) eps` relative (the rounding of `t^2/2` and
 ///   `t/sqrt 2` inside `exp` and `erfc` is amplified by `t^2`);
 /// * `t > 2`, Miller's backward recursion (no cancellation) normalised by the
-///   Mills ratio and multiplied by `phi`: `(8 + 4k + 2 t^2) eps` relative.
+///   Mills ratio and multiplied by `phi`: `(8 + 4k + 2 t^2) eps` relative,
+///   plus `4 * 2^-1074 / phi(t)` relative where `phi(t)` is subnormal (`t > 37.5`).
 fn ik_err(t: f64, k: usize) -> f64 {
     let ms = relu_moments(t, k);
     if t > 2.0 {
-        return (8.0 + 4.0 * k as f64 + 2.0 * t * t) * EPS * ms[k].abs();
+        // Beyond t ~ 37.5 phi(t) is subnormal: its rounding is absolute,
+        // `2^-1074`, i.e. relative `2^-1074 / phi(t)`.
+        let sub = 4.0 * f64::from_bits(1) / phi(t);
+        return ((8.0 + 4.0 * k as f64 + 2.0 * t * t) * EPS + sub) * ms[k].abs()
+            + f64::from_bits(1);
     }
     let rel = (2.0 + t * t) * EPS;
     let mut e = vec![rel * q_tail(t)];
@@ -901,7 +906,9 @@ proptest! {
     fn t6_relu_moments_match_quadrature(t in t_with_switches(), k in 0usize..=6) {
         let got = relu_moments(t, k)[k];
         let want = fsrgan::theory::reference::relu_moment(t, k).expect("quadrature converges");
-        let tol = ik_err(t, k) + (1e-14 + (0.5 * t * t + 2.0) * EPS) * want.abs();
+        // The reference's phi(t + u) is subnormal beyond t ~ 37.5 too.
+        let sub = 4.0 * f64::from_bits(1) / phi(t);
+        let tol = ik_err(t, k) + (1e-14 + (0.5 * t * t + 2.0) * EPS + sub) * want.abs();
         prop_assert!(close(got, want, tol), "t = {t}, k = {k}: {got:e} vs {want:e} (rel {:e}, tol rel {:e})",
             (got - want).abs() / want, tol / want);
     }
@@ -1218,7 +1225,7 @@ proptest! {
     /// T8: orthonormal atoms decode exactly, `M^T x = s`.
     #[test]
     fn t8_orthonormal_decoding_is_exact(
-        model in sparse_model(8, 8, 8, 4).prop_filter("orthonormal atoms", |m| m.orthonormal)
+        model in sparse_model_of(Just(true), 8, 8, 8, 4)
     ) {
         for row in 0..model.codes.len() {
             let (x, s, tol) = t8_sample(&model, row);
@@ -1246,7 +1253,9 @@ proptest! {
     fn t8_support_recovered_inside_the_corrected_window((model, frac) in t8_model_and_tau()) {
         let mu = coherence(&model.atoms);
         let (x, s, tol) = t8_sample(&model, 0);
-        prop_assume!(s.iter().any(|v| *v > 0.0));
+        if s.iter().all(|v| *v == 0.0) {
+            return Ok(()); // nothing to recover
+        }
         let (lo, hi) = tau_window(mu, &s);
         let (lo, hi) = (lo + tol, hi - tol);
         if lo < hi {

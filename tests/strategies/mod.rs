@@ -310,7 +310,18 @@ pub fn sparse_model(
     max_k: usize,
     max_n: usize,
 ) -> impl Strategy<Value = SparseModel> {
-    (1..=max_d, any::<bool>(), 1..=max_m, 1..=max_k, law())
+    sparse_model_of(any::<bool>(), max_d, max_m, max_k, max_n)
+}
+
+/// [`sparse_model`] with the choice orthonormal / incoherent drawn from `orthonormal`.
+pub fn sparse_model_of(
+    orthonormal: impl Strategy<Value = bool>,
+    max_d: usize,
+    max_m: usize,
+    max_k: usize,
+    max_n: usize,
+) -> impl Strategy<Value = SparseModel> {
+    (1..=max_d, orthonormal, 1..=max_m, 1..=max_k, law())
         .prop_flat_map(move |(d, orthonormal, m, k, law)| {
             let m = if orthonormal { m.min(d) } else { m };
             (
