@@ -735,6 +735,46 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config(512, 0x7504))]
+    /// T5 (conditional), on sparse-coding models drawn across the boundary:
+    /// *inside* the condition (orthonormal atoms, at most one active code per
+    /// sample, every atom active somewhere) the 4th moment is exactly odeco
+    /// with `lambda_i = E y_i^4`, and the power method recovers every atom
+    /// within the bound of `t5_power_method_recovers_orthonormal_atoms`;
+    /// outside it nothing is asserted (the table `t5_table_*` shows how it breaks).
+    #[test]
+    fn t5_power_method_on_sparse_models_inside_the_condition(
+        model in sparse_model(5, 5, 3, 40), seed in any::<u64>()
+    ) {
+        let m = model.atoms.len();
+        let n = model.codes.len() as f64;
+        let lambdas: Vec<f64> = (0..m)
+            .map(|i| model.codes.iter().map(|y| y[i].powi(4)).sum::<f64>() / n)
+            .collect();
+        let inside = model.orthonormal && model.max_active() <= 1 && lambdas.iter().all(|l| *l > 0.0);
+        if !inside {
+            return Ok(());
+        }
+        let xs = model.samples();
+        let x = Array2::from_shape_fn((xs.len(), model.d), |(i, j)| xs[i][j]);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let comps = power_method(x.view(), m, 3, 500, &mut rng).unwrap();
+        let kappa = lambdas.iter().copied().fold(0.0, f64::max) / lambdas.iter().copied().fold(f64::INFINITY, f64::min);
+        let theta = (2.0 * (1e-13 + model.d as f64 * EPS)).sqrt();
+        let tol = kappa * theta.powi(3) + 4.0 * (xs.len() + model.d + 8) as f64 * EPS * kappa + 4.0 * model.d as f64 * EPS;
+        let truth: Vec<&[f64]> = model.atoms.iter().map(Vec::as_slice).collect();
+        let found: Vec<&[f64]> = comps.vectors.iter().map(Vec::as_slice).collect();
+        let mt = match_atoms(&truth, &found);
+        for (i, &j) in mt.perm.iter().enumerate() {
+            let (a, v) = (&model.atoms[i], &comps.vectors[j]);
+            let c: f64 = a.iter().zip(v).map(|(p, q)| p * q).sum();
+            let sin = v.iter().zip(a).map(|(vv, aa)| (vv - c * aa).powi(2)).sum::<f64>().sqrt();
+            prop_assert!(sin <= tol, "atom {i}: sin angle {sin:e} > {tol:e} (kappa {kappa:e})");
+        }
+    }
+}
+
 /// Converse of T5: a power step with the moment order off by one (the 3rd
 /// moment's `E[<x,u>^2 x]` for the 4th's `E[<x,u>^3 x]`) breaks the law.
 #[test]
