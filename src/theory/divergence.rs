@@ -4,8 +4,10 @@
 //! Carlo (with standard errors). Natural logarithms (nats).
 //!
 //! * `KL(p||q) = sum p log(p/q)`, computed as `sum p (d - log1p(d))`,
-//!   `d = q/p - 1`, which is exact for normalised `p, q` (the `sum p d = 0`
-//!   term is dropped) and keeps ~1e-16 where the naive form loses to rounding;
+//!   `d = q/p - 1`, plus the mass of `q` off the support of `p`, which is
+//!   exact for normalised `p, q` (the added terms `sum p d` and the missing
+//!   mass sum to `sum q - sum p = 0`) and keeps ~1e-16 where the naive form
+//!   loses to rounding; for `|d| >= 1/2` the term is `(q - p) + p log(p/q)`;
 //! * `JS(p||q) = KL(p||m)/2 + KL(q||m)/2`, `m = (p + q)/2`, `0 <= JS <= log 2`;
 //! * `TV = sum |p - q| / 2`; `H^2 = sum (sqrt p - sqrt q)^2 / 2`;
 //! * `W1 = int |F_p - F_q|` on the line.
@@ -61,6 +63,11 @@ pub fn kl(p: &[f64], q: &[f64]) -> Result<f64, DivergenceError> {
 }
 
 fn kl_unchecked(p: &[f64], q: &[f64]) -> f64 {
+    // p (d - log1p d) = p log(p/q) + (q - p): summed over the support of p the
+    // extra terms add up to -(mass of q off the support of p), which is added
+    // back (else KL is wrong by that mass, e.g. JS of disjoint supports).
+    // Where d is far from 0 (q < p/2 rounds d to -1 and log1p(-1) = -inf
+    // once q/p < eps/2) the term is formed as (q - p) + p (log p - log q).
     let mut s = 0.0;
     for (&pi, &qi) in p.iter().zip(q) {
         if pi > 0.0 {
@@ -68,7 +75,13 @@ fn kl_unchecked(p: &[f64], q: &[f64]) -> f64 {
                 return f64::INFINITY;
             }
             let d = qi / pi - 1.0;
-            s += pi * (d - libm::log1p(d));
+            s += if d.abs() < 0.5 {
+                pi * (d - libm::log1p(d))
+            } else {
+                (qi - pi) + pi * (libm::log(pi) - libm::log(qi))
+            };
+        } else {
+            s += qi;
         }
     }
     s
