@@ -51,6 +51,10 @@ const NOT_RUN: &[(&str, &str)] = &[
         "a subset of the test command this test runs inside",
     ),
     (
+        "PROPTEST_CASES=",
+        "a long property-test run, 100x the suite's cases (its wall time is in the README)",
+    ),
+    (
         "cargo bench",
         "a criterion benchmark: minutes per run, measured by hand",
     ),
