@@ -355,10 +355,11 @@ pub(crate) fn output(kn: &OutKernel, s: &Codes, x: &mut [f64], patch: &mut [f64]
     if !disjoint {
         x.fill(0.0);
     }
+    let patch = &mut patch[..dout];
     for py in 0..n {
         for px in 0..n {
             let mut any = false;
-            patch.fill(0.0);
+            zero(patch);
             for (i, sv) in s.active(py * n + px) {
                 any = true;
                 axpy(sv, &kn.atoms[i * dout..(i + 1) * dout], patch);
@@ -369,9 +370,7 @@ pub(crate) fn output(kn: &OutKernel, s: &Codes, x: &mut [f64], patch: &mut [f64]
                 for ch in 0..c {
                     for ky in 0..q {
                         let dst = &mut x[(ch * r + q * py + ky) * r + q * px..][..q];
-                        for (d, &v) in dst.iter_mut().zip(&patch[(ch * q + ky) * q..][..q]) {
-                            *d = v;
-                        }
+                        copy_row(dst, &patch[(ch * q + ky) * q..][..q]);
                     }
                 }
                 continue;
@@ -393,6 +392,34 @@ pub(crate) fn output(kn: &OutKernel, s: &Codes, x: &mut [f64], patch: &mut [f64]
                 }
             }
         }
+    }
+}
+
+/// `v[..] = 0` in blocks of four (a call to `memset` costs more than the
+/// few dozen values of a patch).
+#[inline(always)]
+fn zero(v: &mut [f64]) {
+    let mut blocks = v.chunks_exact_mut(4);
+    for b in &mut blocks {
+        b.copy_from_slice(&[0.0; 4]);
+    }
+    for d in blocks.into_remainder() {
+        *d = 0.0;
+    }
+}
+
+/// `dst = src` for the short rows of a patch, without a call to `memmove`.
+#[inline(always)]
+fn copy_row(dst: &mut [f64], src: &[f64]) {
+    if let (Ok(d), Ok(s)) = (
+        <&mut [f64; 4]>::try_from(&mut *dst),
+        <&[f64; 4]>::try_from(src),
+    ) {
+        *d = *s;
+        return;
+    }
+    for (d, &v) in dst.iter_mut().zip(src) {
+        *d = v;
     }
 }
 

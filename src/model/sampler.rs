@@ -178,10 +178,22 @@ impl Sampler {
             }
             let net = &self.net;
             let seed = self.seed;
-            slots
-                .into_par_iter()
-                .with_min_len(16)
-                .for_each_init(|| Workspace::new(net), |ws, slot| fill(net, seed, ws, slot));
+            // A few contiguous groups per thread, one workspace each (a
+            // workspace per rayon split would allocate and zero it dozens of
+            // times per batch). A sample's result does not depend on its group.
+            let groups = (4 * rayon::current_num_threads()).clamp(1, slots.len().max(1));
+            let per_group = slots.len().div_ceil(groups).max(1);
+            let mut grouped: Vec<Vec<Slot<'_>>> = Vec::with_capacity(groups);
+            let mut it = slots.into_iter().peekable();
+            while it.peek().is_some() {
+                grouped.push(it.by_ref().take(per_group).collect());
+            }
+            grouped.into_par_iter().for_each(|group| {
+                let mut ws = Workspace::new(net);
+                for slot in group {
+                    fill(net, seed, &mut ws, slot);
+                }
+            });
         }
         batch.activity = (0..levels)
             .map(|l| {
