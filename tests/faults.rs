@@ -390,6 +390,60 @@ impl Drop for Mount {
     }
 }
 
+/// A `tmpfs` of `size` at `root/mnt` holding a 200-sample dataset
+/// `mnt/data`, with the digests of its files; `None` (after saying why) where
+/// mounting is refused.
+fn mounted_dataset(
+    root: &Path,
+    size: &str,
+) -> Option<(Mount, PathBuf, PathBuf, BTreeMap<String, FileDigest>)> {
+    let mnt = root.join("mnt");
+    let m = match Mount::tmpfs(&mnt, size) {
+        Ok(m) => m,
+        Err(why) => {
+            eprintln!("SKIPPED: cannot mount a tmpfs here ({why}); run the suite as root");
+            return None;
+        }
+    };
+    let data = mnt.join("data");
+    let o = sample(&data, 1, 200, &[], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = digests(&data);
+    Some((m, mnt, data, before))
+}
+
+/// Starts a `tiny` training run into `run` long enough to be interrupted
+/// (400 dictionary steps, a checkpoint every 5), its config written in
+/// `dir`, and returns once its first checkpoint exists.
+fn spawn_long_training(dir: &Path, run: &Path, stderr: std::process::Stdio) -> std::process::Child {
+    let cfg = dir.join("long.toml");
+    std::fs::write(
+        &cfg,
+        common::FAST_TINY
+            .replace("[dictionary]\nsteps = 20", "[dictionary]\nsteps = 400")
+            .replace("checkpoint_every = 10", "checkpoint_every = 5"),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_fsrgan"))
+        .args([
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+        ])
+        .env("OMP_NUM_THREADS", "1")
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let state = run.join("checkpoint/state.safetensors");
+    let t0 = std::time::Instant::now();
+    while !state.exists() && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
 /// Fills the filesystem of `dir` with a file `filler` until it is full.
 fn fill(filler: &Path) {
     use std::io::Write;
@@ -408,18 +462,9 @@ fn fill(filler: &Path) {
 #[test]
 fn a_full_disk_is_a_clear_error_and_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let mnt = tmp.path().join("mnt");
-    let m = match Mount::tmpfs(&mnt, "16m") {
-        Ok(m) => m,
-        Err(why) => {
-            eprintln!("SKIPPED: cannot mount a tmpfs here ({why}); run the suite as root");
-            return;
-        }
+    let Some((m, mnt, data, before)) = mounted_dataset(tmp.path(), "16m") else {
+        return;
     };
-    let data = mnt.join("data");
-    let o = sample(&data, 1, 200, &[], &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let before = digests(&data);
     // 100000 tiny samples are 32 MB (320 bytes each): twice the 16 MiB there are.
     let o = sample(&data, 2, 100_000, &["--force"], &[]);
     let err = stderr(&o);
@@ -435,33 +480,11 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
     assert_eq!(digests(&data), before, "the old dataset changed");
     assert_eq!(siblings(&mnt, "data"), Vec::<String>::new());
 
-    // train: fill the disk once the first checkpoint is written.
-    let cfg = tmp.path().join("long.toml");
-    std::fs::write(
-        &cfg,
-        common::FAST_TINY
-            .replace("[dictionary]\nsteps = 20", "[dictionary]\nsteps = 400")
-            .replace("checkpoint_every = 10", "checkpoint_every = 5"),
-    )
-    .unwrap();
+    // generate: the same error, nothing left behind.
     let run = mnt.join("run");
-    let child = Command::new(env!("CARGO_BIN_EXE_fsrgan"))
-        .args([
-            "train",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            run.to_str().unwrap(),
-        ])
-        .env("OMP_NUM_THREADS", "1")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let state = run.join("checkpoint/state.safetensors");
-    let t0 = std::time::Instant::now();
-    while !state.exists() && t0.elapsed().as_secs() < 120 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let fake = mnt.join("fake");
+    // train: fill the disk once the first checkpoint is written.
+    let child = spawn_long_training(tmp.path(), &run, std::process::Stdio::piped());
     let filler = mnt.join("filler");
     fill(&filler);
     let o = child.wait_with_output().unwrap();
@@ -479,6 +502,27 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
         stderr(&o)
     );
     assert!(run.join("learner.safetensors").is_file());
+    fill(&filler);
+    let o = fsrgan(
+        &[
+            "generate",
+            run.to_str().unwrap(),
+            "--n",
+            "20000",
+            "--out",
+            fake.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let err = stderr(&o);
+    assert!(
+        !o.status.success() && err.contains("no space left on the device"),
+        "{err}"
+    );
+    assert!(
+        !fake.exists() && siblings(&mnt, "fake").is_empty(),
+        "generate left files"
+    );
     drop(m);
 }
 
@@ -487,18 +531,9 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
 #[test]
 fn a_read_only_directory_is_a_clear_error_and_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let mnt = tmp.path().join("mnt");
-    let m = match Mount::tmpfs(&mnt, "8m") {
-        Ok(m) => m,
-        Err(why) => {
-            eprintln!("SKIPPED: cannot mount a tmpfs here ({why}); run the suite as root");
-            return;
-        }
+    let Some((m, mnt, data, before)) = mounted_dataset(tmp.path(), "8m") else {
+        return;
     };
-    let data = mnt.join("data");
-    let o = sample(&data, 1, 200, &[], &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let before = digests(&data);
     m.remount("ro");
     let o = sample(&data, 2, 200, &["--force"], &[]);
     let err = stderr(&o);
@@ -614,32 +649,8 @@ max_seconds = 600
 #[test]
 fn a_killed_training_run_resumes() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("long.toml");
-    std::fs::write(
-        &cfg,
-        common::FAST_TINY
-            .replace("[dictionary]\nsteps = 20", "[dictionary]\nsteps = 400")
-            .replace("checkpoint_every = 10", "checkpoint_every = 5"),
-    )
-    .unwrap();
     let run = tmp.path().join("run");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fsrgan"))
-        .args([
-            "train",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            run.to_str().unwrap(),
-        ])
-        .env("OMP_NUM_THREADS", "1")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let state = run.join("checkpoint/state.safetensors");
-    let t0 = std::time::Instant::now();
-    while !state.exists() && t0.elapsed().as_secs() < 120 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut child = spawn_long_training(tmp.path(), &run, std::process::Stdio::null());
     std::thread::sleep(std::time::Duration::from_millis(300));
     child.kill().unwrap();
     child.wait().unwrap();

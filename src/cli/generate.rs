@@ -332,7 +332,7 @@ pub fn write_generated(
     let cfg = gen_source.config().clone();
     let needed = samples_bytes(&cfg, opts.n, false)?;
     let count = usize::try_from(opts.n).context("too many samples")?;
-    let staging = Staging::begin(dir, opts.force)?;
+    let staging = Staging::begin(dir, opts.force).map_err(|e| e.needing(needed))?;
     let stage = staging.path();
     let specs = config_array_specs(&cfg, count, false);
     let arrays = specs

@@ -140,7 +140,7 @@ pub fn write(
     let cfg = &params.config;
     let specs = array_specs(params, count, opts.hidden);
     let needed = needed_bytes(params, &specs, opts.params_dtype)?;
-    let staging = Staging::begin(dir, opts.force)?;
+    let staging = Staging::begin(dir, opts.force).map_err(|e| e.needing(needed))?;
     let stage = staging.path();
 
     let params_file = seal_params(&stage.join(PARAMS), params, opts.seed, opts.params_dtype)

@@ -55,11 +55,12 @@ impl DirLock {
             Err(TryLockError::Error(e)) => return Err(IoError::os(path)(e)),
         }
         // Ours now: record who holds it (for the message of a second process).
+        let pid = std::process::id().to_string();
         let record = file
             .set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)))
-            .and_then(|_| write!(file, "{}", std::process::id()));
-        record.map_err(IoError::os(path))?;
+            .and_then(|_| file.write_all(pid.as_bytes()));
+        record.map_err(IoError::writing(path, pid.len() as u64))?;
         Ok(DirLock {
             _file: file,
             path: path.to_path_buf(),
