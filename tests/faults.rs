@@ -166,9 +166,15 @@ fn stale_temporary_files_of_dead_processes_are_removed() {
     assert!(o.status.success(), "{}", stderr(&o));
     let stale = data.join(".samples.npz.tmp-4194303-0");
     std::fs::write(&stale, vec![0u8; 4096]).unwrap();
+    // The staging directory of another dataset, `data.old-x`, whose name
+    // starts like this one's: not this dataset's leftover, so left alone.
+    let other = tmp.path().join(".data.old-x.new-4194303-0");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("manifest.json"), b"{}").unwrap();
     let o = sample(&data, 1, 100, &["--force"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stale.exists());
+    assert!(other.join("manifest.json").is_file());
 }
 
 /// Two writers of one dataset directory or one run directory: the second

@@ -77,10 +77,18 @@ fn siblings(parent: &Path, name: &str, kind: &str) -> Result<Vec<PathBuf>, IoErr
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
         Err(e) => return Err(IoError::os(parent)(e)),
     };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     for entry in entries {
         let entry = entry.map_err(IoError::os(parent))?;
         let n = entry.file_name();
-        if n.to_string_lossy().starts_with(&prefix) {
+        // Exactly `.NAME.KIND-PID-N`: the staging directory of a dataset
+        // called `NAME.KIND-x` is not this one's.
+        let ours = n
+            .to_string_lossy()
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split_once('-'))
+            .is_some_and(|(pid, k)| digits(pid) && digits(k));
+        if ours {
             out.push(entry.path());
         }
     }
@@ -125,13 +133,13 @@ fn recover_locked(dest: &Path) -> Result<Vec<PathBuf>, IoError> {
 /// [`IoError::Os`] if the lock file cannot be opened or a leftover cannot be
 /// removed or restored.
 pub fn recover(dest: &Path) -> Result<Vec<PathBuf>, IoError> {
-    let lock = lock_path(dest)?;
-    let Some(parent) = lock.parent() else {
-        return Ok(Vec::new());
-    };
-    if !parent.is_dir() {
+    let (parent, name) = split(dest)?;
+    // Nothing left by a writer: no lock needed (a reader may not be able to
+    // create one, e.g. on a read-only filesystem).
+    if siblings(&parent, &name, "new")?.is_empty() && siblings(&parent, &name, "old")?.is_empty() {
         return Ok(Vec::new());
     }
+    let lock = lock_path(dest)?;
     match DirLock::acquire(&lock, dest) {
         Ok(_held) => recover_locked(dest),
         Err(IoError::Locked { .. }) => Ok(Vec::new()),
