@@ -1,25 +1,19 @@
 //! `fsrgan.sample`: the FSR sampler into float32 NumPy arrays that own Rust
 //! memory (no copy), bit-identical to the arrays `fsrgan sample` writes.
 //!
-//! The sampler computes in float64 (`fsrgan::model::Sampler`); the files store
-//! float32, each value rounded once with `v as f32` (round to nearest, ties to
-//! even) by the writer. This module does the same rounding, so the arrays are
-//! the files' arrays bit for bit. Work is split into blocks of samples that fit
-//! in cache: each rayon task samples a block into its own float64 batch and
-//! rounds it straight into the block's rows of the output arrays, so the
-//! float64 values never travel to main memory.
-
-use std::mem::MaybeUninit;
+//! The sampler computes in float64 and rounds each value once to float32
+//! (`v as f32`) in cache-sized blocks, [`Sampler::fill_f32`], the very path
+//! `fsrgan sample` writes its files with, so the arrays are the files'
+//! arrays bit for bit.
 
 use ndarray::{ArrayD, IxDyn};
 use numpy::PyArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
-use rayon::prelude::*;
 
 use fsrgan::io::dataset::array_specs;
 use fsrgan::io::manifest::Shard;
-use fsrgan::model::{Batch, Params, Sampler};
+use fsrgan::model::{Params, Sampler};
 
 use crate::config::to_config;
 use crate::errors;
@@ -31,9 +25,6 @@ pub struct Arrays {
     pub shapes: Vec<Vec<usize>>,
     pub data: Vec<Vec<f32>>,
 }
-
-/// Bytes of float64 batch per block: small enough to stay in a core's cache.
-const BLOCK_BYTES: usize = 512 << 10;
 
 /// Samples `start..start+count` of `(params, seed)` as float32 arrays.
 ///
@@ -56,24 +47,12 @@ pub fn sample_f32(
         let len = count
             .checked_mul(p)
             .ok_or_else(|| errors::memory(&spec.name, usize::MAX))?;
-        let mut v: Vec<f32> = Vec::new();
-        v.try_reserve_exact(len)
-            .map_err(|_| errors::memory(&spec.name, len.saturating_mul(4)))?;
+        let v = zeroed_f32(len).ok_or_else(|| errors::memory(&spec.name, len.saturating_mul(4)))?;
         data.push(v);
     }
     {
-        let outs: Vec<&mut [MaybeUninit<f32>]> = data
-            .iter_mut()
-            .zip(&per)
-            .map(|(v, &p)| &mut v.spare_capacity_mut()[..count * p])
-            .collect();
-        fill_into(params, seed, start, count, hidden, outs);
-    }
-    for (v, &p) in data.iter_mut().zip(&per) {
-        // SAFETY: `fill_into` writes every element of each array's first
-        // `count * p` (it asserts the lengths) before returning; a panic there
-        // propagates before this point and the vectors drop with length 0.
-        unsafe { v.set_len(count * p) };
+        let mut outs: Vec<&mut [f32]> = data.iter_mut().map(Vec::as_mut_slice).collect();
+        Sampler::new(params, seed).fill_f32(start, count, hidden, &mut outs);
     }
     Ok(Arrays {
         names: specs.iter().map(|s| s.name.clone()).collect(),
@@ -82,85 +61,26 @@ pub fn sample_f32(
     })
 }
 
-/// Samples `start..start+count` of `(params, seed)` into `outs`, one slice
-/// per array of [`array_specs`] (in its order) of exactly `count` rows each,
-/// writing every element (rounded from float64 as the writer rounds). Each
-/// rayon task samples a block of rows that fits in cache and writes its rows
-/// of every array, so pages are first touched by the tasks that fill them.
-///
-/// # Panics
-/// If a slice does not have its array's length (a programmer error).
-fn fill_into(
-    params: &Params,
-    seed: u64,
-    start: u64,
-    count: usize,
-    hidden: bool,
-    mut outs: Vec<&mut [MaybeUninit<f32>]>,
-) {
-    let specs = array_specs(params, count, hidden);
-    let per: Vec<usize> = specs
-        .iter()
-        .map(|s| s.shape[1..].iter().product())
-        .collect();
-    assert_eq!(outs.len(), specs.len(), "one slice per array");
-    let cfg = &params.config;
-    let levels = cfg.levels;
-    // Every sample's batch holds z, s_l and x_l in float64, whatever `hidden`.
-    let batch_per_sample: usize = 8
-        * (cfg.d0
-            + (0..levels)
-                .map(|l| cfg.m[l] * cfg.n(l) * cfg.n(l) + cfg.channels * cfg.resolution(l).pow(2))
-                .sum::<usize>());
-    let block = (BLOCK_BYTES / batch_per_sample.max(1)).clamp(16, 1024);
-    let blocks = count.div_ceil(block);
-
-    // Per block: its rows of every output array.
-    let mut parts: Vec<Vec<&mut [MaybeUninit<f32>]>> = (0..blocks)
-        .map(|_| Vec::with_capacity(outs.len()))
-        .collect();
-    for (v, &p) in outs.iter_mut().zip(&per) {
-        assert_eq!(v.len(), count * p, "rows of an output array");
-        let mut rest: &mut [MaybeUninit<f32>] = std::mem::take(v);
-        for part in parts.iter_mut() {
-            let take = (block * p).min(rest.len());
-            let (head, tail) = rest.split_at_mut(take);
-            part.push(head);
-            rest = tail;
-        }
+/// `len` zeros, or `None` if they cannot be allocated. Allocated zeroed
+/// (`calloc`): a large block is fresh pages the kernel zeroes on first
+/// touch, which is then the sampling task that fills them, in parallel;
+/// `Vec::resize` would zero it all first, on one thread.
+fn zeroed_f32(len: usize) -> Option<Vec<f32>> {
+    if len == 0 {
+        return Some(Vec::new());
     }
-    let sampler = Sampler::new(params, seed);
-    parts.into_par_iter().enumerate().for_each_init(
-        || None::<Batch>,
-        |slot, (b, mut outs)| {
-            let first = b * block;
-            let len = block.min(count - first);
-            let at = start + first as u64;
-            let batch = match slot.take() {
-                Some(mut batch) if batch.len() == len => {
-                    sampler.sample_into(at, &mut batch);
-                    batch
-                }
-                _ => sampler.sample(at, len),
-            };
-            for (i, out) in outs.iter_mut().enumerate() {
-                let src = if i < levels {
-                    batch.x[i].as_slice()
-                } else if i < 2 * levels {
-                    batch.s[i - levels].as_slice()
-                } else {
-                    batch.z.as_slice()
-                };
-                let src = src.expect("a sampler batch is contiguous");
-                assert_eq!(src.len(), out.len(), "block rows of `{}`", specs[i].name);
-                for (d, &v) in out.iter_mut().zip(src) {
-                    // The writer's rounding: `(v as f32).to_le_bytes()`.
-                    d.write(v as f32);
-                }
-            }
-            *slot = Some(batch);
-        },
-    );
+    let layout = std::alloc::Layout::array::<f32>(len).ok()?;
+    // SAFETY: `layout` has a non-zero size; a non-null result is a block of
+    // `len` f32 zeros (all-zero bits are 0.0f32) allocated by the global
+    // allocator with exactly this layout, which is what `Vec::from_raw_parts`
+    // needs for a vector of length and capacity `len`.
+    unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout).cast::<f32>();
+        if ptr.is_null() {
+            return None;
+        }
+        Some(Vec::from_raw_parts(ptr, len, len))
+    }
 }
 
 /// Runs `f` with the pools sized to `threads` (None or 0: all cores) by the
@@ -478,19 +398,17 @@ fn fill_out<'py>(
             ))
         })?);
     }
-    let mut outs: Vec<&mut [MaybeUninit<f32>]> = Vec::with_capacity(guards.len());
+    let mut outs: Vec<&mut [f32]> = Vec::with_capacity(guards.len());
     for g in guards.iter_mut() {
-        let s: &mut [f32] = g
-            .as_slice_mut()
-            .map_err(|e| errors::invalid(format!("out: {e}")))?;
-        // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and
-        // `fill_into` only writes initialised values into these slices.
-        outs.push(unsafe { &mut *(s as *mut [f32] as *mut [MaybeUninit<f32>]) });
+        outs.push(
+            g.as_slice_mut()
+                .map_err(|e| errors::invalid(format!("out: {e}")))?,
+        );
     }
     py.detach(|| {
         errors::guard(|| {
             with_threads(threads, || {
-                fill_into(params, seed, start, count, hidden, outs);
+                Sampler::new(params, seed).fill_f32(start, count, hidden, &mut outs);
                 Ok(())
             })
         })

@@ -26,7 +26,7 @@ use super::reader::{Tensor, read_tensors};
 use super::staging::Staging;
 use super::writer::{Dtype, Format, Sealed, TensorSpec, TensorWriter};
 use crate::model::diagnostics::{self, Activity, Residual};
-use crate::model::{Batch, Config, Diagnostics, Params, Sampler};
+use crate::model::{Config, Diagnostics, Params, Sampler};
 
 /// Name of the manifest file.
 pub const MANIFEST: &str = "manifest.json";
@@ -178,7 +178,7 @@ pub fn write(
             chunk: opts.chunk.max(1),
             hidden: opts.hidden,
         },
-        |batch| stats.add(params, batch, opts.residual_samples),
+        (params, &mut stats, opts.residual_samples),
         &mut progress,
     )
     .map_err(|e| e.needing(needed))?;
@@ -286,53 +286,76 @@ impl Stats {
         }
     }
 
-    /// Adds a chunk (chunks arrive in sample order).
-    fn add(&mut self, params: &Params, batch: &Batch, residual_samples: u64) {
+    /// Adds a chunk's activity (chunks arrive in sample order).
+    fn add_activity(&mut self, activity: Vec<Activity>) {
         if self.activity.is_empty() {
-            self.activity = batch.activity.clone();
+            self.activity = activity;
         } else {
             self.activity
                 .iter_mut()
-                .zip(&batch.activity)
+                .zip(&activity)
                 .for_each(|(a, b)| a.merge(b));
         }
-        if self.residual_samples < residual_samples {
-            let take = (residual_samples - self.residual_samples).min(batch.len() as u64) as usize;
-            let views: Vec<ArrayView4<'_, f64>> = batch
-                .x
-                .iter()
-                .map(|x| x.slice(ndarray::s![..take, .., .., ..]))
-                .collect();
-            add_residuals(&mut self.a5, &diagnostics::a5_residual(params, &views));
-            add_residuals(&mut self.cons, &diagnostics::resolution_consistency(&views));
-            self.residual_samples += take as u64;
+    }
+
+    /// Adds the residuals of the chunk `first..first+len` while fewer than
+    /// `residual_samples` are measured (they need the float64 images: those
+    /// samples are drawn again in float64, bit-identical by construction).
+    fn add_residuals(
+        &mut self,
+        params: &Params,
+        sampler: &Sampler,
+        first: u64,
+        len: usize,
+        residual_samples: u64,
+    ) {
+        if self.residual_samples >= residual_samples {
+            return;
         }
+        let take = (residual_samples - self.residual_samples).min(len as u64) as usize;
+        let mut batch = sampler.batch(take, false);
+        sampler.sample_into(first, &mut batch);
+        let views: Vec<ArrayView4<'_, f64>> = batch.x.iter().map(|x| x.view()).collect();
+        add_residuals(&mut self.a5, &diagnostics::a5_residual(params, &views));
+        add_residuals(&mut self.cons, &diagnostics::resolution_consistency(&views));
+        self.residual_samples += take as u64;
     }
 }
 
-/// Samples `range` chunk by chunk on the current rayon pool and writes every
-/// chunk through `writer` on a second thread, so that computing chunk `k + 1`
-/// overlaps encoding and writing chunk `k`. Chunks are recycled: at most
-/// [`CHUNKS_IN_FLIGHT`] are allocated. `each` sees every chunk, in order, on
-/// the calling thread before it is written. Returns the sealed (complete,
-/// synced, not yet renamed) samples file.
+/// Samples `range` chunk by chunk on the current rayon pool straight into
+/// float32 buffers ([`Sampler::fill_f32`]: the float64 values stay in cache)
+/// and writes every chunk on a second thread, so that computing chunk `k + 1`
+/// overlaps writing chunk `k`, and the writing thread only checksums and
+/// copies bytes. Buffers are recycled: at most [`CHUNKS_IN_FLIGHT`] chunks
+/// exist at once. The diagnostics are measured into `stats`. Returns the
+/// sealed (complete, synced, not yet renamed) samples file.
 fn stream(
     mut writer: TensorWriter,
     sampler: &Sampler,
     range: Range,
-    mut each: impl FnMut(&Batch),
+    (params, stats, residual_samples): (&Params, &mut Stats, u64),
     progress: &mut impl FnMut(u64),
 ) -> Result<Sealed, IoError> {
+    let cfg = &params.config;
+    let mut per: Vec<usize> = (0..cfg.levels)
+        .map(|l| cfg.channels * cfg.resolution(l).pow(2))
+        .collect();
+    if range.hidden {
+        per.extend((0..cfg.levels).map(|l| cfg.m[l] * cfg.n(l) * cfg.n(l)));
+        per.push(cfg.d0);
+    }
     std::thread::scope(|scope| {
         // Full chunks to the writer (at most one waiting), empty ones back.
-        let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(1);
-        let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+        let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Vec<f32>>>(1);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<Vec<f32>>>();
         let writing = scope.spawn(move || -> Result<Sealed, IoError> {
-            for batch in full_rx {
-                write_batch(&mut writer, &batch, range.hidden)?;
+            for chunk in full_rx {
+                for (i, values) in chunk.iter().enumerate() {
+                    writer.append_f32(i, values)?;
+                }
                 fault::point("chunk-written");
                 // The sampling side may have stopped already: nothing to recycle for.
-                let _ = empty_tx.send(batch);
+                let _ = empty_tx.send(chunk);
             }
             writer.seal()
         });
@@ -341,27 +364,28 @@ fn stream(
         while done < range.count {
             let len = range.chunk.min(range.count - done);
             let first = range.start + done as u64;
-            let mut spare = empty_rx.try_recv().ok();
-            if spare.is_none() && allocated >= CHUNKS_IN_FLIGHT {
-                // Wait for the writer to return a chunk; if it stopped, its
+            let mut chunk = match empty_rx.try_recv() {
+                Ok(c) => c,
+                Err(_) if allocated < CHUNKS_IN_FLIGHT => {
+                    allocated += 1;
+                    Vec::new()
+                }
+                // Wait for the writer to return a buffer; if it stopped, its
                 // error is reported by `join` below.
-                match empty_rx.recv() {
-                    Ok(b) => spare = Some(b),
+                Err(_) => match empty_rx.recv() {
+                    Ok(c) => c,
                     Err(_) => break,
-                }
-            }
-            let mut batch = match spare {
-                Some(b) if b.len() == len => b,
-                other => {
-                    if other.is_none() {
-                        allocated += 1;
-                    }
-                    sampler.batch(len, range.hidden)
-                }
+                },
             };
-            sampler.sample_into(first, &mut batch);
-            each(&batch);
-            if full_tx.send(batch).is_err() {
+            chunk.resize_with(per.len(), Vec::new);
+            for (v, &p) in chunk.iter_mut().zip(&per) {
+                v.resize(len * p, 0.0);
+            }
+            let mut outs: Vec<&mut [f32]> = chunk.iter_mut().map(Vec::as_mut_slice).collect();
+            let activity = sampler.fill_f32(first, len, range.hidden, &mut outs);
+            stats.add_activity(activity);
+            stats.add_residuals(params, sampler, first, len, residual_samples);
+            if full_tx.send(chunk).is_err() {
                 break;
             }
             done += len;
@@ -373,25 +397,6 @@ fn stream(
             Err(panic) => std::panic::resume_unwind(panic),
         }
     })
-}
-
-/// Appends one chunk's arrays to the samples file.
-fn write_batch(writer: &mut TensorWriter, batch: &Batch, hidden: bool) -> Result<(), IoError> {
-    let levels = batch.x.len();
-    for (l, x) in batch.x.iter().enumerate() {
-        writer.append_f64(l, contiguous(x.as_slice())?)?;
-    }
-    if hidden {
-        for (l, s) in batch.s.iter().enumerate() {
-            writer.append_f64(levels + l, contiguous(s.as_slice())?)?;
-        }
-        writer.append_f64(2 * levels, contiguous(batch.z.as_slice())?)?;
-    }
-    Ok(())
-}
-
-fn contiguous(s: Option<&[f64]>) -> Result<&[f64], IoError> {
-    s.ok_or_else(|| IoError::Invalid("internal: batch array is not contiguous".into()))
 }
 
 /// Pools residuals: `acc[l] += new[l]`.

@@ -441,6 +441,37 @@ impl TensorWriter {
         Ok(())
     }
 
+    /// Appends float32 values to tensor `tensor`, which must be float32:
+    /// their little-endian bytes are written as they are (no conversion).
+    ///
+    /// # Errors
+    /// As [`TensorWriter::append_f64`], and [`IoError::Invalid`] if the
+    /// tensor is not float32.
+    pub fn append_f32(&mut self, tensor: usize, values: &[f32]) -> Result<(), IoError> {
+        if self.entries.get(tensor).map(|e| e.spec.dtype) != Some(Dtype::F32) {
+            return Err(IoError::Invalid(format!(
+                "tensor number {tensor} is not a float32 tensor"
+            )));
+        }
+        #[cfg(target_endian = "little")]
+        {
+            // SAFETY: an f32 is 4 plain bytes, in little-endian order on this
+            // target; the byte view covers exactly the values' memory.
+            let bytes = unsafe {
+                std::slice::from_raw_parts(
+                    values.as_ptr().cast::<u8>(),
+                    std::mem::size_of_val(values),
+                )
+            };
+            self.append_bytes(tensor, bytes)
+        }
+        #[cfg(not(target_endian = "little"))]
+        {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            self.append_bytes(tensor, &bytes)
+        }
+    }
+
     /// Bytes written so far (headers excluded).
     pub fn bytes_written(&self) -> u64 {
         self.entries.iter().map(|e| e.written).sum()

@@ -79,6 +79,105 @@ impl Sampler {
         batch
     }
 
+    /// Samples `start..start+count` straight into float32 arrays, each value
+    /// rounded once from the float64 computation (`v as f32`, as the files
+    /// store it): `outs` holds one slice per array in the files' order
+    /// (`x1..xL`, then with `hidden` `s1..sL` and `z`), each of exactly
+    /// `count` rows. Work is split into blocks of samples whose float64
+    /// batch fits in a core's cache; each rayon task samples a block and
+    /// rounds it into the block's rows, so the float64 values never travel
+    /// to main memory and each output page is first touched by the task that
+    /// fills it. Returns the activity per level (blocks merged in order).
+    ///
+    /// # Panics
+    /// If a slice does not have its array's length (a programmer error).
+    #[track_caller]
+    pub fn fill_f32(
+        &self,
+        start: u64,
+        count: usize,
+        hidden: bool,
+        outs: &mut [&mut [f32]],
+    ) -> Vec<Activity> {
+        const BLOCK_BYTES: usize = 512 << 10;
+        let cfg = &self.config;
+        let levels = cfg.levels;
+        let mut per: Vec<usize> = (0..levels)
+            .map(|l| cfg.channels * cfg.resolution(l).pow(2))
+            .collect();
+        if hidden {
+            per.extend((0..levels).map(|l| cfg.m[l] * cfg.n(l) * cfg.n(l)));
+            per.push(cfg.d0);
+        }
+        assert_eq!(outs.len(), per.len(), "one output slice per array");
+        // Every sample's batch holds z, s_l and x_l in float64, whatever `hidden`.
+        let batch_per_sample: usize = 8
+            * (cfg.d0
+                + (0..levels)
+                    .map(|l| {
+                        cfg.m[l] * cfg.n(l) * cfg.n(l) + cfg.channels * cfg.resolution(l).pow(2)
+                    })
+                    .sum::<usize>());
+        let block = (BLOCK_BYTES / batch_per_sample.max(1)).clamp(16, 1024);
+        let blocks = count.div_ceil(block);
+        let mut parts: Vec<Vec<&mut [f32]>> = (0..blocks)
+            .map(|_| Vec::with_capacity(outs.len()))
+            .collect();
+        for (v, &p) in outs.iter_mut().zip(&per) {
+            assert_eq!(v.len(), count * p, "rows of an output array");
+            let mut rest: &mut [f32] = std::mem::take(v);
+            for part in parts.iter_mut() {
+                let take = (block * p).min(rest.len());
+                let (head, tail) = rest.split_at_mut(take);
+                part.push(head);
+                rest = tail;
+            }
+        }
+        let activities: Vec<Vec<Activity>> = parts
+            .into_par_iter()
+            .enumerate()
+            .map_init(
+                || None::<Batch>,
+                |slot, (b, mut outs)| {
+                    let first = b * block;
+                    let len = block.min(count - first);
+                    let at = start + first as u64;
+                    let mut batch = match slot.take() {
+                        Some(batch) if batch.len() == len => batch,
+                        _ => self.batch(len, hidden),
+                    };
+                    self.sample_into(at, &mut batch);
+                    for (i, out) in outs.iter_mut().enumerate() {
+                        let src = if i < levels {
+                            batch.x[i].as_slice()
+                        } else if i < 2 * levels {
+                            batch.s[i - levels].as_slice()
+                        } else {
+                            batch.z.as_slice()
+                        };
+                        let src = src.unwrap_or_else(|| unreachable!("a batch is contiguous"));
+                        assert_eq!(src.len(), out.len(), "block rows of array {i}");
+                        for (d, &v) in out.iter_mut().zip(src) {
+                            *d = v as f32;
+                        }
+                    }
+                    let activity = std::mem::take(&mut batch.activity);
+                    *slot = Some(batch);
+                    activity
+                },
+            )
+            .collect();
+        let mut merged: Vec<Activity> = Vec::new();
+        for a in activities {
+            if merged.is_empty() {
+                merged = a;
+            } else {
+                merged.iter_mut().zip(&a).for_each(|(m, b)| m.merge(b));
+            }
+        }
+        merged
+    }
+
     /// An all-zero batch of `count` samples for [`Sampler::sample_into`]:
     /// images, and with `hidden` also latents and hidden codes.
     pub fn batch(&self, count: usize, hidden: bool) -> Batch {
