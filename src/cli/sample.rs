@@ -161,9 +161,11 @@ impl Limits {
     }
 }
 
-/// Measures the forward pass (the same kind of chunks `dataset::write`
-/// computes, for about two seconds) and the disk (2 GiB of zeros written to
-/// a temporary file in `out`, then fdatasync, then removed).
+/// Measures the forward pass (what `dataset::write` computes per chunk,
+/// [`Sampler::fill_f32`] into float32 buffers, for about two seconds) and the
+/// disk (2 GiB of zeros written to a temporary file in `out`, then
+/// fdatasync, then removed; a killed run's probe has a temporary name, which
+/// the next writer of `out` removes).
 fn measure_limits(
     params: &Params,
     opts: &WriteOptions,
@@ -173,18 +175,25 @@ fn measure_limits(
 ) -> anyhow::Result<Limits> {
     let sampler = Sampler::new(params, opts.seed);
     let chunk = opts.chunk.max(1).min((end - start) as usize);
-    let mut batch = sampler.batch(chunk, opts.hidden);
-    sampler.sample_into(start, &mut batch); // warm-up
+    let mut bufs: Vec<Vec<f32>> = dataset::array_specs(params, chunk, opts.hidden)
+        .iter()
+        .map(|s| vec![0.0; s.shape.iter().product()])
+        .collect();
+    let mut fill = |first: u64| {
+        let mut outs: Vec<&mut [f32]> = bufs.iter_mut().map(Vec::as_mut_slice).collect();
+        sampler.fill_f32(first, chunk, opts.hidden, &mut outs);
+    };
+    fill(start); // warm-up
     let t = Instant::now();
     let mut done = 0u64;
     while t.elapsed().as_secs_f64() < 2.0 {
-        sampler.sample_into(start + done % (end - start), &mut batch);
+        fill(start + done % (end - start));
         done += chunk as u64;
     }
     let forward = done as f64 / t.elapsed().as_secs_f64();
 
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let probe = out.join(".fsrgan-disk-probe.tmp");
+    let probe = out.join(format!(".fsrgan-disk-probe.tmp-{}-0", std::process::id()));
     let disk = (|| -> std::io::Result<f64> {
         use std::io::Write;
         let block = vec![0u8; 16 << 20];
