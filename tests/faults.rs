@@ -28,6 +28,23 @@ fn fsrgan(args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().expect("the binary runs")
 }
 
+/// `fsrgan train --config DIR/NAME.toml --out RUN` with `config` written to
+/// `DIR/NAME.toml` first.
+fn train(dir: &Path, config: &str, run: &Path) -> Output {
+    let cfg = dir.join("train.toml");
+    std::fs::write(&cfg, config).unwrap();
+    fsrgan(
+        &[
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+        ],
+        &[],
+    )
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -199,18 +216,7 @@ fn a_second_process_on_a_locked_directory_refuses_clearly() {
 
     // `generate --out` takes the same lock as `sample --out`.
     let run = tmp.path().join("run");
-    std::fs::write(tmp.path().join("fast.toml"), common::FAST_TINY).unwrap();
-    let cfg = tmp.path().join("fast.toml");
-    let o = fsrgan(
-        &[
-            "train",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            run.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let o = train(tmp.path(), common::FAST_TINY, &run);
     assert!(o.status.success(), "{}", stderr(&o));
     let fake = tmp.path().join("fake");
     let held = DirLock::acquire(&lock_path(&fake).unwrap(), &fake).unwrap();
@@ -258,23 +264,9 @@ fn flip(path: &Path, at: usize) {
 #[test]
 fn a_flipped_bit_in_a_run_directory_file_is_rejected() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("fast.toml");
-    std::fs::write(
-        &cfg,
-        common::FAST_TINY.replace("[superres]\nsteps = 10", "[superres]\nsteps = 20"),
-    )
-    .unwrap();
     let run = tmp.path().join("run");
-    let o = fsrgan(
-        &[
-            "train",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            run.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let config = common::FAST_TINY.replace("[superres]\nsteps = 10", "[superres]\nsteps = 20");
+    let o = train(tmp.path(), &config, &run);
     assert!(o.status.success(), "{}", stderr(&o));
     let generate = |ckpt: Option<&str>| {
         let out = tmp.path().join("fake");
@@ -325,19 +317,8 @@ fn a_flipped_bit_in_a_run_directory_file_is_rejected() {
 #[test]
 fn generate_rejects_an_n_that_overflows() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("fast.toml");
-    std::fs::write(&cfg, common::FAST_TINY).unwrap();
     let run = tmp.path().join("run");
-    let o = fsrgan(
-        &[
-            "train",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            run.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let o = train(tmp.path(), common::FAST_TINY, &run);
     assert!(o.status.success(), "{}", stderr(&o));
     for n in ["18446744073709551615", "1152921504606846976"] {
         let out = tmp.path().join("fake");
@@ -551,19 +532,8 @@ fn a_read_only_directory_is_a_clear_error_and_loses_nothing() {
     assert_eq!(digests(&data), before);
     let o = sample(&mnt.join("other"), 2, 200, &[], &[]);
     assert!(!o.status.success() && stderr(&o).contains("Read-only file system"));
-    let cfg = tmp.path().join("fast.toml");
-    std::fs::write(&cfg, common::FAST_TINY).unwrap();
     let run = mnt.join("run");
-    let o = fsrgan(
-        &[
-            "train",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            run.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let o = train(tmp.path(), common::FAST_TINY, &run);
     let err = stderr(&o);
     assert!(
         !o.status.success() && err.contains("Read-only file system"),
