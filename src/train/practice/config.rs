@@ -29,6 +29,23 @@
 //! max_seconds = 900.0      # budget: wall seconds over all phases
 //! seed = 1
 //! precision = "f32"
+//! # The rest of the GAN family (issue 23), each a configuration of the same step:
+//! method = "gan"           # gan | cgan | infogan | began | vae | pix2pix | stackgan | cyclegan
+//! classes = 0              # cgan: labels' classes (0: from the dataset)
+//! info_codes = 10          # infogan: categories of the latent code c
+//! info_weight = 1.0        # infogan: lambda of the mutual-information term
+//! l1_weight = 100.0        # pix2pix: lambda of the L1 term
+//! cycle_weight = 10.0      # cyclegan: lambda of the cycle-consistency term
+//! began_gamma = 0.5        # began: diversity ratio gamma
+//! began_lambda_k = 0.001   # began: learning rate of k_t
+//! began_hidden = 64        # began: the autoencoder's code dimension
+//! vae_sigma = 0.1          # vae: the decoder's pixel standard deviation
+//! # The Improved-GAN techniques (Salimans et al. 2016) as switches:
+//! feature_matching = false # generator loss ||E f(x_r) - E f(G(z))||^2 on the critic's last features
+//! minibatch_features = 0   # minibatch discrimination: kernels (0: off), each of dimension 5
+//! historical_weight = 0.0  # historical averaging: weight of ||theta - mean of past theta||^2
+//! real_label = 1.0         # one-sided label smoothing: the real target (0.9 in the paper)
+//! # g_norm = "virtual_batch": virtual batch norm on a fixed reference batch
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -106,6 +123,73 @@ pub enum GNorm {
     Batch,
     /// Pixel norm `a / sqrt(mean_c a^2 + 1e-8)` after the activation (ProGAN).
     Pixel,
+    /// Virtual batch norm (Salimans et al. 2016) before the activation:
+    /// example `i` is normalised with the statistics of a fixed reference
+    /// batch together with itself, `mu_i = (N mu_ref + a_i) / (N + 1)` and
+    /// likewise for the second moment, so no example depends on the others
+    /// of its batch.
+    VirtualBatch,
+}
+
+/// A member of the GAN family (seeds 000, 002, 004), each a configuration
+/// of the practice track's one step and one loop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// The GAN of `loss` (DCGAN with the chosen loss and tricks).
+    #[default]
+    Gan,
+    /// Conditional GAN (Mirza and Osindero 2014): the one-hot label enters
+    /// the generator beside `z` and the critic as constant input channels;
+    /// needs a labelled dataset (`fsrgan sample --classes K`).
+    Cgan,
+    /// InfoGAN (Chen et al. 2016): a categorical code `c` of `info_codes`
+    /// values beside `z`, and a head `Q(c | x)` on the critic's features;
+    /// both players add `info_weight * CE(Q(G(z, c)), c)`, which is
+    /// `info_weight * (H(c) - L_I)` with `L_I` the mutual-information lower bound.
+    Infogan,
+    /// BEGAN (Berthelot et al. 2017): the critic is an autoencoder with
+    /// reconstruction loss `L(x) = mean |x - AE(x)|`; `L_D = L(x_r) - k_t L(G(z))`,
+    /// `L_G = L(G(z))`, `k_{t+1} = clip(k_t + lambda_k (gamma L(x_r) - L(G(z))), 0, 1)`.
+    Began,
+    /// A variational autoencoder (Kingma and Welling 2014): the generator is
+    /// the decoder, a Gaussian encoder on every level, `-ELBO` minimised; no critic.
+    Vae,
+    /// pix2pix (Isola et al. 2017): level 1 is a GAN; each level `l >= 2` is a
+    /// U-Net translator `X_{l-1} -> X_l` (no noise) against a conditional
+    /// critic on `(up2(X_{l-1}), X_l)`, plus `l1_weight * ||G(X_{l-1}) - X_l||_1`,
+    /// trained on the real pairs.
+    Pix2pix,
+    /// StackGAN (Zhang et al. 2017): level 1 is a GAN; each level `l >= 2` is a
+    /// translator `(G_{l-1}(z) , z') -> X_l` conditioned on the frozen lower
+    /// stage's output and fresh noise, against a critic on `X_l` alone.
+    Stackgan,
+    /// CycleGAN (Zhu et al. 2017) between the two domains of a paired
+    /// dataset (`fsrgan sample --domains 2`), trained unpaired: per level,
+    /// translators `G: A -> B`, `F: B -> A`, critics on each domain's `X_l`,
+    /// plus `cycle_weight (||F(G(a)) - a||_1 + ||G(F(b)) - b||_1)`.
+    Cyclegan,
+}
+
+impl Method {
+    /// The config spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Gan => "gan",
+            Method::Cgan => "cgan",
+            Method::Infogan => "infogan",
+            Method::Began => "began",
+            Method::Vae => "vae",
+            Method::Pix2pix => "pix2pix",
+            Method::Stackgan => "stackgan",
+            Method::Cyclegan => "cyclegan",
+        }
+    }
+
+    /// Whether levels `l >= 2` are image-to-image translators.
+    pub fn translates(self) -> bool {
+        matches!(self, Method::Pix2pix | Method::Stackgan | Method::Cyclegan)
+    }
 }
 
 /// The discriminator's normalisation after each convolution but the first.
@@ -229,6 +313,39 @@ pub struct PracticeConfig {
     pub seed: u64,
     /// Floating-point precision.
     pub precision: Precision,
+    /// The member of the GAN family.
+    pub method: Method,
+    /// `cgan`: classes of the labels (0: taken from the dataset).
+    pub classes: usize,
+    /// `infogan`: categories of the latent code.
+    pub info_codes: usize,
+    /// `infogan`: weight of the mutual-information term.
+    pub info_weight: f64,
+    /// `pix2pix`: weight of the L1 term.
+    pub l1_weight: f64,
+    /// `cyclegan`: weight of the cycle-consistency term.
+    pub cycle_weight: f64,
+    /// `began`: the equilibrium ratio `gamma = E L(G(z)) / E L(x)`.
+    pub began_gamma: f64,
+    /// `began`: the step size `lambda_k` of `k_t`.
+    pub began_lambda_k: f64,
+    /// `began`: the autoencoder's code dimension.
+    pub began_hidden: usize,
+    /// `vae`: the decoder's pixel standard deviation `sigma` (`p(x | z) = N(G(z), sigma^2 I)`).
+    pub vae_sigma: f64,
+    /// Feature matching: the generator minimises `||E f(x_r) - E f(G(z))||^2`
+    /// on the critic's last features instead of its loss.
+    pub feature_matching: bool,
+    /// Minibatch discrimination: kernels `B` (of dimension 5) whose closeness
+    /// features `o_b(x_i) = sum_j exp(-||M_{i,b} - M_{j,b}||_1)` join the
+    /// critic's last features (0: off).
+    pub minibatch_features: usize,
+    /// Historical averaging: `historical_weight ||theta - theta_bar||^2` in
+    /// both players' losses, `theta_bar` the mean of the past values (0: off).
+    pub historical_weight: f64,
+    /// One-sided label smoothing: the target of real samples (1: off; 0.9
+    /// in the paper), fakes keep 0. `minimax` and `non_saturating` only.
+    pub real_label: f64,
 }
 
 impl Default for PracticeConfig {
@@ -265,7 +382,29 @@ impl Default for PracticeConfig {
             max_seconds: 900.0,
             seed: 1,
             precision: Precision::F32,
+            method: Method::Gan,
+            classes: 0,
+            info_codes: 10,
+            info_weight: 1.0,
+            l1_weight: 100.0,
+            cycle_weight: 10.0,
+            began_gamma: 0.5,
+            began_lambda_k: 0.001,
+            began_hidden: 64,
+            vae_sigma: 0.1,
+            feature_matching: false,
+            minibatch_features: 0,
+            historical_weight: 0.0,
+            real_label: 1.0,
         }
+    }
+}
+
+fn mode_name(m: Mode) -> &'static str {
+    match m {
+        Mode::EndToEnd => "end_to_end",
+        Mode::Layerwise => "layerwise",
+        Mode::Progressive => "progressive",
     }
 }
 
@@ -392,6 +531,7 @@ impl PracticeConfig {
                 return Err(bad(field, format!("must be in [0, 1), got {v}")));
             }
         }
+        self.check_family()?;
         if self.loss == LossKind::WganGp && self.d_norm == DNorm::Batch {
             return Err(bad(
                 "d_norm",
@@ -399,6 +539,169 @@ impl PracticeConfig {
             ));
         }
         Ok(self)
+    }
+
+    /// The rules of the family's methods and switches: which combinations
+    /// are meaningful, naming the field and the rule.
+    fn check_family(&self) -> Result<(), TrainError> {
+        let m = self.method;
+        for (field, v, min, max) in [
+            ("info_codes", self.info_codes, 2usize, 1 << 12),
+            ("began_hidden", self.began_hidden, 1, 1 << 14),
+            ("minibatch_features", self.minibatch_features, 0, 1024),
+            ("classes", self.classes, 0, 1 << 12),
+        ] {
+            if !(min..=max).contains(&v) {
+                return Err(bad(field, format!("must be in {min}..={max}, got {v}")));
+            }
+        }
+        for (field, v) in [
+            ("info_weight", self.info_weight),
+            ("l1_weight", self.l1_weight),
+            ("cycle_weight", self.cycle_weight),
+            ("began_lambda_k", self.began_lambda_k),
+            ("historical_weight", self.historical_weight),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(bad(field, format!("must be finite and >= 0, got {v}")));
+            }
+        }
+        if !(self.began_gamma.is_finite() && self.began_gamma > 0.0 && self.began_gamma <= 1.0) {
+            return Err(bad(
+                "began_gamma",
+                format!("must be in (0, 1], got {}", self.began_gamma),
+            ));
+        }
+        if !(self.vae_sigma.is_finite() && self.vae_sigma > 0.0) {
+            return Err(bad(
+                "vae_sigma",
+                format!("must be finite and > 0, got {}", self.vae_sigma),
+            ));
+        }
+        if !(self.real_label.is_finite() && self.real_label > 0.5 && self.real_label <= 1.0) {
+            return Err(bad(
+                "real_label",
+                format!("must be in (0.5, 1], got {}", self.real_label),
+            ));
+        }
+        if self.real_label < 1.0
+            && !matches!(self.loss, LossKind::Minimax | LossKind::NonSaturating)
+        {
+            return Err(bad(
+                "real_label",
+                format!(
+                    "one-sided label smoothing sets the target of a sigmoid cross-entropy: only with loss = \"minimax\" or \"non_saturating\", not \"{}\"",
+                    self.loss.name()
+                ),
+            ));
+        }
+        let needs = |field: &str, mode: Mode, why: &str| -> Result<(), TrainError> {
+            if self.mode == mode {
+                Ok(())
+            } else {
+                Err(bad(
+                    field,
+                    format!(
+                        "method = \"{}\" {why}: it needs mode = \"{}\", got \"{}\"",
+                        m.name(),
+                        mode_name(mode),
+                        mode_name(self.mode)
+                    ),
+                ))
+            }
+        };
+        match m {
+            Method::Began => needs(
+                "mode",
+                Mode::EndToEnd,
+                "trains one autoencoder critic on every level",
+            )?,
+            Method::Vae => needs(
+                "mode",
+                Mode::EndToEnd,
+                "trains one encoder and one decoder on every level",
+            )?,
+            Method::Pix2pix | Method::Stackgan | Method::Cyclegan => needs(
+                "mode",
+                Mode::Layerwise,
+                "trains one translator per level, level by level",
+            )?,
+            _ => {}
+        }
+        let no_critic_loss = matches!(m, Method::Began | Method::Vae);
+        if no_critic_loss && self.loss != LossKind::NonSaturating {
+            return Err(bad(
+                "loss",
+                format!(
+                    "method = \"{}\" has its own loss; leave loss at its default \"non_saturating\", got \"{}\"",
+                    m.name(),
+                    self.loss.name()
+                ),
+            ));
+        }
+        if m == Method::Vae && self.n_d != 1 {
+            return Err(bad(
+                "n_d",
+                format!(
+                    "method = \"vae\" has no critic: n_d must be 1, got {}",
+                    self.n_d
+                ),
+            ));
+        }
+        for (field, on) in [
+            ("feature_matching", self.feature_matching),
+            ("minibatch_features", self.minibatch_features > 0),
+            ("real_label", self.real_label < 1.0),
+        ] {
+            if on && (no_critic_loss || m == Method::Cyclegan) {
+                return Err(bad(
+                    field,
+                    format!(
+                        "an Improved-GAN technique for a critic with a logit; method = \"{}\" has none it applies to",
+                        m.name()
+                    ),
+                ));
+            }
+        }
+        if self.minibatch_features > 0 && self.loss == LossKind::WganGp {
+            return Err(bad(
+                "minibatch_features",
+                "minibatch discrimination mixes the samples of a batch, and WGAN-GP's penalty is per sample: use one or the other".into(),
+            ));
+        }
+        if self.g_norm == GNorm::VirtualBatch && m == Method::Cyclegan {
+            return Err(bad(
+                "g_norm",
+                "virtual batch norm normalises the generator's layers; method = \"cyclegan\" has translators only".into(),
+            ));
+        }
+        if self.classes > 0 && m != Method::Cgan {
+            return Err(bad(
+                "classes",
+                format!(
+                    "labels condition method = \"cgan\" only, got method = \"{}\"",
+                    m.name()
+                ),
+            ));
+        }
+        if self.classes == 1 {
+            return Err(bad(
+                "classes",
+                "a conditional GAN needs at least 2 classes (0: from the dataset)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The width of the latent input of the generator: `z_dim`, plus the
+    /// one-hot label (`cgan`) or code (`infogan`).
+    pub fn z_in(&self) -> usize {
+        self.z_dim
+            + match self.method {
+                Method::Cgan => self.classes,
+                Method::Infogan => self.info_codes,
+                _ => 0,
+            }
     }
 
     /// Checks the rules that depend on the model's shapes, naming the field.

@@ -145,6 +145,40 @@ impl BatchNorm {
     }
 }
 
+/// Virtual batch norm (Salimans et al. 2016) of `x` `(B, C, H, W)` whose
+/// first `n_ref` rows are the reference batch: per channel, with `a_i` the
+/// values of example `i` (`HW` of them) and `R` the reference's (`n_ref HW`),
+/// `mu_i = (sum R + sum a_i) / (|R| + HW)`, `m2_i` likewise for the squares,
+/// and `y_i = gamma (a_i - mu_i) / sqrt(m2_i - mu_i^2 + 1e-5) + beta`.
+/// Reference rows are normalised with the reference's statistics alone.
+/// No running statistics: generation runs the reference batch too.
+pub fn virtual_batch_norm(x: &Tensor, n_ref: i64, bn: &BatchNorm) -> Tensor {
+    let s = x.size();
+    let (b, c) = (s[0], s[1]);
+    let x3 = x.reshape([b, c, -1]);
+    let hw = x3.size()[2] as f64;
+    let r = x3.narrow(0, 0, n_ref);
+    let nr = n_ref as f64 * hw;
+    let sum_r = r.sum_dim_intlist([0i64, 2].as_slice(), false, None); // (C,)
+    let sq_r = r
+        .square()
+        .sum_dim_intlist([0i64, 2].as_slice(), false, None);
+    let sum_i = x3.sum_dim_intlist(2, false, None); // (B, C)
+    let sq_i = x3.square().sum_dim_intlist(2, false, None);
+    let is_ref = Tensor::arange(b, (Kind::Int64, x.device()))
+        .lt(n_ref)
+        .to_kind(x.kind())
+        .unsqueeze(1); // (B, 1): 1 on reference rows
+    let own = -is_ref + 1.0; // 1 on the others
+    let count = &own * hw + nr;
+    let mu = (sum_r.unsqueeze(0) + &sum_i * &own) / &count;
+    let m2 = (sq_r.unsqueeze(0) + &sq_i * &own) / &count;
+    let var = (&m2 - mu.square()).clamp_min(0.0);
+    let y = (x3 - mu.unsqueeze(2)) * (var + 1e-5).rsqrt().unsqueeze(2);
+    let y = y * bn.gamma.reshape([1, c, 1]) + bn.beta.reshape([1, c, 1]);
+    y.reshape(s.as_slice())
+}
+
 /// Pixel norm `a / sqrt(mean_c a^2 + 1e-8)` at every location (ProGAN).
 pub fn pixel_norm(x: &Tensor) -> Tensor {
     x * (x.square().mean_dim(1, true, None) + 1e-8).rsqrt()

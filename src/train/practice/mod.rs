@@ -48,6 +48,7 @@ pub mod layers;
 pub mod loss;
 pub mod nets;
 pub mod run;
+pub mod translate;
 
-pub use config::{LossKind, Mode, PracticeConfig};
-pub use game::{Phase, PracticeGame, StepLosses};
+pub use config::{LossKind, Method, Mode, PracticeConfig};
+pub use game::{Phase, PracticeGame, Real, StepLosses};

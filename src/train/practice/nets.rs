@@ -36,7 +36,9 @@
 use tch::{Kind, Tensor};
 
 use super::config::{Activation, DNorm, FirstLayer, GNorm, PracticeConfig, Resample, ToRgb};
-use super::layers::{BatchNorm, Builder, Layer, leaky, minibatch_std, pixel_norm, up2};
+use super::layers::{
+    BatchNorm, Builder, Layer, leaky, minibatch_std, pixel_norm, up2, virtual_batch_norm,
+};
 use crate::model::Config;
 
 /// The shapes of the FSR samples a game generates.
@@ -98,6 +100,9 @@ pub struct Generator {
     /// Batch norm running statistics.
     pub buffers: Vec<(String, Tensor)>,
     z_dim: i64,
+    /// Virtual batch norm's fixed reference latents `(N, z_in)`, run ahead
+    /// of every batch (`g_norm = "virtual_batch"`).
+    vbn_ref: Option<Tensor>,
 }
 
 /// A generator's output: one image batch per level and the hidden maps.
@@ -125,12 +130,26 @@ pub struct GenPass {
 }
 
 impl Generator {
-    /// Builds the generator of `cfg` for `shapes`.
+    /// Builds the generator of `cfg` for `shapes` (named `g`, latent input
+    /// [`PracticeConfig::z_in`]).
     pub fn new(
         cfg: &PracticeConfig,
         shapes: &Shapes,
         kind: Kind,
         device: tch::Device,
+    ) -> Generator {
+        Generator::named(cfg, shapes, kind, device, "g", cfg.z_in())
+    }
+
+    /// As [`Generator::new`], with parameters named `{prefix}.level{l}.*` and
+    /// a latent input of `z_in` values (BEGAN's decoder is such a network).
+    pub fn named(
+        cfg: &PracticeConfig,
+        shapes: &Shapes,
+        kind: Kind,
+        device: tch::Device,
+        prefix: &str,
+        z_in: usize,
     ) -> Generator {
         let mut b = Builder::new(cfg.seed, kind, device, cfg.equalized_lr);
         let q = shapes.patch as i64;
@@ -145,18 +164,18 @@ impl Generator {
             .collect();
         let widths: Vec<i64> = (0..shapes.levels).map(|l| cfg.width_of(l) as i64).collect();
         let bn = |b: &mut Builder, name: &str, ch: i64| {
-            (cfg.g_norm == GNorm::Batch).then(|| b.batch_norm(name, ch))
+            matches!(cfg.g_norm, GNorm::Batch | GNorm::VirtualBatch).then(|| b.batch_norm(name, ch))
         };
         let mut units = Vec::new();
         let mut heads = Vec::new();
         let mut param_level = Vec::new();
         for l in 0..shapes.levels {
-            let p = format!("g.level{}", l + 1);
+            let p = format!("{prefix}.level{}", l + 1);
             let w = widths[l];
             let mut level = Vec::new();
             if l == 0 {
                 let s = grid[0];
-                let layer = b.linear(&format!("{p}.project"), cfg.z_dim as i64, w * s * s, SQRT2);
+                let layer = b.linear(&format!("{p}.project"), z_in as i64, w * s * s, SQRT2);
                 level.push(Unit {
                     layer,
                     bn: bn(&mut b, &format!("{p}.project.bn"), w),
@@ -209,7 +228,37 @@ impl Generator {
             params: b.params,
             param_level,
             buffers: b.buffers,
-            z_dim: cfg.z_dim as i64,
+            z_dim: z_in as i64,
+            vbn_ref: (cfg.g_norm == GNorm::VirtualBatch).then(|| {
+                super::layers::normal_tensor(
+                    super::layers::mix(cfg.seed, 0x0BB2, 0, 0),
+                    &[cfg.batch as i64, z_in as i64],
+                    kind,
+                    device,
+                )
+            }),
+        }
+    }
+
+    /// The reference batch of virtual batch norm: `N` latents with the
+    /// label or code part (past `z_dim`) set to `cond` when given (a fixed
+    /// one-hot per row), kept as drawn otherwise.
+    pub fn vbn_reference(&self) -> Option<&Tensor> {
+        self.vbn_ref.as_ref()
+    }
+
+    /// Replaces virtual batch norm's reference latents (e.g. with one-hot
+    /// labels in their last columns); a no-op without virtual batch norm.
+    pub fn set_vbn_reference(&mut self, z: Tensor) {
+        if self.vbn_ref.is_some() {
+            self.vbn_ref = Some(z);
+        }
+    }
+
+    fn norm_of(&self, bn: &BatchNorm, h: &Tensor, train: bool) -> Tensor {
+        match (self.norm, &self.vbn_ref) {
+            (GNorm::VirtualBatch, Some(r)) => virtual_batch_norm(h, r.size()[0], bn),
+            _ => bn.forward(h, train),
         }
     }
 
@@ -226,7 +275,7 @@ impl Generator {
         };
         let mut h = u.layer.forward(&x);
         if let Some(bn) = &u.bn {
-            h = bn.forward(&h, train);
+            h = self.norm_of(bn, &h, train);
         }
         h = match self.act {
             Activation::Relu => h.relu(),
@@ -250,7 +299,7 @@ impl Generator {
                 };
                 let p = u.layer.forward(&x).reshape([-1, self.widths[0], s, s]);
                 let p = match &u.bn {
-                    Some(bn) => bn.forward(&p, train),
+                    Some(bn) => self.norm_of(bn, &p, train),
                     None => p,
                 };
                 let p = match self.act {
@@ -270,8 +319,32 @@ impl Generator {
         h
     }
 
-    /// The generator applied to latents `z` `(B, z_dim)`.
+    /// The generator applied to latents `z` `(B, z_in)`. With virtual batch
+    /// norm the reference latents run ahead of `z` in the same pass and are
+    /// cut off the outputs.
     pub fn forward(&self, z: &Tensor, pass: GenPass) -> GenOut {
+        match &self.vbn_ref {
+            Some(r) => {
+                let n = r.size()[0];
+                let out = self.forward_rows(
+                    &Tensor::cat(&[r.shallow_clone(), z.shallow_clone()], 0),
+                    pass,
+                );
+                let cut = |t: &Tensor| t.narrow(0, n, t.size()[0] - n);
+                GenOut {
+                    x: out.x.iter().map(cut).collect(),
+                    hidden: out
+                        .hidden
+                        .iter()
+                        .map(|v| v.iter().map(cut).collect())
+                        .collect(),
+                }
+            }
+            None => self.forward_rows(z, pass),
+        }
+    }
+
+    fn forward_rows(&self, z: &Tensor, pass: GenPass) -> GenOut {
         let mut x = Vec::with_capacity(pass.top + 1);
         let mut hidden = Vec::with_capacity(pass.top + 1);
         let mut h = z.shallow_clone();
@@ -310,6 +383,45 @@ impl Generator {
     }
 }
 
+/// What a critic outputs and what it is conditioned on, beyond the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CriticSpec {
+    /// One-hot condition channels appended to every input (cGAN's label).
+    pub cond: usize,
+    /// Outputs of the last linear layer (1: a logit; InfoGAN `1 + |c|`;
+    /// an encoder its code).
+    pub out_dim: usize,
+    /// Minibatch discrimination kernels (0: none).
+    pub minibatch: usize,
+}
+
+/// Dimension `C` of each minibatch-discrimination kernel (Salimans et al. use 5).
+pub const MINIBATCH_KERNEL_DIM: i64 = 5;
+
+/// Minibatch discrimination (Salimans et al. 2016, section 3.2): features
+/// `f` `(n, A)` times `T` `(A, B C)` give `M_i` `(B, C)` per example; the
+/// closeness `c_b(i, j) = exp(-||M_{i,b} - M_{j,b}||_1)` and
+/// `o_b(x_i) = sum_j c_b(i, j)` over the whole batch (`j = i` included, as
+/// in the paper); returns `o` `(n, B)`.
+pub fn minibatch_features(f: &Tensor, t: &Tensor, kernels: i64) -> Tensor {
+    let n = f.size()[0];
+    let m = f.matmul(t).reshape([n, kernels, MINIBATCH_KERNEL_DIM]);
+    let d = (m.unsqueeze(1) - m.unsqueeze(0))
+        .abs()
+        .sum_dim_intlist(3, false, None); // (n, n, B)
+    (-d).exp().sum_dim_intlist(1, false, None)
+}
+
+/// What a critic computed: its last features and its outputs.
+#[derive(Debug)]
+pub struct CriticOut {
+    /// The features the last linear layer reads (before minibatch
+    /// discrimination's), `(B, F)`: feature matching compares their means.
+    pub features: Tensor,
+    /// The outputs `(B, out_dim)`.
+    pub out: Tensor,
+}
+
 /// A discriminator; see the module documentation.
 #[derive(Debug)]
 pub struct Critic {
@@ -320,6 +432,12 @@ pub struct Critic {
     final_conv: Layer,
     final_lin: Layer,
     mbstd: bool,
+    /// Minibatch discrimination's `T` `(A, B C)` (a layer's weight) and `B`.
+    minibatch: Option<(Layer, i64)>,
+    /// One-hot condition channels at every input.
+    cond: i64,
+    /// Outputs of the last layer.
+    pub out_dim: usize,
     slope: Tensor,
     /// Top level (0-based).
     pub top: usize,
@@ -331,7 +449,8 @@ pub struct Critic {
 
 impl Critic {
     /// A critic named `name` up to level `top` (0-based) whose inputs enter
-    /// at the levels with `Some(channels)` in `inputs`.
+    /// at the levels with `Some(channels)` in `inputs`: one logit, with the
+    /// config's minibatch discrimination, unconditioned.
     pub fn new(
         name: &str,
         cfg: &PracticeConfig,
@@ -341,7 +460,28 @@ impl Critic {
         kind: Kind,
         device: tch::Device,
     ) -> Critic {
+        let spec = CriticSpec {
+            cond: 0,
+            out_dim: 1,
+            minibatch: cfg.minibatch_features,
+        };
+        Critic::with_spec(name, cfg, shapes, top, inputs, spec, kind, device)
+    }
+
+    /// As [`Critic::new`], with the outputs and condition of `spec`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_spec(
+        name: &str,
+        cfg: &PracticeConfig,
+        shapes: &Shapes,
+        top: usize,
+        inputs: &[Option<usize>],
+        spec: CriticSpec,
+        kind: Kind,
+        device: tch::Device,
+    ) -> Critic {
         let mut b = Builder::new(cfg.seed, kind, device, cfg.equalized_lr);
+        let cond = spec.cond as i64;
         let q = shapes.patch as i64;
         let widths: Vec<i64> = (0..shapes.levels).map(|l| cfg.width_of(l) as i64).collect();
         let grid: Vec<i64> = shapes
@@ -357,8 +497,8 @@ impl Critic {
             from.push(inputs.get(l).copied().flatten().map(|ch| {
                 let n = format!("{name}.level{}.from_rgb", l + 1);
                 match cfg.d_first_layer {
-                    FirstLayer::Patch => b.conv(&n, ch as i64, width, q, q, 0, SQRT2),
-                    FirstLayer::Conv => b.conv(&n, ch as i64, width, 1, 1, 0, SQRT2),
+                    FirstLayer::Patch => b.conv(&n, ch as i64 + cond, width, q, q, 0, SQRT2),
+                    FirstLayer::Conv => b.conv(&n, ch as i64 + cond, width, 1, 1, 0, SQRT2),
                 }
             }));
         }
@@ -405,12 +545,35 @@ impl Critic {
             SQRT2,
         );
         let s = grid[0];
-        let final_lin = b.linear(&format!("{name}.final.linear"), w1 * s * s, 1, 1.0);
+        let feat = w1 * s * s;
+        let kernels = spec.minibatch as i64;
+        let minibatch = (kernels > 0).then(|| {
+            let t = b.layer(
+                &format!("{name}.final.minibatch"),
+                &[feat, kernels * MINIBATCH_KERNEL_DIM],
+                feat as f64,
+                1.0,
+                super::layers::Op::Linear,
+            );
+            // Only the weight is used (`f T`, no bias): drop the bias from the
+            // trainable list so no parameter goes without a gradient.
+            b.params.pop();
+            (t, kernels)
+        });
+        let final_lin = b.linear(
+            &format!("{name}.final.linear"),
+            feat + kernels,
+            spec.out_dim as i64,
+            1.0,
+        );
         Critic {
             from,
             down,
             final_conv,
             final_lin,
+            minibatch,
+            cond,
+            out_dim: spec.out_dim,
             mbstd: cfg.minibatch_std,
             slope: b.slope(cfg.leaky_slope),
             top,
@@ -438,14 +601,43 @@ impl Critic {
 
     /// Logits `(B,)` of inputs `x` (index = level, `None` where the critic
     /// takes no input), from level `top` (at most the critic's top) down;
-    /// `fade` weighs the top level's branch. `train`: batch norm with batch statistics.
+    /// `fade` weighs the top level's branch. `train`: batch norm with batch
+    /// statistics. (The first output of a critic with several.)
     pub fn forward(&self, x: &[Option<Tensor>], top: usize, fade: f64, train: bool) -> Tensor {
+        self.forward_full(x, None, top, fade, train)
+            .out
+            .select(1, 0)
+    }
+
+    /// As [`Critic::forward`], with every output and the last features;
+    /// `cond` `(B, cond)` (one-hot) is appended to every input as constant channels.
+    pub fn forward_full(
+        &self,
+        x: &[Option<Tensor>],
+        cond: Option<&Tensor>,
+        top: usize,
+        fade: f64,
+        train: bool,
+    ) -> CriticOut {
         let input = |l: usize| -> Option<Tensor> {
             match (
                 self.from.get(l).and_then(Option::as_ref),
                 x.get(l).and_then(Option::as_ref),
             ) {
-                (Some(f), Some(xl)) => Some(self.act(&f.forward(xl))),
+                (Some(f), Some(xl)) => {
+                    let xl = match cond {
+                        Some(y) if self.cond > 0 => {
+                            let s = xl.size();
+                            let maps = y
+                                .to_kind(xl.kind())
+                                .reshape([s[0], self.cond, 1, 1])
+                                .expand([s[0], self.cond, s[2], s[3]], false);
+                            Tensor::cat(&[xl.shallow_clone(), maps], 1)
+                        }
+                        _ => xl.shallow_clone(),
+                    };
+                    Some(self.act(&f.forward(&xl)))
+                }
                 _ => None,
             }
         };
@@ -464,8 +656,21 @@ impl Critic {
         if self.mbstd {
             h = minibatch_std(&h);
         }
-        let h = self.act(&self.final_conv.forward(&h));
-        self.final_lin.forward(&h.flatten(1, -1)).squeeze_dim(1)
+        let features = self.act(&self.final_conv.forward(&h)).flatten(1, -1);
+        let last = match &self.minibatch {
+            Some((t, k)) => Tensor::cat(
+                &[
+                    features.shallow_clone(),
+                    minibatch_features(&features, &t.weight(), *k),
+                ],
+                1,
+            ),
+            None => features.shallow_clone(),
+        };
+        CriticOut {
+            out: self.final_lin.forward(&last),
+            features,
+        }
     }
 
     /// The effective first-layer weight `(C_l, in, k, k)` of level `l`
