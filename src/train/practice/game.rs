@@ -34,9 +34,9 @@ use super::super::optim::Optim;
 use super::config::{FirstLayer, LossKind, Method, Mode, PracticeConfig};
 use super::layers::{mix, normal_tensor, uniform_tensor, up2};
 use super::loss::{
-    began_convergence, began_k_update, clip_, code_cross_entropy, d_loss, d_loss_smoothed, g_loss,
-    gradient_penalty, historical_penalty, interpolates, l1, mi_lower_bound, neg_elbo_terms,
-    recon_l1,
+    began_convergence, began_k_update, clip_, code_cross_entropy, cycle_loss, d_loss,
+    d_loss_smoothed, g_loss, gradient_penalty, historical_penalty, interpolates, l1,
+    mi_lower_bound, neg_elbo_terms, recon_l1,
 };
 use super::nets::{Critic, CriticOut, CriticSpec, GenPass, Generator, Shapes};
 use super::translate::Translator;
@@ -1049,6 +1049,61 @@ impl PracticeGame {
         })
     }
 
+    /// InfoGAN: the code `argmax_c Q(c | x)` the current phase's critic
+    /// infers for real levels `x` (up to the phase's top), int64 `(B,)`.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] (field `method`) for another method.
+    pub fn infer_codes(&self, x: &[Tensor]) -> Result<Tensor, TrainError> {
+        if self.cfg.method != Method::Infogan {
+            return Err(TrainError::InvalidConfig {
+                field: "method".into(),
+                rule: format!(
+                    "only method = \"infogan\" infers codes, this run is \"{}\"",
+                    self.cfg.method.name()
+                ),
+            });
+        }
+        let ph = &self.phases[self.phase];
+        let inputs = self.critic_inputs(x, 1.0);
+        let out = tch::no_grad(|| {
+            self.critics[ph.critic]
+                .forward_full(&inputs, None, ph.top, 1.0, false)
+                .out
+        });
+        Ok(out
+            .narrow(1, 1, self.cfg.info_codes as i64)
+            .argmax(1, false))
+    }
+
+    /// cGAN: `n` samples of class `class` (latents from `seed`).
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] (field `method`) for another method or a class out of range.
+    pub fn generate_class(
+        &self,
+        n: usize,
+        class: usize,
+        seed: u64,
+    ) -> Result<Vec<Tensor>, TrainError> {
+        if self.cfg.method != Method::Cgan || class >= self.cfg.classes {
+            return Err(TrainError::InvalidConfig {
+                field: "method".into(),
+                rule: format!(
+                    "class {class} of a cgan with {} classes: this run is \"{}\"",
+                    self.cfg.classes,
+                    self.cfg.method.name()
+                ),
+            });
+        }
+        let z = self.latents(mix(seed, 0xC1A55, class as u64, 0), n);
+        let y = Tensor::full([n as i64], class as i64, (Kind::Int64, self.device));
+        let zin = Tensor::cat(&[z, one_hot(&y, self.cfg.classes, self.kind)], 1);
+        Ok(tch::no_grad(|| {
+            self.generator.forward(&zin, self.full_pass()).x
+        }))
+    }
+
     /// CycleGAN's translators of level `l`: `(A -> B, B -> A)`.
     fn cycle_pair(&self, l: usize) -> (&Translator, &Translator) {
         (
@@ -1134,7 +1189,7 @@ impl PracticeGame {
         let (g, f) = self.cycle_pair(l);
         let fb = g.forward(&a, None);
         let fa = f.forward(&bb, None);
-        let cycle = l1(&f.forward(&fb, None), &a) + l1(&g.forward(&fa, None), &bb);
+        let cycle = cycle_loss(|x| g.forward(x, None), |x| f.forward(x, None), &a, &bb);
         let mut lg = g_loss(loss, &logit(self, db, &fb))
             + g_loss(loss, &logit(self, da, &fa))
             + &cycle * self.cfg.cycle_weight;

@@ -193,3 +193,14 @@ pub fn historical_penalty(params: &[Tensor], means: &[Tensor]) -> Option<Tensor>
         .map(|(p, m)| (p - m).square().sum(None))
         .reduce(|a, c| a + c)
 }
+
+/// CycleGAN's cycle-consistency term `mean |F(G(a)) - a| + mean |G(F(b)) - b|`
+/// (Zhu et al. 2017, eq. 2): zero when `F` inverts `G` on both batches.
+pub fn cycle_loss(
+    g: impl Fn(&Tensor) -> Tensor,
+    f: impl Fn(&Tensor) -> Tensor,
+    a: &Tensor,
+    b: &Tensor,
+) -> Tensor {
+    l1(&f(&g(a)), a) + l1(&g(&f(b)), b)
+}

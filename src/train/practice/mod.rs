@@ -43,6 +43,7 @@
 //! ```
 
 pub mod config;
+pub mod family;
 pub mod game;
 pub mod layers;
 pub mod loss;

@@ -48,8 +48,9 @@ use super::super::executor::{Executor, Flow, Position, Progress, Stage, Values};
 use super::super::generator::array4;
 use super::super::generator::tensor_from;
 use super::super::stage::StepLosses;
-use super::config::{Mode, PracticeConfig};
-use super::game::PracticeGame;
+use super::config::{Method, Mode, PracticeConfig};
+use super::family::{TrainData, Truths, super_resolution_values, translation_values};
+use super::game::{PracticeGame, Real};
 use super::layers::mix;
 use crate::io::atomic::write_bytes;
 use crate::io::rundir::{Row, RunDir};
@@ -236,13 +237,53 @@ struct PhaseStage<'a> {
     steps: usize,
     game: &'a mut PracticeGame,
     train: &'a [Tensor],
+    labels: Option<&'a Tensor>,
+    train_b: Option<&'a [Tensor]>,
     n_train: usize,
     reference: &'a Reference,
+    /// Fresh real levels for the methods' own scores: domain A and B of the
+    /// same codes (CycleGAN), or the truth's levels (pix2pix, StackGAN).
+    fresh: &'a FreshSets,
     eval: usize,
     run: &'a RunDir,
     targets: &'a [f64],
     truth: &'a Params,
     last: Option<super::game::StepLosses>,
+}
+
+/// Fresh real sets of the truth beside the reference, for the methods' own scores.
+#[derive(Debug, Default)]
+struct FreshSets {
+    /// Real levels (domain A of a pair).
+    a: Vec<Array4<f64>>,
+    /// Domain B's levels of the same codes.
+    b: Vec<Array4<f64>>,
+}
+
+/// The samples a game's evaluation scores: its generated samples, or for a
+/// CycleGAN its translations of the fresh domain-A set, with the method's
+/// own values.
+fn scored_samples(
+    game: &PracticeGame,
+    eval: usize,
+    fresh: &FreshSets,
+) -> Result<(Vec<Array4<f64>>, Values), TrainError> {
+    match game.cfg.method {
+        Method::Cyclegan => translation_values(game, &fresh.a, &fresh.b),
+        m => {
+            let fake = game
+                .generate(eval, EVAL_SEED)
+                .iter()
+                .map(array4)
+                .collect::<Result<Vec<_>, _>>()?;
+            let v = if matches!(m, Method::Pix2pix | Method::Stackgan) {
+                super_resolution_values(game, &fresh.a, EVAL_SEED)?
+            } else {
+                Values::new()
+            };
+            Ok((fake, v))
+        }
+    }
 }
 
 /// Flattens a score into row values (names in the module documentation).
@@ -346,10 +387,27 @@ impl Stage for PhaseStage<'_> {
             .collect();
         let idx = Tensor::from_slice(&idx).to_device(self.game.device);
         let real: Vec<Tensor> = self.train.iter().map(|t| t.index_select(0, &idx)).collect();
-        let l = self.game.step(&real, k)?;
+        let y = self.labels.map(|y| y.index_select(0, &idx));
+        // The second domain is drawn at other indices: CycleGAN trains unpaired.
+        let real_b: Option<Vec<Tensor>> = self.train_b.map(|b| {
+            let idx_b: Vec<i64> = (0..self.game.real_batch())
+                .map(|_| rng.random_range(0..self.n_train) as i64)
+                .collect();
+            let idx_b = Tensor::from_slice(&idx_b).to_device(self.game.device);
+            b.iter().map(|t| t.index_select(0, &idx_b)).collect()
+        });
+        let l = self.game.step_with(
+            &Real {
+                x: &real,
+                y: y.as_ref(),
+                x_b: real_b.as_deref(),
+            },
+            k,
+        )?;
         self.last = Some(l);
         Ok(StepLosses {
-            d: Some(l.d_loss),
+            // The VAE has no discriminator.
+            d: (self.game.cfg.method != Method::Vae).then_some(l.d_loss),
             g: l.g_loss,
         })
     }
@@ -371,13 +429,9 @@ impl Stage for PhaseStage<'_> {
     }
 
     fn evaluate(&mut self, k: Option<usize>) -> Result<Values, TrainError> {
-        let fake = self
-            .game
-            .generate(self.eval, EVAL_SEED)
-            .iter()
-            .map(array4)
-            .collect::<Result<Vec<_>, _>>()?;
+        let (fake, own) = scored_samples(self.game, self.eval, self.fresh)?;
         let mut v = score_values(&self.reference.score(&fake)?);
+        v.extend(own);
         for (l, (h, t)) in hidden_activity(self.game, self.eval.min(1024))?
             .into_iter()
             .zip(self.targets)
@@ -391,8 +445,17 @@ impl Stage for PhaseStage<'_> {
             v.insert("d_real".into(), l.d_real);
             v.insert("d_fake".into(), l.d_fake);
             v.insert("fade".into(), l.fade);
-            if let Some(gp) = l.gp {
-                v.insert("gp".into(), gp);
+            for (name, x) in [
+                ("gp", l.gp),
+                ("info", l.info),
+                ("k_t", l.k_t),
+                ("convergence", l.convergence),
+                ("recon", l.recon),
+                ("kl", l.kl),
+            ] {
+                if let Some(x) = x {
+                    v.insert(name.into(), x);
+                }
             }
         }
         Ok(v)
@@ -428,11 +491,41 @@ fn phase_steps(game: &PracticeGame, lower: Lower) -> Vec<usize> {
 /// # Errors
 /// The config does not fit the model.
 pub fn total_steps(cfg: &PracticeRun, truth: &Params) -> Result<usize, TrainError> {
-    let game = PracticeGame::new(&cfg.practice, &truth.config, Device::Cpu)?;
+    let mut practice = cfg.practice.clone();
+    if practice.method == Method::Cgan && practice.classes == 0 {
+        // The classes come from the dataset; the phases do not depend on them.
+        practice.classes = 2;
+    }
+    let game = PracticeGame::new(&practice, &truth.config, Device::Cpu)?;
     Ok(phase_steps(&game, cfg.lower)
         .iter()
         .sum::<usize>()
         .min(cfg.practice.max_steps))
+}
+
+/// The fresh real sets of the methods' own scores (see [`FreshSets`]).
+fn fresh_sets(
+    cfg: &PracticeRun,
+    truths: &Truths,
+    domain_b: Option<&Params>,
+) -> Result<FreshSets, TrainError> {
+    let seed = mix(cfg.practice.seed, 0x4EF, 3, 0);
+    let n = cfg.eval.min(2048);
+    Ok(match (cfg.practice.method, domain_b) {
+        (Method::Cyclegan, Some(b)) => {
+            // The same sampler seed and indices give the same codes in both
+            // domains: their truths share every hidden layer.
+            FreshSets {
+                a: fresh_real(&truths.main, seed, n, false),
+                b: fresh_real(b, seed, n, false),
+            }
+        }
+        (Method::Pix2pix | Method::Stackgan, _) => FreshSets {
+            a: fresh_real(&truths.main, seed, n, false),
+            b: Vec::new(),
+        },
+        _ => FreshSets::default(),
+    })
 }
 
 /// The training data: every level of the dataset, as tensors on `device`.
@@ -455,7 +548,35 @@ pub fn train_practice(
     opts: &PracticeOptions,
     progress: Progress<'_>,
 ) -> Result<PracticeOutcome, TrainError> {
+    let data = TrainData {
+        x: data.to_vec(),
+        labels: None,
+        x_b: None,
+    };
+    train_practice_with(cfg, &Truths::one(truth), &data, opts, progress)
+}
+
+/// As [`train_practice`], on data with labels or a second domain, scored
+/// against every truth of the dataset (the family's own scores, see
+/// [`super::family`]).
+///
+/// # Errors
+/// As [`train_practice`]; [`TrainError::InvalidConfig`] (field `data`) when
+/// the method needs labels or a second domain the data do not have.
+pub fn train_practice_with(
+    cfg: &PracticeRun,
+    truths: &Truths,
+    data: &TrainData,
+    opts: &PracticeOptions,
+    progress: Progress<'_>,
+) -> Result<PracticeOutcome, TrainError> {
     let t0 = Instant::now();
+    let truth = &truths.main;
+    let TrainData {
+        x: data,
+        labels,
+        x_b,
+    } = data;
     let mut cfg = cfg.clone().validated()?;
     let model = &truth.config;
     let threads = cfg.cpu.threads_for(model);
@@ -468,6 +589,44 @@ pub fn train_practice(
     crate::metrics::score::check_set("training data", data, truth)
         .map_err(|e| bad(e.to_string()))?;
     let n_train = data[0].shape()[0];
+    let method = cfg.practice.method;
+    if method == Method::Cgan {
+        let k = truths.classes.len();
+        match labels {
+            Some(y) if k >= 2 && y.len() == n_train => {
+                if cfg.practice.classes == 0 {
+                    cfg.practice.classes = k;
+                } else if cfg.practice.classes != k {
+                    return Err(TrainError::InvalidConfig {
+                        field: "practice.classes".into(),
+                        rule: format!(
+                            "the dataset has {k} classes, the config says {}",
+                            cfg.practice.classes
+                        ),
+                    });
+                }
+            }
+            _ => {
+                return Err(bad(
+                    "method = \"cgan\" needs a labelled dataset (fsrgan sample --classes K)".into(),
+                ));
+            }
+        }
+    }
+    let domain_b = match (method, x_b, &truths.domain_b) {
+        (Method::Cyclegan, Some(b), Some(tb)) => {
+            crate::metrics::score::check_set("domain B data", b, tb)
+                .map_err(|e| bad(e.to_string()))?;
+            Some(tb)
+        }
+        (Method::Cyclegan, _, _) => {
+            return Err(bad(
+                "method = \"cyclegan\" needs a two-domain dataset (fsrgan sample --domains 2)"
+                    .into(),
+            ));
+        }
+        _ => None,
+    };
     let mut game = PracticeGame::new(&cfg.practice, model, opts.device)?;
     game.freeze_discriminator = cfg.debug.freeze_discriminator;
     if n_train < game.real_batch() {
@@ -507,14 +666,26 @@ pub fn train_practice(
         run.start_new(&cfg.to_toml(), truth, 0)?;
     }
     let seed = cfg.practice.seed;
+    // A CycleGAN's samples are its translations into domain B: scored
+    // against domain B's truth.
+    let scored_truth = domain_b.unwrap_or(truth);
     let reference = Reference::new(
-        &fresh_real(truth, mix(seed, 0x4EF, 0, 0), cfg.reference, false),
-        &fresh_real(truth, mix(seed, 0x4EF, 1, 0), cfg.eval, false),
-        truth,
+        &fresh_real(scored_truth, mix(seed, 0x4EF, 0, 0), cfg.reference, false),
+        &fresh_real(scored_truth, mix(seed, 0x4EF, 1, 0), cfg.eval, false),
+        scored_truth,
         &ScoreOptions::default(),
         seed,
     )?;
+    let fresh = fresh_sets(&cfg, truths, domain_b)?;
     let train = data_tensors(data, &game);
+    let labels_t = labels.as_ref().map(|y| {
+        let v: Vec<i64> = y.iter().map(|&c| c as i64).collect();
+        Tensor::from_slice(&v).to_device(game.device)
+    });
+    let train_b = x_b
+        .as_ref()
+        .filter(|_| domain_b.is_some())
+        .map(|b| data_tensors(b, &game));
     let targets: Vec<f64> = model.k.clone();
     let steps = phase_steps(&game, cfg.lower);
     let total = steps.iter().sum::<usize>().min(cfg.practice.max_steps);
@@ -554,8 +725,11 @@ pub fn train_practice(
             steps: steps[pi],
             game: &mut game,
             train: &train,
+            labels: labels_t.as_ref().filter(|_| method == Method::Cgan),
+            train_b: train_b.as_deref(),
             n_train,
             reference: &reference,
+            fresh: &fresh,
             eval: cfg.eval,
             run: &run,
             targets: &targets,
@@ -574,13 +748,10 @@ pub fn train_practice(
     }
     // The end (or the budget's): the generator, its final score and the plots.
     game.save(&run.file(GENERATOR))?;
-    let fake = game
-        .generate(cfg.eval, EVAL_SEED)
-        .iter()
-        .map(array4)
-        .collect::<Result<Vec<_>, _>>()?;
+    let (fake, own) = scored_samples(&game, cfg.eval, &fresh)?;
     let score = reference.score(&fake)?;
     let mut values = score_values(&score);
+    values.extend(own);
     for (l, h) in hidden_activity(&game, cfg.eval.min(1024))?
         .into_iter()
         .enumerate()
