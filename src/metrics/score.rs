@@ -238,20 +238,7 @@ pub fn score_against_dataset(
     Ok((score, fs))
 }
 
-/// SplitMix64's finaliser.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// A seed for one use (`parts`, distinct tags per use) of `seed`: SplitMix64
-/// finalisers chained over the parts, so different uses get unrelated streams.
-pub fn derive_seed(seed: u64, parts: &[u64]) -> u64 {
-    parts.iter().fold(mix(seed ^ 0x5C0E_5C0E), |h, &p| {
-        mix(h ^ mix(p.wrapping_add(0x9E37_79B9_7F4A_7C15)))
-    })
-}
+pub use crate::model::rng::derive_seed;
 
 const SEED_PATCH_DIRS: u64 = 1;
 const SEED_BAND_DIRS: u64 = 2;
