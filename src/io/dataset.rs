@@ -319,7 +319,8 @@ pub fn write_truth(
                     }
                     let sub: Vec<ndarray::Array4<f64>> =
                         x.iter().map(|x| x.select(Axis(0), &rows)).collect();
-                    let sub_views: Vec<ArrayView4<'_, f64>> = sub.iter().map(|x| x.view()).collect();
+                    let sub_views: Vec<ArrayView4<'_, f64>> =
+                        sub.iter().map(|x| x.view()).collect();
                     add_residuals(&mut acc, &diagnostics::a5_residual(p, &sub_views));
                 }
                 acc
@@ -676,7 +677,10 @@ pub fn open_samples_kind(
         y.to_labels(kind.classes).map_err(|(i, why)| {
             IoError::mismatch(
                 &samples_path,
-                format!("array `y`, sample {i}: {why} (the dataset has {} classes)", kind.classes),
+                format!(
+                    "array `y`, sample {i}: {why} (the dataset has {} classes)",
+                    kind.classes
+                ),
             )
         })?;
     }

@@ -201,7 +201,9 @@ pub fn read_params_set(
                 tensors: file
                     .tensors
                     .iter()
-                    .filter_map(|(k, t)| Some((k.strip_prefix(prefix.as_str())?.to_string(), t.clone())))
+                    .filter_map(|(k, t)| {
+                        Some((k.strip_prefix(prefix.as_str())?.to_string(), t.clone()))
+                    })
                     .collect(),
                 metadata: BTreeMap::new(),
             };

@@ -176,12 +176,8 @@ fn read_npz(path: &Path) -> Result<TensorFile, IoError> {
 /// complete float32/float64/int64 `.npy` array.
 pub fn read_npy(path: &Path) -> Result<Tensor, IoError> {
     let bytes = std::fs::read(path).map_err(IoError::os(path))?;
-    parse_npy(&bytes).map_err(|e| {
-        IoError::corrupt(
-            path,
-            format!("not a float32/float64/int64 .npy array: {e}"),
-        )
-    })
+    parse_npy(&bytes)
+        .map_err(|e| IoError::corrupt(path, format!("not a float32/float64/int64 .npy array: {e}")))
 }
 
 fn parse_npy(bytes: &[u8]) -> Result<Tensor, ReadNpyError> {

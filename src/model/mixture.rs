@@ -29,12 +29,12 @@
 
 use ndarray::{Array4, Axis};
 
+use super::Config;
 use super::ModelError;
 use super::diagnostics::Activity;
 use super::params::Params;
 use super::rng::{Domain, Stream, derive_seed};
 use super::sampler::{Batch, Sampler};
-use super::Config;
 
 /// The tag of the classes' parameter seeds in [`derive_seed`].
 pub const CLASSES: u64 = 0x636C_6173_7365;
