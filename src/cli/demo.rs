@@ -41,6 +41,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         out: data.clone(),
         format: crate::io::Format::Npz,
         hidden: true,
+        classes: 1,
+        domains: 1,
         shard: None,
         grid: Some(grid),
         force: true,

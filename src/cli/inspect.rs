@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ndarray::{ArrayView4, s};
+use ndarray::{ArrayView4, Axis, s};
 use serde::Serialize;
 
 use crate::io::Dataset;
@@ -34,6 +34,12 @@ struct Report {
     start: u64,
     end: u64,
     n_total: u64,
+    /// Classes of a labelled mixture (1: not labelled).
+    classes: usize,
+    /// Domains (2: a domain pair).
+    domains: usize,
+    /// A labelled set's samples per class (empty otherwise).
+    label_counts: Vec<u64>,
     arrays: Vec<(String, Vec<usize>, String)>,
     levels: Vec<LevelReport>,
     max_level1_correlation: f64,
@@ -75,7 +81,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .collect::<Result<_, _>>()?;
     let views: Vec<ArrayView4<'_, f64>> =
         xs.iter().map(|x| x.slice(s![..take, .., .., ..])).collect();
-    let a5 = diagnostics::a5_residual(&ds.params, &views);
+    let labels = ds.labels()?;
+    // Each sample against its own truth: (truth, rows) per class of a
+    // labelled set, else the one truth (domain A) on every row.
+    let groups: Vec<(&crate::model::Params, Vec<usize>)> = match &labels {
+        Some(y) => ds
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (p, (0..y.len()).filter(|&i| y[i] == k).collect()))
+            .collect(),
+        None => vec![(&ds.params, (0..m.len() as usize).collect())],
+    };
+    let label_counts: Vec<u64> = groups
+        .iter()
+        .filter(|_| labels.is_some())
+        .map(|(_, rows)| rows.len() as u64)
+        .collect();
+    let mut a5 = vec![diagnostics::Residual::default(); cfg.levels.saturating_sub(1)];
+    for (p, rows) in &groups {
+        let first: Vec<usize> = rows.iter().copied().filter(|&i| i < take).collect();
+        let sub: Vec<ndarray::Array4<f64>> =
+            views.iter().map(|x| x.select(Axis(0), &first)).collect();
+        let sub_views: Vec<ArrayView4<'_, f64>> = sub.iter().map(|x| x.view()).collect();
+        crate::io::dataset::add_residuals(&mut a5, &diagnostics::a5_residual(p, &sub_views));
+    }
     let cons = diagnostics::resolution_consistency(&views);
     let mut levels = Vec::new();
     for (l, xl) in xs.iter().enumerate() {
@@ -86,12 +116,49 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "s (stored)".into(),
             )
         } else {
-            let codes = diagnostics::decode_codes(&ds.params, l, xl.view(), cfg.decode_tau);
+            let mut act: Option<Activity> = None;
+            for (p, rows) in &groups {
+                // One truth for every row: no copy of the images.
+                let x = match &labels {
+                    Some(_) => std::borrow::Cow::Owned(xl.select(Axis(0), rows)),
+                    None => std::borrow::Cow::Borrowed(xl),
+                };
+                let codes = diagnostics::decode_codes(p, l, x.view(), cfg.decode_tau);
+                let a = diagnostics::activity_of_codes(codes.view(), 1e-4);
+                match &mut act {
+                    Some(acc) => acc.merge(&a),
+                    None => act = Some(a),
+                }
+            }
             (
-                diagnostics::activity_of_codes(codes.view(), 1e-4),
-                "decoded from x, > 1e-4".into(),
+                act.unwrap_or(Activity::from_counts(std::iter::empty(), cfg.m[l])),
+                if labels.is_some() {
+                    "decoded from x with each sample's class, > 1e-4".into()
+                } else {
+                    "decoded from x, > 1e-4".into()
+                },
             )
         };
+        if let Some(b) = &ds.domain_b {
+            // Domain B's images decode (with B's dictionary) to domain A's codes.
+            let x = xl.slice(s![..take, .., .., ..]);
+            let xb = ds.x_b(l + 1)?;
+            let xb = xb.slice(s![..take, .., .., ..]);
+            let ca = diagnostics::decode_codes(&ds.params, l, x, 0.0);
+            let cb = diagnostics::decode_codes(b, l, xb, 0.0);
+            let diff: f64 = ca.iter().zip(&cb).map(|(a, b)| (a - b) * (a - b)).sum();
+            let norm: f64 = ca.iter().map(|a| a * a).sum();
+            checks.push((
+                format!(
+                    "level {}: x{}_b decoded with domain B's dictionary gives the codes of x{} (relative squared difference {:.1e} <= 1e-10)",
+                    l + 1,
+                    l + 1,
+                    l + 1,
+                    diff / norm.max(f64::MIN_POSITIVE)
+                ),
+                diff <= 1e-10 * norm.max(f64::MIN_POSITIVE),
+            ));
+        }
         let act = d
             .activity
             .get(l)
@@ -131,6 +198,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         start: m.start,
         end: m.end,
         n_total: m.n_total,
+        classes: ds.kind.classes,
+        domains: ds.kind.domains,
+        label_counts,
         arrays: m
             .arrays
             .iter()
@@ -174,6 +244,26 @@ fn print_text(r: &Report, shard: Option<String>, take: usize) {
         r.n_total,
         shard.map(|s| format!(" ({s})")).unwrap_or_default()
     );
+    if r.classes >= 2 {
+        let total: u64 = r.label_counts.iter().sum::<u64>().max(1);
+        let cells: Vec<String> = r
+            .label_counts
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| format!("{k}:{c} ({:.3})", c as f64 / total as f64))
+            .collect();
+        println!(
+            "  labelled mixture of {} classes (truths class0..class{} in params.safetensors); samples per class: {}",
+            r.classes,
+            r.classes - 1,
+            cells.join(" ")
+        );
+    }
+    if r.domains == 2 {
+        println!(
+            "  domain pair: x{{l}} (domain A, truth domain0.) and x{{l}}_b (domain B, truth domain1.) share every code"
+        );
+    }
     println!("arrays");
     for (name, shape, dtype) in &r.arrays {
         println!("  {name:<4} {dtype} {shape:?}");

@@ -8,10 +8,10 @@ use anyhow::Context;
 use ndarray::ArrayView4;
 
 use super::common::{ModelChoice, progress_bar};
-use crate::io::dataset::{self, WriteOptions};
-use crate::io::manifest::Shard;
+use crate::io::dataset::{self, Truth, WriteOptions};
+use crate::io::manifest::{Kind, Shard};
 use crate::io::{Dtype, Format};
-use crate::model::{Params, Sampler};
+use crate::model::{Labelled, Paired, Params, Sampler};
 use crate::threads::with_threads;
 
 /// Arguments of `fsrgan sample`.
@@ -19,6 +19,8 @@ use crate::threads::with_threads;
 #[command(after_help = "Examples:
   fsrgan sample --preset small --n 10000 --seed 1 --out data/small
   fsrgan sample --config my.toml --n 1000000 --shard 3/8 --out data/shard3 --hidden
+  fsrgan sample --preset tiny --n 5000 --classes 3 --out data/tiny3   # labelled mixture: adds y
+  fsrgan sample --preset tiny --n 5000 --domains 2 --out data/tinyab  # domain pair: adds x1_b..xL_b
 Writes OUT/params.safetensors, OUT/samples.npz (or .safetensors) and OUT/manifest.json.")]
 pub struct Args {
     #[command(flatten)]
@@ -38,6 +40,20 @@ pub struct Args {
     /// Also store the hidden codes s1..sL and the latent z.
     #[arg(long)]
     pub hidden: bool,
+    /// A labelled mixture of K FSR models of the config (K >= 2; 1 is the
+    /// ordinary dataset): class k's truth is drawn from a seed derived from
+    /// --seed and k, sample i gets a label y_i uniform on 0..K keyed by
+    /// (seed, i), and its images are sample i of class y_i. Stores the
+    /// labels as the int64 array `y` and every class's truth in
+    /// params.safetensors under `class{k}.`.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub classes: usize,
+    /// 2: a domain pair. Domain A is the ordinary truth of --seed, domain B
+    /// the same model with the output dictionaries of a second draw; both
+    /// share every code S_l. Stores x1..xL (A) and x1_b..xL_b (B, same
+    /// codes) and the truths under `domain0.` and `domain1.`. Not with --classes.
+    #[arg(long, value_name = "D", default_value_t = 1)]
+    pub domains: usize,
     /// Write only shard i of n (0-based, i < n): samples floor(i N/n)..floor((i+1) N/n).
     /// Concatenating the shards' arrays in order gives the unsharded dataset, bit for bit.
     #[arg(long, value_name = "i/n")]
@@ -69,6 +85,11 @@ pub struct Args {
 
 /// Runs `fsrgan sample`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let kind = Kind {
+        classes: args.classes,
+        domains: args.domains,
+    }
+    .validated()?;
     let config = args.model.load()?;
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     let opts = WriteOptions {
@@ -92,17 +113,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "calibrating the `{}` model (seed {}) ...",
             config.name, opts.seed
         );
-        let params = Params::generate(&config, opts.seed)?;
+        let (one, mix, pair);
+        let truth = if kind.is_labelled() {
+            mix = Labelled::new(&config, opts.seed, kind.classes)?;
+            Truth::Labelled(&mix)
+        } else if kind.is_paired() {
+            pair = Paired::new(&config, opts.seed)?;
+            Truth::Paired(&pair)
+        } else {
+            one = Params::generate(&config, opts.seed)?;
+            Truth::One(&one)
+        };
+        let params = truth.first();
         let (start, end) = opts.shard.map_or((0, opts.n), |s| s.range(opts.n));
         let calibration = t0.elapsed().as_secs_f64();
         let limits = if timing {
-            Some(measure_limits(&params, &opts, start, end, &out)?)
+            Some(measure_limits(params, &opts, start, end, &out)?)
         } else {
             None
         };
         let t1 = Instant::now();
         let bar = progress_bar(end - start, "sampling");
-        let manifest = dataset::write(&out, &params, &opts, |done| bar.set_position(done))
+        let manifest = dataset::write_truth(&out, truth, &opts, |done| bar.set_position(done))
             .with_context(|| format!("writing the dataset to {}", out.display()))?;
         bar.finish_and_clear();
         let writing = t1.elapsed().as_secs_f64();
@@ -118,9 +150,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             limits.report(manifest.len(), calibration, writing);
         }
         if let Some(grid) = grid {
-            let sampler = Sampler::new(&params, opts.seed);
-            let batch = sampler.sample(start, 8.min((end - start) as usize));
-            let views: Vec<ArrayView4<'_, f64>> = batch.x.iter().map(|a| a.view()).collect();
+            let count = 8.min((end - start) as usize);
+            let x = match truth {
+                Truth::Labelled(m) => m.sample(opts.seed, start, count).0,
+                _ => Sampler::new(params, opts.seed).sample(start, count).x,
+            };
+            let views: Vec<ArrayView4<'_, f64>> = x.iter().map(|a| a.view()).collect();
             crate::plot::sample_grid(&grid, &views, 8)?;
             eprintln!("drew {}", grid.display());
         }

@@ -14,6 +14,22 @@
 //!   twice the size of FAKE, which a disjoint split would; the sampler is
 //!   exact, so it is as real as REAL_DIR.
 //!
+//! * A labelled REAL_DIR (`fsrgan sample --classes K`): the floor set is a
+//!   fresh draw of the mixture (labels drawn afresh). When FAKE also holds
+//!   labels `y` (int64, or floats with integral values, `0 <= y < K`), each
+//!   class `k` is scored on its own: FAKE's samples labelled `k` against
+//!   REAL_DIR's samples of class `k` and class `k`'s truth, beside the floor
+//!   of that many fresh samples of class `k`.
+//! * A domain-pair REAL_DIR (`fsrgan sample --domains 2`): when FAKE holds
+//!   `x1_b..xL_b`, they are taken as the translations of REAL_DIR's first
+//!   `N` domain-A samples (`N` = FAKE's length): the translation error per
+//!   level, `sum ||fake_b - x_b||^2 / sum ||x_b||^2`, is printed beside the
+//!   identity map's (`x` itself) and the zero map's (1), and FAKE's `x_b` is
+//!   scored as a distribution against domain B's truth. FAKE may then omit
+//!   `x1..xL`.
+//!
+//! Without `y` or `x{l}_b` in FAKE the command scores `x1..xL` as it always has.
+//!
 //! Generated samples that are bitwise copies of real ones (other than the
 //! all-zero image) are counted and reported: a set scored against itself
 //! sits below its floor and means nothing.
@@ -25,7 +41,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use ndarray::{Array4, Axis, Ix4};
+use ndarray::{Array4, Axis, Ix4, s};
 use serde::Serialize;
 
 use crate::io::Dataset;
@@ -33,8 +49,13 @@ use crate::io::dataset::{MANIFEST, open_samples};
 use crate::io::reader::{Tensor, read_npy, read_tensors};
 use crate::io::writer::Dtype;
 use crate::metrics::score::level_of;
-use crate::metrics::score::{Score, ScoreOptions, WithFloor, score_against_dataset};
+use crate::metrics::score::{
+    ClassScore, Reference, Score, ScoreOptions, WithFloor, fresh_labelled, score_against_dataset,
+    score_per_class,
+};
+use crate::metrics::translation::translation_error;
 use crate::model::Config;
+use crate::model::Labelled;
 use crate::threads::with_threads;
 
 /// Arguments of `fsrgan score`.
@@ -43,6 +64,8 @@ use crate::threads::with_threads;
   fsrgan score data/small data/small-fake            # a dataset directory (fsrgan generate)
   fsrgan score data/small fake.npz --json            # np.savez('fake.npz', x1=..., x2=..., x3=...)
   fsrgan score data/small my_gan_samples/            # a directory of x1.npy, x2.npy, x3.npy
+  fsrgan score data/tiny3 fake.npz                   # labelled REAL_DIR (--classes 3), fake.npz with x1, x2 and y: per-class scores
+  fsrgan score data/tinyab trans.npz                 # domain pair (--domains 2), trans.npz with x1_b, x2_b: translation error
 Every metric is printed beside its floor: the same metric for an independent real set of
 the generated set's size (drawn fresh from the truth in REAL_DIR).")]
 pub struct Args {
@@ -76,7 +99,14 @@ pub struct Args {
 
 /// The generated samples and where they came from.
 struct Fake {
-    x: Vec<Array4<f64>>,
+    /// `x1..xL` (absent only when `x1_b..xL_b` are given for a domain pair).
+    x: Option<Vec<Array4<f64>>>,
+    /// `x1_b..xL_b`, read when REAL_DIR is a domain pair.
+    x_b: Option<Vec<Array4<f64>>>,
+    /// The labels `y` and their file, read when REAL_DIR is labelled.
+    y: Option<(Tensor, PathBuf)>,
+    /// Samples.
+    n: usize,
     kind: String,
     ignored: Vec<String>,
 }
@@ -92,14 +122,103 @@ struct Report {
     floor_seed: u64,
     copies: usize,
     secs: f64,
-    score: Score,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<Score>,
+    /// Per class, when REAL_DIR is labelled and FAKE has labels `y`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    per_class: Option<Vec<ClassScore>>,
+    /// When REAL_DIR is a domain pair and FAKE has `x{l}_b`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    translation: Option<Translation>,
+}
+
+/// FAKE's `x{l}_b` as translations of REAL_DIR's first `N` domain-A samples.
+#[derive(Debug, Serialize)]
+struct Translation {
+    /// Paired samples (FAKE's length).
+    n: usize,
+    /// Per level, `sum ||fake_b - real_b||^2 / sum ||real_b||^2`.
+    error: Vec<f64>,
+    /// The same for the identity map (`x{l}` itself as the translation).
+    identity: Vec<f64>,
+    /// The same for the zero map: 1 at every level.
+    zero: Vec<f64>,
+    /// FAKE's `x{l}_b` scored as a distribution against domain B's truth
+    /// and REAL_DIR's `x{l}_b`.
+    score_b: Score,
+    /// The seed of `score_b`'s floor set (fresh samples of domain B).
+    floor_seed_b: u64,
 }
 
 /// The file that holds an array (by name), for error messages.
 type FileOf = Box<dyn Fn(&str) -> PathBuf>;
 
-/// Reads FAKE (module docs) and checks it against the real data's config.
-fn load_fake(path: &Path, cfg: &Config) -> anyhow::Result<Fake> {
+/// The name of array `l` (1-based) of a set: `x{l}` or `x{l}_b`.
+fn level_name(l: usize, suffix: &str) -> String {
+    format!("x{l}{suffix}")
+}
+
+/// The levels `x1{suffix}..xL{suffix}` of FAKE's arrays, checked against the config.
+fn levels_of(
+    tensors: &BTreeMap<String, Tensor>,
+    suffix: &str,
+    cfg: &Config,
+    file_of: &FileOf,
+) -> anyhow::Result<Vec<Array4<f64>>> {
+    let levels = cfg.levels;
+    let mut x = Vec::with_capacity(levels);
+    let mut n0 = 0;
+    for l in 1..=levels {
+        let name = level_name(l, suffix);
+        let r = cfg.resolution(l - 1);
+        let need = format!("(N, {}, {r}, {r})", cfg.channels);
+        let t = tensors.get(&name).with_context(|| {
+            format!(
+                "{}: no array `{name}`: the real data have {levels} levels, so FAKE needs {}..{}; level {l} has shape {need}",
+                file_of(&name).display(),
+                level_name(1, suffix),
+                level_name(levels, suffix)
+            )
+        })?;
+        let shape = t.shape().to_vec();
+        if shape.len() != 4 || shape[1..] != [cfg.channels, r, r] {
+            bail!(
+                "{}: array `{name}` has shape {shape:?}; level {l} of the real data needs {need}",
+                file_of(&name).display()
+            );
+        }
+        if l == 1 {
+            n0 = shape[0];
+        } else if shape[0] != n0 {
+            bail!(
+                "{}: array `{name}` has {} samples but {} has {n0}: every level needs the same samples",
+                file_of(&name).display(),
+                shape[0],
+                level_name(1, suffix)
+            );
+        }
+        let a = t
+            .to_f64()
+            .into_dimensionality::<Ix4>()
+            .with_context(|| format!("{}: array `{name}`", file_of(&name).display()))?;
+        if let Some(i) = a
+            .axis_iter(Axis(0))
+            .position(|smp| smp.iter().any(|v| !v.is_finite()))
+        {
+            bail!(
+                "{}: array `{name}`, sample {i} holds NaN or infinity",
+                file_of(&name).display()
+            );
+        }
+        x.push(a);
+    }
+    Ok(x)
+}
+
+/// Reads FAKE (module docs) and checks it against the real data's config;
+/// `want_b`: read `x{l}_b` if present (REAL_DIR is a domain pair), then
+/// `x{l}` may be absent; `want_y`: read the labels `y` if present.
+fn load_fake(path: &Path, cfg: &Config, want_b: bool, want_y: bool) -> anyhow::Result<Fake> {
     let levels = cfg.levels;
     let (tensors, kind, file_of): (BTreeMap<String, Tensor>, String, FileOf) = if path.is_dir()
         && path.join(MANIFEST).is_file()
@@ -126,7 +245,12 @@ fn load_fake(path: &Path, cfg: &Config) -> anyhow::Result<Fake> {
             let e = e.with_context(|| format!("reading the directory {}", path.display()))?;
             let name = e.file_name().to_string_lossy().to_string();
             if let Some(stem) = name.strip_suffix(".npy")
-                && level_of(stem).is_some()
+                && (level_of(stem).is_some()
+                    || (want_b
+                        && stem
+                            .strip_suffix("_b")
+                            .is_some_and(|x| level_of(x).is_some()))
+                    || (want_y && stem == "y"))
             {
                 arrays.insert(stem.to_string(), read_npy(&e.path())?);
             }
@@ -159,7 +283,7 @@ fn load_fake(path: &Path, cfg: &Config) -> anyhow::Result<Fake> {
     } else {
         bail!("FAKE {} does not exist", path.display());
     };
-    let ignored = crate::metrics::score::check_level_names(
+    let mut ignored = crate::metrics::score::check_level_names(
         "fake",
         tensors.keys().map(String::as_str),
         levels,
@@ -172,56 +296,59 @@ fn load_fake(path: &Path, cfg: &Config) -> anyhow::Result<Fake> {
             .unwrap_or_default();
         file_of(&first).display().to_string()
     })?;
-    let mut x = Vec::with_capacity(levels);
-    let mut n0 = 0;
-    for l in 1..=levels {
-        let name = format!("x{l}");
-        let r = cfg.resolution(l - 1);
-        let need = format!("(N, {}, {r}, {r})", cfg.channels);
-        let t = tensors.get(&name).with_context(|| {
-            format!(
-                "{}: no array `{name}`: the real data have {levels} levels, so FAKE needs x1..x{levels}; level {l} has shape {need}",
-                file_of(&name).display()
-            )
-        })?;
-        let shape = t.shape().to_vec();
-        if shape.len() != 4 || shape[1..] != [cfg.channels, r, r] {
-            bail!(
-                "{}: array `{name}` has shape {shape:?}; level {l} of the real data needs {need}",
-                file_of(&name).display()
-            );
-        }
-        if l == 1 {
-            n0 = shape[0];
-        } else if shape[0] != n0 {
-            bail!(
-                "{}: array `{name}` has {} samples but x1 has {n0}: every level needs the same samples",
-                file_of(&name).display(),
-                shape[0]
-            );
-        }
-        let a = t
-            .to_f64()
-            .into_dimensionality::<Ix4>()
-            .with_context(|| format!("{}: array `{name}`", file_of(&name).display()))?;
-        if let Some(i) = a
-            .axis_iter(Axis(0))
-            .position(|smp| smp.iter().any(|v| !v.is_finite()))
-        {
-            bail!(
-                "{}: array `{name}`, sample {i} holds NaN or infinity",
-                file_of(&name).display()
-            );
-        }
-        x.push(a);
+    let has_b = want_b && tensors.contains_key(&level_name(1, "_b"));
+    let x = if has_b && !tensors.contains_key("x1") {
+        None
+    } else {
+        Some(levels_of(&tensors, "", cfg, &file_of)?)
+    };
+    let x_b = if has_b {
+        ignored.retain(|n| !(n.ends_with("_b") && level_of(&n[..n.len() - 2]).is_some()));
+        Some(levels_of(&tensors, "_b", cfg, &file_of)?)
+    } else {
+        None
+    };
+    let n0 = x
+        .as_ref()
+        .or(x_b.as_ref())
+        .map_or(0, |x| x[0].len_of(Axis(0)));
+    if let (Some(x), Some(xb)) = (&x, &x_b)
+        && x[0].len_of(Axis(0)) != xb[0].len_of(Axis(0))
+    {
+        bail!(
+            "{}: array `x1_b` has {} samples but x1 has {n0}: the translations pair FAKE's samples",
+            file_of("x1_b").display(),
+            xb[0].len_of(Axis(0))
+        );
     }
+    let y = match tensors.get("y").filter(|_| want_y) {
+        Some(t) => {
+            ignored.retain(|n| n != "y");
+            if t.shape() != [n0] {
+                bail!(
+                    "{}: array `y` has shape {:?}; the labels of {n0} samples need shape ({n0},)",
+                    file_of("y").display(),
+                    t.shape()
+                );
+            }
+            Some((t.clone(), file_of("y")))
+        }
+        None => None,
+    };
     if n0 < 2 {
         bail!(
             "{}: {n0} samples; the metrics need at least 2 (MS-SSIM takes pairs)",
             path.display()
         );
     }
-    Ok(Fake { x, kind, ignored })
+    Ok(Fake {
+        x,
+        x_b,
+        y,
+        n: n0,
+        kind,
+        ignored,
+    })
 }
 
 /// A hash of sample `i` over every level (bit patterns; `-0.0` counts as `0.0`),
@@ -261,8 +388,8 @@ fn run_inner(args: &Args) -> anyhow::Result<ExitCode> {
     let real: Vec<Array4<f64>> = (1..=cfg.levels)
         .map(|l| ds.x(l))
         .collect::<Result<_, _>>()?;
-    let fake = load_fake(&args.fake, cfg)?;
-    let n = fake.x[0].len_of(Axis(0));
+    let fake = load_fake(&args.fake, cfg, ds.kind.is_paired(), ds.kind.is_labelled())?;
+    let n = fake.n;
     let real_f32 = ds
         .manifest
         .arrays
@@ -274,24 +401,112 @@ fn run_inner(args: &Args) -> anyhow::Result<ExitCode> {
         max_gram_rows: args.max_gram_rows,
         max_pairs: args.max_pairs,
     };
-    let (score, floor_seed) = score_against_dataset(
-        &real,
-        &ds.params,
-        ds.manifest.seed,
-        real_f32,
-        &fake.x,
-        &opts,
-        args.seed,
-    )
-    .with_context(|| format!("scoring FAKE {}", args.fake.display()))?;
-    let copies = count_copies(&real, &fake.x);
+    let scoring = || format!("scoring FAKE {}", args.fake.display());
+    let floor_seed = crate::metrics::score::floor_seed(ds.manifest.seed, args.seed);
+    let score = match &fake.x {
+        // A labelled REAL_DIR: the floor is a fresh draw of the mixture.
+        Some(x) if ds.kind.is_labelled() => {
+            let mix = Labelled {
+                classes: ds.classes.clone(),
+            };
+            let floor = fresh_labelled(&mix, floor_seed, n, real_f32).0;
+            Some(
+                Reference::new(&real, &floor, &ds.params, &opts, args.seed)
+                    .and_then(|r| r.score(x))
+                    .with_context(scoring)?,
+            )
+        }
+        Some(x) => Some(
+            score_against_dataset(
+                &real,
+                &ds.params,
+                ds.manifest.seed,
+                real_f32,
+                x,
+                &opts,
+                args.seed,
+            )
+            .with_context(scoring)?
+            .0,
+        ),
+        None => None,
+    };
+    let per_class = match (&fake.y, &fake.x) {
+        (Some((y, file)), Some(x)) => {
+            let k = ds.kind.classes;
+            let fake_labels = y.to_labels(k).map_err(|(i, why)| {
+                anyhow::anyhow!(
+                    "{}: array `y`, sample {i}: {why} (REAL_DIR has {k} classes)",
+                    file.display()
+                )
+            })?;
+            let real_labels = ds.labels()?.unwrap_or_default();
+            Some(
+                score_per_class(
+                    &real,
+                    &real_labels,
+                    &ds.classes,
+                    ds.manifest.seed,
+                    real_f32,
+                    x,
+                    &fake_labels,
+                    &opts,
+                    args.seed,
+                )
+                .with_context(scoring)?,
+            )
+        }
+        _ => None,
+    };
+    let translation = match (&fake.x_b, &ds.domain_b) {
+        (Some(fake_b), Some(b)) => {
+            let n_real = ds.manifest.len() as usize;
+            if n > n_real {
+                bail!(
+                    "{}: {n} translations, but REAL_DIR holds only {n_real} domain-A samples to pair them with",
+                    args.fake.display()
+                );
+            }
+            let first = |x: Array4<f64>| x.slice_move(s![..n, .., .., ..]);
+            let real_b: Vec<Array4<f64>> = (1..=cfg.levels)
+                .map(|l| ds.x_b(l))
+                .collect::<Result<_, _>>()?;
+            let real_b_n: Vec<Array4<f64>> = real_b.iter().cloned().map(first).collect();
+            let real_a_n: Vec<Array4<f64>> = real.iter().cloned().map(first).collect();
+            let (score_b, floor_seed_b) = score_against_dataset(
+                &real_b,
+                b,
+                ds.manifest.seed,
+                real_f32,
+                fake_b,
+                &opts,
+                args.seed,
+            )
+            .with_context(scoring)?;
+            Some(Translation {
+                n,
+                error: translation_error(fake_b, &real_b_n),
+                identity: translation_error(&real_a_n, &real_b_n),
+                zero: vec![1.0; cfg.levels],
+                score_b,
+                floor_seed_b,
+            })
+        }
+        _ => None,
+    };
+    let copies = fake.x.as_ref().map_or(0, |x| count_copies(&real, x));
     let report = Report {
         real_dir: args.real_dir.display().to_string(),
         fake: args.fake.display().to_string(),
         fake_kind: fake.kind,
         ignored_arrays: fake.ignored,
         floor: format!(
-            "{n} fresh samples of the truth in REAL_DIR{}",
+            "{n} fresh samples of the truth in REAL_DIR{}{}",
+            if ds.kind.is_labelled() {
+                " (the mixture, labels drawn afresh)"
+            } else {
+                ""
+            },
             if real_f32 {
                 ", rounded to float32 as stored"
             } else {
@@ -302,6 +517,8 @@ fn run_inner(args: &Args) -> anyhow::Result<ExitCode> {
         copies,
         secs: t0.elapsed().as_secs_f64(),
         score,
+        per_class,
+        translation,
     };
     if copies > 0 {
         eprintln!(
@@ -321,12 +538,13 @@ fn cell(w: &WithFloor) -> String {
 }
 
 fn print_text(r: &Report) {
-    let sc = &r.score;
     println!("score of {} ({})", r.fake, r.fake_kind);
-    println!(
-        "  against {} ({} real samples), {} generated samples; floor: {} (seed {})",
-        r.real_dir, sc.n_real, sc.n_fake, r.floor, r.floor_seed
-    );
+    if let Some(sc) = &r.score {
+        println!(
+            "  against {} ({} real samples), {} generated samples; floor: {} (seed {})",
+            r.real_dir, sc.n_real, sc.n_fake, r.floor, r.floor_seed
+        );
+    }
     if !r.ignored_arrays.is_empty() {
         println!("  ignored arrays: {}", r.ignored_arrays.join(", "));
     }
@@ -336,6 +554,43 @@ fn print_text(r: &Report) {
             r.copies
         );
     }
+    if let Some(sc) = &r.score {
+        print_score(sc);
+    }
+    if let Some(classes) = &r.per_class {
+        for c in classes {
+            println!(
+                "class {} ({} real samples, {} generated samples labelled {}; floor: {} fresh samples of class {})",
+                c.class, c.n_real, c.n_fake, c.class, c.n_fake, c.class
+            );
+            match (&c.score, &c.skipped) {
+                (Some(sc), _) => print_score(sc),
+                (None, why) => println!("  not scored: {}", why.as_deref().unwrap_or("")),
+            }
+        }
+    }
+    if let Some(t) = &r.translation {
+        println!(
+            "translation A -> B of the first {} samples of REAL_DIR: relative squared error sum ||fake_b - x_b||^2 / sum ||x_b||^2",
+            t.n
+        );
+        println!(
+            "  {:<8} {:>12} {:>16} {:>12}",
+            "level", "FAKE x_b", "identity (x)", "zero map"
+        );
+        for (l, ((e, i), z)) in t.error.iter().zip(&t.identity).zip(&t.zero).enumerate() {
+            println!("  {:<8} {e:>12.4e} {i:>16.4e} {z:>12.4e}", l + 1);
+        }
+        println!(
+            "FAKE's x_b as a distribution against domain B (floor: {} fresh samples of domain B, seed {})",
+            t.n, t.floor_seed_b
+        );
+        print_score(&t.score_b);
+    }
+    println!("({:.1} s)", r.secs);
+}
+
+fn print_score(sc: &Score) {
     println!(
         "  {:<34} {:>10} {:>10} {:>7}",
         "metric", "value", "floor", "ratio"
@@ -399,5 +654,4 @@ fn print_text(r: &Report) {
             m.real_se
         );
     }
-    println!("({:.1} s)", r.secs);
 }

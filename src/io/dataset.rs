@@ -16,17 +16,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use ndarray::{ArrayD, ArrayView4, Ix4};
+use ndarray::{ArrayD, ArrayView4, Axis, Ix4};
 
 use super::IoError;
 use super::fault;
-use super::manifest::{ArrayInfo, FORMAT, FORMAT_VERSION, Manifest, Shard};
-use super::params::{read_params, seal_params};
+use super::manifest::{ArrayInfo, FORMAT, FORMAT_VERSION, Kind, Manifest, Shard};
+use super::params::{read_params, read_params_set, seal_params, seal_params_set};
 use super::reader::{Tensor, read_tensors};
 use super::staging::Staging;
 use super::writer::{Dtype, Format, Sealed, TensorSpec, TensorWriter};
 use crate::model::diagnostics::{self, Activity, Residual};
-use crate::model::{Config, Diagnostics, Params, Sampler};
+use crate::model::{Config, Diagnostics, Labelled, Paired, Params, Sampler};
 
 /// Name of the manifest file.
 pub const MANIFEST: &str = "manifest.json";
@@ -110,6 +110,95 @@ pub fn config_array_specs(cfg: &Config, count: usize, hidden: bool) -> Vec<Tenso
     specs
 }
 
+/// [`config_array_specs`] for a dataset of `kind`: `x1..xL`, then for a
+/// domain pair `x1_b..xL_b` (float32, the shapes of `x{l}`), then with
+/// `hidden` `s1..sL` and `z`, then for a labelled mixture `y` (int64, `(N,)`).
+pub fn kind_array_specs(cfg: &Config, count: usize, hidden: bool, kind: Kind) -> Vec<TensorSpec> {
+    let mut specs = config_array_specs(cfg, count, false);
+    if kind.is_paired() {
+        let b: Vec<TensorSpec> = specs
+            .iter()
+            .map(|s| TensorSpec {
+                name: format!("{}_b", s.name),
+                ..s.clone()
+            })
+            .collect();
+        specs.extend(b);
+    }
+    if hidden {
+        specs.extend(
+            config_array_specs(cfg, count, true)
+                .into_iter()
+                .skip(cfg.levels),
+        );
+    }
+    if kind.is_labelled() {
+        specs.push(TensorSpec {
+            name: "y".into(),
+            dtype: Dtype::I64,
+            shape: vec![count],
+        });
+    }
+    specs
+}
+
+/// The model(s) a dataset is sampled from.
+#[derive(Debug, Clone, Copy)]
+pub enum Truth<'a> {
+    /// One FSR model (`fsrgan sample`).
+    One(&'a Params),
+    /// A labelled mixture (`fsrgan sample --classes K`).
+    Labelled(&'a Labelled),
+    /// Two domains sharing their codes (`fsrgan sample --domains 2`).
+    Paired(&'a Paired),
+}
+
+impl<'a> Truth<'a> {
+    /// The dataset's kind.
+    pub fn kind(self) -> Kind {
+        match self {
+            Truth::One(_) => Kind::ORDINARY,
+            Truth::Labelled(m) => Kind::labelled(m.k()),
+            Truth::Paired(_) => Kind::PAIRED,
+        }
+    }
+
+    /// The first truth: the model, class 0, or domain A.
+    pub fn first(self) -> &'a Params {
+        match self {
+            Truth::One(p) => p,
+            Truth::Labelled(m) => &m.classes[0],
+            Truth::Paired(p) => &p.a,
+        }
+    }
+
+    /// The truths in `params.safetensors`, each with the prefix of its
+    /// tensors' names: `""` for one model, `class{k}.` per class,
+    /// `domain0.` (A) and `domain1.` (B) for a pair.
+    pub fn prefixed(self) -> Vec<(String, &'a Params)> {
+        match self {
+            Truth::One(p) => vec![(String::new(), p)],
+            Truth::Labelled(m) => m
+                .classes
+                .iter()
+                .enumerate()
+                .map(|(k, p)| (class_prefix(k), p))
+                .collect(),
+            Truth::Paired(p) => vec![(domain_prefix(0), &p.a), (domain_prefix(1), &p.b)],
+        }
+    }
+}
+
+/// The prefix of class `k`'s tensors in `params.safetensors`: `class{k}.`.
+pub fn class_prefix(k: usize) -> String {
+    format!("class{k}.")
+}
+
+/// The prefix of domain `d`'s tensors (0: A, 1: B) in `params.safetensors`: `domain{d}.`.
+pub fn domain_prefix(d: usize) -> String {
+    format!("domain{d}.")
+}
+
 /// Whether `dir` holds (part of) a dataset.
 pub(crate) fn existing_dataset(dir: &Path) -> bool {
     [MANIFEST, PARAMS, "samples.npz", "samples.safetensors"]
@@ -119,6 +208,7 @@ pub(crate) fn existing_dataset(dir: &Path) -> bool {
 
 /// Samples `params` under `opts` into `dir`; `progress(done)` is called after
 /// each chunk is computed. Returns the manifest it wrote.
+/// `write_truth(dir, Truth::One(params), opts, progress)`.
 ///
 /// # Errors
 /// [`IoError::Exists`] if `dir` holds a dataset and `opts.force` is false;
@@ -128,23 +218,50 @@ pub fn write(
     dir: &Path,
     params: &Params,
     opts: &WriteOptions,
+    progress: impl FnMut(u64),
+) -> Result<Manifest, IoError> {
+    write_truth(dir, Truth::One(params), opts, progress)
+}
+
+/// Samples `truth` under `opts` into `dir`, as [`write`](fn@write) does one
+/// model: the arrays of [`kind_array_specs`], the truths of
+/// [`Truth::prefixed`] in `params.safetensors`, and the kind in the
+/// manifest ([`Kind`]). The samples are those of [`Sampler::fill_f32`],
+/// [`Labelled::fill_f32`] or [`Paired::fill_f32`], so the same seed gives
+/// the same bytes for any chunk size, thread count or shard. Diagnostics:
+/// activity over the stored codes (domain A's for a pair, the mixture's
+/// for a labelled set); A5 with each sample's own truth (class `y_i`, or
+/// domain A).
+///
+/// # Errors
+/// As [`write`](fn@write).
+pub fn write_truth(
+    dir: &Path,
+    truth: Truth<'_>,
+    opts: &WriteOptions,
     mut progress: impl FnMut(u64),
 ) -> Result<Manifest, IoError> {
     if opts.n == 0 {
         return Err(IoError::Invalid("--n must be at least 1".into()));
     }
+    let kind = truth.kind().validated()?;
+    let params = truth.first();
     let (start, end) = opts.shard.map_or((0, opts.n), |s| s.range(opts.n));
-    samples_bytes(&params.config, end - start, opts.hidden)?;
+    let cfg = &params.config;
+    kind_samples_bytes(cfg, end - start, opts.hidden, kind)?;
     let count =
         usize::try_from(end - start).map_err(|_| IoError::Invalid("too many samples".into()))?;
-    let cfg = &params.config;
-    let specs = array_specs(params, count, opts.hidden);
-    let needed = needed_bytes(params, &specs, opts.params_dtype)?;
+    let specs = kind_array_specs(cfg, count, opts.hidden, kind);
+    let prefixed = truth.prefixed();
+    let needed = needed_bytes(&prefixed, &specs, opts.params_dtype)?;
     let staging = Staging::begin(dir, opts.force).map_err(|e| e.needing(needed))?;
     let stage = staging.path();
 
-    let params_file = seal_params(&stage.join(PARAMS), params, opts.seed, opts.params_dtype)
-        .map_err(|e| e.needing(needed))?;
+    let params_file = match truth {
+        Truth::One(p) => seal_params(&stage.join(PARAMS), p, opts.seed, opts.params_dtype),
+        _ => seal_params_set(&stage.join(PARAMS), &prefixed, opts.seed, opts.params_dtype),
+    }
+    .map_err(|e| e.needing(needed))?;
     fault::point("params-written");
 
     let samples_file = format!("samples.{}", opts.format.extension());
@@ -164,21 +281,65 @@ pub fn write(
     meta.insert("format".to_string(), "fsrgan-samples".to_string());
     meta.insert("seed".to_string(), opts.seed.to_string());
     meta.insert("start".to_string(), start.to_string());
+    let ints: Vec<bool> = specs.iter().map(|s| s.dtype == Dtype::I64).collect();
+    let per: Vec<usize> = specs
+        .iter()
+        .map(|s| s.shape[1..].iter().product())
+        .collect();
     let writer = TensorWriter::create(&stage.join(&samples_file), opts.format, specs, &meta)
         .map_err(|e| e.needing(needed))?;
 
-    let sampler = Sampler::new(params, opts.seed);
+    let (seed, hidden) = (opts.seed, opts.hidden);
+    let sampler = Sampler::new(params, seed);
+    let fill = |first: u64, len: usize, outs: &mut [&mut [f32]]| match truth {
+        Truth::One(_) => sampler.fill_f32(first, len, hidden, outs),
+        Truth::Labelled(m) => m.fill_f32(seed, first, len, hidden, outs),
+        Truth::Paired(p) => p.fill_f32(seed, first, len, hidden, outs),
+    };
+    let residuals = |first: u64, take: usize| -> (Vec<Residual>, Vec<Residual>) {
+        let (x, own): (Vec<ndarray::Array4<f64>>, Option<Vec<usize>>) = match truth {
+            Truth::Labelled(m) => {
+                let (x, y) = m.sample(seed, first, take);
+                (x, Some(y))
+            }
+            _ => {
+                let mut batch = sampler.batch(take, false);
+                sampler.sample_into(first, &mut batch);
+                (batch.x, None)
+            }
+        };
+        let views: Vec<ArrayView4<'_, f64>> = x.iter().map(|x| x.view()).collect();
+        let a5 = match (truth, own) {
+            (Truth::Labelled(m), Some(y)) => {
+                let mut acc = vec![Residual::default(); cfg.levels.saturating_sub(1)];
+                for (k, p) in m.classes.iter().enumerate() {
+                    let rows: Vec<usize> = (0..take).filter(|&j| y[j] == k).collect();
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    let sub: Vec<ndarray::Array4<f64>> =
+                        x.iter().map(|x| x.select(Axis(0), &rows)).collect();
+                    let sub_views: Vec<ArrayView4<'_, f64>> =
+                        sub.iter().map(|x| x.view()).collect();
+                    add_residuals(&mut acc, &diagnostics::a5_residual(p, &sub_views));
+                }
+                acc
+            }
+            _ => diagnostics::a5_residual(params, &views),
+        };
+        (a5, diagnostics::resolution_consistency(&views))
+    };
     let mut stats = Stats::new(cfg.levels);
     let samples = stream(
         writer,
-        &sampler,
         Range {
             start,
             count,
             chunk: opts.chunk.max(1),
-            hidden: opts.hidden,
         },
-        (params, &mut stats, opts.residual_samples),
+        Layout { per, ints },
+        (&fill, &residuals),
+        (&mut stats, opts.residual_samples),
         &mut progress,
     )
     .map_err(|e| e.needing(needed))?;
@@ -213,7 +374,7 @@ pub fn write(
         source: None,
     };
     manifest
-        .write(&stage.join(MANIFEST))
+        .write_kind(&stage.join(MANIFEST), kind)
         .map_err(|e| e.needing(needed))?;
     fault::point("manifest-written");
     staging.commit()?;
@@ -227,7 +388,15 @@ pub fn write(
 /// [`IoError::Invalid`] if they exceed the largest file offset (`i64::MAX`
 /// bytes): such an `n` cannot be written, and its sizes would overflow.
 pub fn samples_bytes(cfg: &Config, n: u64, hidden: bool) -> Result<u64, IoError> {
-    let per_sample: u64 = config_array_specs(cfg, 1, hidden)
+    kind_samples_bytes(cfg, n, hidden, Kind::ORDINARY)
+}
+
+/// [`samples_bytes`] for a dataset of `kind` (labels, domain-B images too).
+///
+/// # Errors
+/// As [`samples_bytes`].
+pub fn kind_samples_bytes(cfg: &Config, n: u64, hidden: bool, kind: Kind) -> Result<u64, IoError> {
+    let per_sample: u64 = kind_array_specs(cfg, 1, hidden, kind)
         .iter()
         .map(TensorSpec::data_len)
         .sum();
@@ -245,12 +414,13 @@ pub fn samples_bytes(cfg: &Config, n: u64, hidden: bool) -> Result<u64, IoError>
 /// every array's data, plus 1 MiB for headers, the zip directory and the
 /// manifest (the text parts of a dataset are far smaller).
 fn needed_bytes(
-    params: &Params,
+    truths: &[(String, &Params)],
     specs: &[TensorSpec],
     params_dtype: Dtype,
 ) -> Result<u64, IoError> {
-    let params_values: usize = super::params::named_tensors(params)
+    let params_values: usize = truths
         .iter()
+        .flat_map(|(_, p)| super::params::named_tensors(p))
         .map(|(_, shape, _)| shape.iter().product::<usize>())
         .sum();
     Ok(specs.iter().map(TensorSpec::data_len).sum::<u64>()
@@ -264,8 +434,19 @@ struct Range {
     start: u64,
     count: usize,
     chunk: usize,
-    hidden: bool,
 }
+
+/// The arrays [`stream`] writes, in file order: values per sample, and
+/// whether the array is int64 (labels, carried as exact float32 values).
+struct Layout {
+    per: Vec<usize>,
+    ints: Vec<bool>,
+}
+
+/// Fills a chunk's float32 arrays `(first, len, outs)`, returning the activity.
+type Fill<'a> = &'a (dyn Fn(u64, usize, &mut [&mut [f32]]) -> Vec<Activity> + Sync);
+/// The A5 and consistency residuals of the samples `(first, take)`.
+type Residuals<'a> = &'a dyn Fn(u64, usize) -> (Vec<Residual>, Vec<Residual>);
 
 /// The diagnostics measured while sampling: activity over every sample, A5
 /// and resolution consistency over the first `residual_samples`.
@@ -303,8 +484,7 @@ impl Stats {
     /// samples are drawn again in float64, bit-identical by construction).
     fn add_residuals(
         &mut self,
-        params: &Params,
-        sampler: &Sampler,
+        residuals: Residuals<'_>,
         first: u64,
         len: usize,
         residual_samples: u64,
@@ -313,37 +493,31 @@ impl Stats {
             return;
         }
         let take = (residual_samples - self.residual_samples).min(len as u64) as usize;
-        let mut batch = sampler.batch(take, false);
-        sampler.sample_into(first, &mut batch);
-        let views: Vec<ArrayView4<'_, f64>> = batch.x.iter().map(|x| x.view()).collect();
-        add_residuals(&mut self.a5, &diagnostics::a5_residual(params, &views));
-        add_residuals(&mut self.cons, &diagnostics::resolution_consistency(&views));
+        let (a5, cons) = residuals(first, take);
+        add_residuals(&mut self.a5, &a5);
+        add_residuals(&mut self.cons, &cons);
         self.residual_samples += take as u64;
     }
 }
 
 /// Samples `range` chunk by chunk on the current rayon pool straight into
-/// float32 buffers ([`Sampler::fill_f32`]: the float64 values stay in cache)
-/// and writes every chunk on a second thread, so that computing chunk `k + 1`
-/// overlaps writing chunk `k`, and the writing thread only checksums and
-/// copies bytes. Buffers are recycled: at most [`CHUNKS_IN_FLIGHT`] chunks
-/// exist at once. The diagnostics are measured into `stats`. Returns the
-/// sealed (complete, synced, not yet renamed) samples file.
+/// float32 buffers (`fill`, e.g. [`Sampler::fill_f32`]: the float64 values
+/// stay in cache) and writes every chunk on a second thread, so that
+/// computing chunk `k + 1` overlaps writing chunk `k`, and the writing
+/// thread only checksums and copies bytes (int64 arrays are converted from
+/// their exact float32 values). Buffers are recycled: at most
+/// [`CHUNKS_IN_FLIGHT`] chunks exist at once. The diagnostics are measured
+/// into `stats`. Returns the sealed (complete, synced, not yet renamed)
+/// samples file.
 fn stream(
     mut writer: TensorWriter,
-    sampler: &Sampler,
     range: Range,
-    (params, stats, residual_samples): (&Params, &mut Stats, u64),
+    layout: Layout,
+    (fill, residuals): (Fill<'_>, Residuals<'_>),
+    (stats, residual_samples): (&mut Stats, u64),
     progress: &mut impl FnMut(u64),
 ) -> Result<Sealed, IoError> {
-    let cfg = &params.config;
-    let mut per: Vec<usize> = (0..cfg.levels)
-        .map(|l| cfg.channels * cfg.resolution(l).pow(2))
-        .collect();
-    if range.hidden {
-        per.extend((0..cfg.levels).map(|l| cfg.m[l] * cfg.n(l) * cfg.n(l)));
-        per.push(cfg.d0);
-    }
+    let Layout { per, ints } = layout;
     std::thread::scope(|scope| {
         // Full chunks to the writer (at most one waiting), empty ones back.
         let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Vec<f32>>>(1);
@@ -351,7 +525,12 @@ fn stream(
         let writing = scope.spawn(move || -> Result<Sealed, IoError> {
             for chunk in full_rx {
                 for (i, values) in chunk.iter().enumerate() {
-                    writer.append_f32(i, values)?;
+                    if ints[i] {
+                        let v: Vec<i64> = values.iter().map(|&v| v as i64).collect();
+                        writer.append_i64(i, &v)?;
+                    } else {
+                        writer.append_f32(i, values)?;
+                    }
                 }
                 fault::point("chunk-written");
                 // The sampling side may have stopped already: nothing to recycle for.
@@ -382,9 +561,9 @@ fn stream(
                 v.resize(len * p, 0.0);
             }
             let mut outs: Vec<&mut [f32]> = chunk.iter_mut().map(Vec::as_mut_slice).collect();
-            let activity = sampler.fill_f32(first, len, range.hidden, &mut outs);
+            let activity = fill(first, len, &mut outs);
             stats.add_activity(activity);
-            stats.add_residuals(params, sampler, first, len, residual_samples);
+            stats.add_residuals(residuals, first, len, residual_samples);
             if full_tx.send(chunk).is_err() {
                 break;
             }
@@ -416,11 +595,24 @@ pub(crate) fn add_residuals(acc: &mut [Residual], new: &[Residual]) {
 /// [`IoError::Corrupt`] for a truncated or corrupted file,
 /// [`IoError::Mismatch`] for files that disagree with the manifest or config.
 pub fn open_samples(dir: &Path) -> Result<(Manifest, BTreeMap<String, Tensor>), IoError> {
+    open_samples_kind(dir).map(|(m, _, arrays)| (m, arrays))
+}
+
+/// [`open_samples`] with the dataset's [`Kind`]; the arrays are those of
+/// [`kind_array_specs`], and a labelled set's `y` must be int64 labels
+/// `0 <= y_i < K`.
+///
+/// # Errors
+/// As [`open_samples`]; [`IoError::Mismatch`] naming the samples file and
+/// `y` for a label out of range or of another type.
+pub fn open_samples_kind(
+    dir: &Path,
+) -> Result<(Manifest, Kind, BTreeMap<String, Tensor>), IoError> {
     if !dir.join(MANIFEST).exists() {
         // A writer killed while swapping datasets: put the old one back.
         super::staging::recover(dir)?;
     }
-    let manifest = Manifest::read(&dir.join(MANIFEST))?;
+    let (manifest, kind) = Manifest::read_kind(&dir.join(MANIFEST))?;
     let config = manifest.config.clone().validated()?;
     for (name, want) in &manifest.files {
         let path = dir.join(name);
@@ -447,7 +639,7 @@ pub fn open_samples(dir: &Path) -> Result<(Manifest, BTreeMap<String, Tensor>), 
     let file = read_tensors(&samples_path)?;
     let count =
         usize::try_from(manifest.len()).map_err(|_| IoError::Invalid("too many samples".into()))?;
-    let expected = config_array_specs(&config, count, manifest.hidden);
+    let expected = kind_array_specs(&config, count, manifest.hidden, kind);
     for spec in &expected {
         let info = manifest.arrays.get(&spec.name);
         let t = file.tensors.get(&spec.name).ok_or_else(|| {
@@ -475,7 +667,24 @@ pub fn open_samples(dir: &Path) -> Result<(Manifest, BTreeMap<String, Tensor>), 
             format!("unexpected array `{extra}`"),
         ));
     }
-    Ok((manifest, file.tensors))
+    if let Some(y) = file.tensors.get("y") {
+        if y.dtype() != Dtype::I64 {
+            return Err(IoError::mismatch(
+                &samples_path,
+                format!("array `y` is {:?}; labels are int64", y.dtype()),
+            ));
+        }
+        y.to_labels(kind.classes).map_err(|(i, why)| {
+            IoError::mismatch(
+                &samples_path,
+                format!(
+                    "array `y`, sample {i}: {why} (the dataset has {} classes)",
+                    kind.classes
+                ),
+            )
+        })?;
+    }
+    Ok((manifest, kind, file.tensors))
 }
 
 /// An opened, validated dataset directory.
@@ -485,10 +694,16 @@ pub struct Dataset {
     pub dir: PathBuf,
     /// Its manifest.
     pub manifest: Manifest,
-    /// The ground truth.
+    /// The ground truth (class 0 of a labelled set, domain A of a pair).
     pub params: Params,
     /// The arrays of the samples file.
     pub arrays: BTreeMap<String, Tensor>,
+    /// What kind of dataset it is (ordinary, labelled, paired).
+    pub kind: Kind,
+    /// A labelled set's `K` truths (`params` is `classes[0]`); empty otherwise.
+    pub classes: Vec<Params>,
+    /// A domain pair's domain B (`params` is domain A); `None` otherwise.
+    pub domain_b: Option<Params>,
 }
 
 impl Dataset {
@@ -499,7 +714,7 @@ impl Dataset {
     /// [`IoError::Corrupt`] for a truncated or corrupted file,
     /// [`IoError::Mismatch`] for files that disagree with the manifest or config.
     pub fn open(dir: &Path) -> Result<Dataset, IoError> {
-        let (manifest, arrays) = open_samples(dir)?;
+        let (manifest, kind, arrays) = open_samples_kind(dir)?;
         if manifest.params_file.is_empty() {
             return Err(IoError::mismatch(
                 dir.join(MANIFEST),
@@ -515,13 +730,62 @@ impl Dataset {
             ));
         }
         let config = manifest.config.clone().validated()?;
-        let params = read_params(&dir.join(&manifest.params_file), Some(&config))?;
+        let path = dir.join(&manifest.params_file);
+        let (params, classes, domain_b) = if kind.is_labelled() {
+            let prefixes: Vec<String> = (0..kind.classes).map(class_prefix).collect();
+            let classes = read_params_set(&path, &config, &prefixes)?;
+            (classes[0].clone(), classes, None)
+        } else if kind.is_paired() {
+            let mut ab = read_params_set(&path, &config, &[domain_prefix(0), domain_prefix(1)])?;
+            let b = ab.pop();
+            let a = ab.pop();
+            let (Some(a), Some(b)) = (a, b) else {
+                return Err(IoError::mismatch(&path, "a domain pair needs two truths"));
+            };
+            if !Paired::shares_codes(&a, &b) {
+                return Err(IoError::mismatch(
+                    &path,
+                    "domain1 (B) does not share domain0's (A) hidden layers (level1.*, level{l}.weight, level{l}.bias): its codes would differ",
+                ));
+            }
+            (a, Vec::new(), Some(b))
+        } else {
+            (read_params(&path, Some(&config))?, Vec::new(), None)
+        };
         Ok(Dataset {
             dir: dir.to_path_buf(),
             manifest,
             params,
             arrays,
+            kind,
+            classes,
+            domain_b,
         })
+    }
+
+    /// A labelled set's labels `y` (`0 <= y_i < K`, checked on open), or
+    /// `None` for a dataset without labels.
+    ///
+    /// # Errors
+    /// [`IoError::Mismatch`] if `y` is not a vector of labels of the dataset's classes.
+    pub fn labels(&self) -> Result<Option<Vec<usize>>, IoError> {
+        let Some(y) = self.arrays.get("y") else {
+            return Ok(None);
+        };
+        y.to_labels(self.kind.classes.max(1))
+            .map(Some)
+            .map_err(|(i, why)| {
+                IoError::mismatch(&self.dir, format!("array `y`, sample {i}: {why}"))
+            })
+    }
+
+    /// A domain pair's `x{l}_b` (1-based level `l`) as float64, shape
+    /// `(N, c, r_l, r_l)`: the domain-B images of the codes of `x{l}`.
+    ///
+    /// # Errors
+    /// [`IoError::Mismatch`] if the array is absent (not a domain pair).
+    pub fn x_b(&self, level: usize) -> Result<ndarray::Array4<f64>, IoError> {
+        self.array4(&format!("x{level}_b"))
     }
 
     /// `x{l}` (1-based level `l`) as float64, shape `(N, c, r_l, r_l)`.

@@ -112,13 +112,126 @@ pub struct Source {
     pub checkpoint_digest: FileDigest,
 }
 
+/// What kind of dataset a manifest describes, recorded in `manifest.json` as
+/// the top-level fields `classes` and `domains`, each written only when it
+/// is not 1 (so an ordinary dataset's manifest is byte-identical to one
+/// written before they existed, and an old manifest reads as ordinary):
+///
+/// * `classes: K` (`K >= 2`): a labelled mixture of `K` FSR models
+///   (`fsrgan sample --classes K`; [`crate::model::Labelled`]), with labels `y`;
+/// * `domains: 2`: two FSR models sharing their codes
+///   (`fsrgan sample --domains 2`; [`crate::model::Paired`]), with `x{l}_b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kind {
+    /// Number of classes (1: not labelled).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub classes: usize,
+    /// Number of domains (1 or 2).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub domains: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(v: &usize) -> bool {
+    *v == 1
+}
+
+impl Default for Kind {
+    fn default() -> Self {
+        Kind::ORDINARY
+    }
+}
+
+impl Kind {
+    /// One model, no labels, one domain.
+    pub const ORDINARY: Kind = Kind {
+        classes: 1,
+        domains: 1,
+    };
+
+    /// A labelled mixture of `k` classes (`k = 1`: [`Kind::ORDINARY`]).
+    pub fn labelled(k: usize) -> Kind {
+        Kind {
+            classes: k,
+            domains: 1,
+        }
+    }
+
+    /// Two domains.
+    pub const PAIRED: Kind = Kind {
+        classes: 1,
+        domains: 2,
+    };
+
+    /// Whether the dataset holds labels `y`.
+    pub fn is_labelled(self) -> bool {
+        self.classes >= 2
+    }
+
+    /// Whether the dataset holds domain-B images `x{l}_b`.
+    pub fn is_paired(self) -> bool {
+        self.domains == 2
+    }
+
+    /// Checks the combination, naming the flags of `fsrgan sample`.
+    ///
+    /// # Errors
+    /// [`IoError::Invalid`] for `classes = 0`, `domains` other than 1 or 2,
+    /// or both `classes >= 2` and `domains = 2`.
+    pub fn validated(self) -> Result<Kind, IoError> {
+        if self.classes == 0 {
+            return Err(IoError::Invalid(
+                "--classes must be at least 1 (1: an ordinary dataset)".into(),
+            ));
+        }
+        if !(1..=2).contains(&self.domains) {
+            return Err(IoError::Invalid(format!(
+                "--domains must be 1 or 2, got {}",
+                self.domains
+            )));
+        }
+        if self.is_labelled() && self.is_paired() {
+            return Err(IoError::Invalid(format!(
+                "--classes {} and --domains 2 cannot be combined: a dataset is either a labelled mixture (--classes) or a domain pair (--domains)",
+                self.classes
+            )));
+        }
+        Ok(self)
+    }
+}
+
+/// A manifest with its [`Kind`] as top-level fields, for writing.
+#[derive(Serialize)]
+struct WithKind<'a> {
+    #[serde(flatten)]
+    manifest: &'a Manifest,
+    #[serde(flatten)]
+    kind: Kind,
+}
+
 impl Manifest {
     /// Reads and checks `manifest.json`.
     ///
     /// # Errors
     /// [`IoError::Corrupt`] if it is not a fsrgan dataset manifest of a known version.
     pub fn read(path: &Path) -> Result<Manifest, IoError> {
+        Ok(Self::read_kind(path)?.0)
+    }
+
+    /// Reads and checks `manifest.json` and the [`Kind`] it records.
+    ///
+    /// # Errors
+    /// As [`Manifest::read`], and [`IoError::Corrupt`] for an invalid kind.
+    pub fn read_kind(path: &Path) -> Result<(Manifest, Kind), IoError> {
         let text = std::fs::read_to_string(path).map_err(IoError::os(path))?;
+        let kind: Kind = serde_json::from_str(&text)
+            .map_err(|e| IoError::corrupt(path, format!("not a valid fsrgan manifest: {e}")))?;
+        let kind = kind
+            .validated()
+            .map_err(|e| IoError::corrupt(path, format!("`classes`/`domains`: {e}")))?;
         let m: Manifest = serde_json::from_str(&text)
             .map_err(|e| IoError::corrupt(path, format!("not a valid fsrgan manifest: {e}")))?;
         if m.format != FORMAT || m.format_version != FORMAT_VERSION {
@@ -136,16 +249,28 @@ impl Manifest {
                 format!("sample range {}..{} of {}", m.start, m.end, m.n_total),
             ));
         }
-        Ok(m)
+        Ok((m, kind))
     }
 
-    /// Writes it atomically as pretty JSON.
+    /// Writes it atomically as pretty JSON (an ordinary dataset's).
     ///
     /// # Errors
     /// [`IoError::Os`] on I/O failure.
     pub fn write(&self, path: &Path) -> Result<(), IoError> {
-        let mut text =
-            serde_json::to_string_pretty(self).map_err(|e| IoError::Invalid(e.to_string()))?;
+        self.write_kind(path, Kind::ORDINARY)
+    }
+
+    /// Writes it atomically as pretty JSON with `kind`'s fields after its
+    /// own (none for [`Kind::ORDINARY`]).
+    ///
+    /// # Errors
+    /// [`IoError::Os`] on I/O failure.
+    pub fn write_kind(&self, path: &Path, kind: Kind) -> Result<(), IoError> {
+        let mut text = serde_json::to_string_pretty(&WithKind {
+            manifest: self,
+            kind,
+        })
+        .map_err(|e| IoError::Invalid(e.to_string()))?;
         text.push('\n');
         super::atomic::write_bytes(path, text.as_bytes())
     }

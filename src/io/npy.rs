@@ -9,6 +9,7 @@ pub fn header(dtype: Dtype, shape: &[usize]) -> Vec<u8> {
     let descr = match dtype {
         Dtype::F32 => "<f4",
         Dtype::F64 => "<f8",
+        Dtype::I64 => "<i8",
     };
     let dims = match shape {
         [d] => format!("({d},)"),

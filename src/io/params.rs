@@ -94,6 +94,21 @@ pub fn seal_params(
     seal(path, params, seed, dtype, false)
 }
 
+/// As [`seal_params`] for several truths in one file (a labelled or paired
+/// dataset): truth `i`'s tensors under `prefixes[i]` followed by the
+/// interchange names (`class0.level1.w`, `domain1.level2.out`, ...).
+///
+/// # Errors
+/// As [`write_params`].
+pub fn seal_params_set(
+    path: &Path,
+    truths: &[(String, &Params)],
+    seed: u64,
+    dtype: Dtype,
+) -> Result<Sealed, IoError> {
+    seal_set(path, truths, seed, dtype, false)
+}
+
 fn seal(
     path: &Path,
     params: &Params,
@@ -101,7 +116,29 @@ fn seal(
     dtype: Dtype,
     checked: bool,
 ) -> Result<Sealed, IoError> {
-    let tensors = named_tensors(params);
+    seal_set(path, &[(String::new(), params)], seed, dtype, checked)
+}
+
+fn seal_set(
+    path: &Path,
+    truths: &[(String, &Params)],
+    seed: u64,
+    dtype: Dtype,
+    checked: bool,
+) -> Result<Sealed, IoError> {
+    let config = &truths
+        .first()
+        .ok_or_else(|| IoError::Invalid("no parameters to write".into()))?
+        .1
+        .config;
+    let tensors: Vec<(String, Vec<usize>, Vec<f64>)> = truths
+        .iter()
+        .flat_map(|(prefix, p)| {
+            named_tensors(p)
+                .into_iter()
+                .map(move |(name, shape, v)| (format!("{prefix}{name}"), shape, v))
+        })
+        .collect();
     let specs = tensors
         .iter()
         .map(|(name, shape, _)| TensorSpec {
@@ -122,13 +159,67 @@ fn seal(
     }
     meta.insert(
         "config".to_string(),
-        serde_json::to_string(&params.config).map_err(|e| IoError::Invalid(e.to_string()))?,
+        serde_json::to_string(config).map_err(|e| IoError::Invalid(e.to_string()))?,
     );
     let mut w = TensorWriter::create(path, Format::Safetensors, specs, &meta)?;
     for (i, (_, _, values)) in tensors.iter().enumerate() {
         w.append_f64(i, values)?;
     }
     w.seal()
+}
+
+/// Reads the truths of a file written by [`seal_params_set`]: truth `i`
+/// from the tensors named `prefixes[i]` + interchange name, each checked
+/// against `config` as [`read_params`] checks one; a tensor under none of
+/// the prefixes is an error.
+///
+/// # Errors
+/// As [`read_params`], naming the prefix.
+pub fn read_params_set(
+    path: &Path,
+    config: &Config,
+    prefixes: &[String],
+) -> Result<Vec<Params>, IoError> {
+    let file = read_tensors(path)?;
+    if let Some(extra) = file
+        .tensors
+        .keys()
+        .find(|k| !prefixes.iter().any(|p| k.starts_with(p.as_str())))
+    {
+        return Err(IoError::mismatch(
+            path,
+            format!(
+                "unexpected tensor `{extra}`: every tensor of this file is under one of the prefixes {}",
+                prefixes.join(", ")
+            ),
+        ));
+    }
+    prefixes
+        .iter()
+        .map(|prefix| {
+            let part = TensorFile {
+                tensors: file
+                    .tensors
+                    .iter()
+                    .filter_map(|(k, t)| {
+                        Some((k.strip_prefix(prefix.as_str())?.to_string(), t.clone()))
+                    })
+                    .collect(),
+                metadata: BTreeMap::new(),
+            };
+            params_from_tensors(path, &part, config.clone()).map_err(|e| match e {
+                IoError::Mismatch { path, reason } => IoError::Mismatch {
+                    path,
+                    reason: format!("truth `{prefix}`: {reason}"),
+                },
+                IoError::Corrupt { path, reason } => IoError::Corrupt {
+                    path,
+                    reason: format!("truth `{prefix}`: {reason}"),
+                },
+                other => other,
+            })
+        })
+        .collect()
 }
 
 /// Reads parameters written by [`write_params`] and checks every tensor's

@@ -21,6 +21,8 @@ pub enum Tensor {
     F32(ArrayD<f32>),
     /// float64 data.
     F64(ArrayD<f64>),
+    /// int64 data (labels).
+    I64(ArrayD<i64>),
 }
 
 impl Tensor {
@@ -29,6 +31,7 @@ impl Tensor {
         match self {
             Tensor::F32(a) => a.shape(),
             Tensor::F64(a) => a.shape(),
+            Tensor::I64(a) => a.shape(),
         }
     }
     /// Stored element type.
@@ -36,20 +39,57 @@ impl Tensor {
         match self {
             Tensor::F32(_) => Dtype::F32,
             Tensor::F64(_) => Dtype::F64,
+            Tensor::I64(_) => Dtype::I64,
         }
     }
-    /// The values as float64 (exact for both types).
+    /// The values as float64 (exact for floats and for integers of
+    /// magnitude below `2^53`).
     pub fn to_f64(&self) -> ArrayD<f64> {
         match self {
             Tensor::F32(a) => a.mapv(f64::from),
             Tensor::F64(a) => a.clone(),
+            Tensor::I64(a) => a.mapv(|v| v as f64),
         }
     }
-    /// The values as float32 (rounded if stored as float64).
+    /// The values as float32 (rounded if stored as float64 or int64).
     pub fn to_f32(&self) -> ArrayD<f32> {
         match self {
             Tensor::F32(a) => a.clone(),
             Tensor::F64(a) => a.mapv(|v| v as f32),
+            Tensor::I64(a) => a.mapv(|v| v as f32),
+        }
+    }
+    /// The values as class labels: integers stored as int64, or floats
+    /// holding integral values, each `0 <= v < k`; `Err(i, reason)` names
+    /// the first element that is not one.
+    pub fn to_labels(&self, k: usize) -> Result<Vec<usize>, (usize, String)> {
+        let check = |i: usize, v: f64| -> Result<usize, (usize, String)> {
+            if v.fract() != 0.0 || !v.is_finite() {
+                return Err((i, format!("{v} is not an integer label")));
+            }
+            if v < 0.0 || v >= k as f64 {
+                return Err((i, format!("label {v} is not in 0..{k}")));
+            }
+            Ok(v as usize)
+        };
+        match self {
+            Tensor::I64(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    if v < 0 || v as u64 >= k as u64 {
+                        Err((i, format!("label {v} is not in 0..{k}")))
+                    } else {
+                        Ok(v as usize)
+                    }
+                })
+                .collect(),
+            other => other
+                .to_f64()
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| check(i, v))
+                .collect(),
         }
     }
 }
@@ -68,7 +108,7 @@ pub struct TensorFile {
 /// # Errors
 /// [`IoError::Os`] if the file cannot be read, [`IoError::Corrupt`] if it is
 /// truncated, corrupted, compressed with an unsupported method, or holds a
-/// dtype other than float32/float64.
+/// dtype other than float32/float64/int64.
 pub fn read_tensors(path: &Path) -> Result<TensorFile, IoError> {
     let mut f = std::fs::File::open(path).map_err(IoError::os(path))?;
     let mut magic = [0u8; 4];
@@ -129,21 +169,27 @@ fn read_npz(path: &Path) -> Result<TensorFile, IoError> {
     Ok(out)
 }
 
-/// Reads one `.npy` file (float32 or float64).
+/// Reads one `.npy` file (float32, float64 or int64).
 ///
 /// # Errors
 /// [`IoError::Os`] if it cannot be read, [`IoError::Corrupt`] if it is not a
-/// complete float32/float64 `.npy` array.
+/// complete float32/float64/int64 `.npy` array.
 pub fn read_npy(path: &Path) -> Result<Tensor, IoError> {
     let bytes = std::fs::read(path).map_err(IoError::os(path))?;
     parse_npy(&bytes)
-        .map_err(|e| IoError::corrupt(path, format!("not a float32/float64 .npy array: {e}")))
+        .map_err(|e| IoError::corrupt(path, format!("not a float32/float64/int64 .npy array: {e}")))
 }
 
 fn parse_npy(bytes: &[u8]) -> Result<Tensor, ReadNpyError> {
     match ArrayD::<f32>::read_npy(bytes) {
         Ok(a) => Ok(Tensor::F32(a)),
-        Err(ReadNpyError::WrongDescriptor(_)) => ArrayD::<f64>::read_npy(bytes).map(Tensor::F64),
+        Err(ReadNpyError::WrongDescriptor(_)) => match ArrayD::<f64>::read_npy(bytes) {
+            Ok(a) => Ok(Tensor::F64(a)),
+            Err(ReadNpyError::WrongDescriptor(_)) => {
+                ArrayD::<i64>::read_npy(bytes).map(Tensor::I64)
+            }
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     }
 }
@@ -257,10 +303,20 @@ fn read_safetensors(path: &Path) -> Result<TensorFile, IoError> {
                         .map_err(|e| IoError::corrupt(path, format!("`{name}`: {e}")))?,
                 )
             }
+            safetensors::Dtype::I64 => {
+                let v: Vec<i64> = data
+                    .chunks_exact(8)
+                    .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                    .collect();
+                Tensor::I64(
+                    ArrayD::from_shape_vec(shape, v)
+                        .map_err(|e| IoError::corrupt(path, format!("`{name}`: {e}")))?,
+                )
+            }
             other => {
                 return Err(IoError::corrupt(
                     path,
-                    format!("tensor `{name}` has dtype {other:?}; fsrgan reads F32 and F64"),
+                    format!("tensor `{name}` has dtype {other:?}; fsrgan reads F32, F64 and I64"),
                 ));
             }
         };

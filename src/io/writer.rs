@@ -63,6 +63,10 @@ pub enum Dtype {
     F32,
     /// IEEE binary64, little-endian.
     F64,
+    /// Two's-complement 64-bit integer, little-endian (labels `y`; never a
+    /// `--params-dtype`).
+    #[value(skip)]
+    I64,
 }
 
 impl Dtype {
@@ -70,7 +74,7 @@ impl Dtype {
     pub fn size(self) -> usize {
         match self {
             Dtype::F32 => 4,
-            Dtype::F64 => 8,
+            Dtype::F64 | Dtype::I64 => 8,
         }
     }
     /// The safetensors dtype string.
@@ -78,6 +82,7 @@ impl Dtype {
         match self {
             Dtype::F32 => "F32",
             Dtype::F64 => "F64",
+            Dtype::I64 => "I64",
         }
     }
 }
@@ -472,6 +477,21 @@ impl TensorWriter {
         }
     }
 
+    /// Appends integers to tensor `tensor`, which must be int64.
+    ///
+    /// # Errors
+    /// As [`TensorWriter::append_f64`], and [`IoError::Invalid`] if the
+    /// tensor is not int64.
+    pub fn append_i64(&mut self, tensor: usize, values: &[i64]) -> Result<(), IoError> {
+        if self.entries.get(tensor).map(|e| e.spec.dtype) != Some(Dtype::I64) {
+            return Err(IoError::Invalid(format!(
+                "tensor number {tensor} is not an int64 tensor"
+            )));
+        }
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.append_bytes(tensor, &bytes)
+    }
+
     /// Bytes written so far (headers excluded).
     pub fn bytes_written(&self) -> u64 {
         self.entries.iter().map(|e| e.written).sum()
@@ -726,6 +746,11 @@ fn encode(values: &[f64], dtype: Dtype, buf: &mut Vec<u8>) {
         Dtype::F64 => {
             for (dst, &v) in buf.chunks_exact_mut(8).zip(values) {
                 dst.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        Dtype::I64 => {
+            for (dst, &v) in buf.chunks_exact_mut(8).zip(values) {
+                dst.copy_from_slice(&(v as i64).to_le_bytes());
             }
         }
     }

@@ -11,6 +11,10 @@
 //! * [`moments`]: moment gaps `||E x^{(x)c}_real - E x^{(x)c}_fake||_F / ||E x^{(x)c}_real||_F`, `c = 1..4`;
 //! * [`coverage`]: atom and atom-pair coverage of the codes decoded with the true dictionary.
 //!
+//! Labelled and paired data: [`cluster`] (adjusted Rand index, purity and
+//! their chance levels) and [`translation`] (relative squared error of a
+//! translation between two domains, and of a round trip).
+//!
 //! Parameter metrics ([`recovery`]): dictionary recovery (Hungarian on `|cos|`),
 //! level-1 recovery, discriminator feature alignment. Learner sparsity is
 //! [`crate::model::diagnostics::activity_of_codes`]; the super-resolution
@@ -18,6 +22,7 @@
 
 use ndarray::{Array2, ArrayView4};
 
+pub mod cluster;
 pub mod coverage;
 pub mod moments;
 pub mod msssim;
@@ -25,6 +30,7 @@ pub mod pyramid;
 pub mod recovery;
 pub mod score;
 pub mod swd;
+pub mod translation;
 
 pub use moments::{EXPLICIT_MAX_D, MomentTensors, moment_gap, moment_gaps};
 pub use recovery::{

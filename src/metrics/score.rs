@@ -28,7 +28,7 @@ use super::coverage::{self, AtomActivity, Coverage};
 use super::moments::{EXPLICIT_MAX_D, MomentTensors, moment_gaps};
 use super::swd::{directions, sorted_projections, subsample_rows, swd_of_sorted};
 use super::{MetricsError, msssim, patches, pyramid};
-use crate::model::{Params, Sampler};
+use crate::model::{Labelled, Paired, Params, Sampler};
 
 /// Sizes of the sample metrics; [`Default`] is what `fsrgan score` uses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,6 +195,78 @@ pub fn fresh_real(
     out
 }
 
+/// `n` fresh samples of the labelled mixture `mix` from the streams of
+/// `seed` ([`Labelled::sample`]`(seed, 0, n)`, in chunks), rounded to
+/// float32 if `f32`, with their labels.
+pub fn fresh_labelled(
+    mix: &Labelled,
+    seed: u64,
+    n: usize,
+    f32: bool,
+) -> (Vec<Array4<f64>>, Vec<usize>) {
+    let cfg = &mix.classes[0].config;
+    let mut out = zeros_levels(cfg, n);
+    let mut labels = Vec::with_capacity(n);
+    let chunk = 4096;
+    let mut done = 0;
+    while done < n {
+        let len = chunk.min(n - done);
+        let (x, y) = mix.sample(seed, done as u64, len);
+        for (o, x) in out.iter_mut().zip(&x) {
+            o.slice_mut(s![done..done + len, .., .., ..]).assign(x);
+        }
+        labels.extend(y);
+        done += len;
+    }
+    if f32 {
+        round_f32(&mut out);
+    }
+    (out, labels)
+}
+
+/// `n` fresh samples of the domain pair `p` from the streams of `seed`
+/// ([`Paired::sample`]`(seed, 0, n)`, in chunks), rounded to float32 if
+/// `f32`: (domain A's levels, domain B's levels) of the same codes.
+pub fn fresh_paired(
+    p: &Paired,
+    seed: u64,
+    n: usize,
+    f32: bool,
+) -> (Vec<Array4<f64>>, Vec<Array4<f64>>) {
+    let cfg = &p.a.config;
+    let (mut a, mut b) = (zeros_levels(cfg, n), zeros_levels(cfg, n));
+    let chunk = 4096;
+    let mut done = 0;
+    while done < n {
+        let len = chunk.min(n - done);
+        let (xa, xb) = p.sample(seed, done as u64, len);
+        for (o, x) in a.iter_mut().zip(&xa).chain(b.iter_mut().zip(&xb)) {
+            o.slice_mut(s![done..done + len, .., .., ..]).assign(x);
+        }
+        done += len;
+    }
+    if f32 {
+        round_f32(&mut a);
+        round_f32(&mut b);
+    }
+    (a, b)
+}
+
+fn zeros_levels(cfg: &crate::model::Config, n: usize) -> Vec<Array4<f64>> {
+    (0..cfg.levels)
+        .map(|l| {
+            let r = cfg.resolution(l);
+            Array4::zeros((n, cfg.channels, r, r))
+        })
+        .collect()
+}
+
+fn round_f32(xs: &mut [Array4<f64>]) {
+    for o in xs {
+        o.mapv_inplace(|v| f64::from(v as f32));
+    }
+}
+
 /// The tag of the floor set's streams in [`derive_seed`].
 pub const FLOOR: u64 = 0x0066_6C6F_6F72;
 
@@ -238,20 +310,106 @@ pub fn score_against_dataset(
     Ok((score, fs))
 }
 
-/// SplitMix64's finaliser.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+/// One class of a labelled mixture scored on its own ([`score_per_class`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassScore {
+    /// The class `k`.
+    pub class: usize,
+    /// Real samples of class `k` (the reference).
+    pub n_real: usize,
+    /// Generated samples labelled `k` (and the size of class `k`'s floor set).
+    pub n_fake: usize,
+    /// The score, or `None` when a side has fewer than 2 samples.
+    pub score: Option<Score>,
+    /// Why the class was not scored, if it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
-/// A seed for one use (`parts`, distinct tags per use) of `seed`: SplitMix64
-/// finalisers chained over the parts, so different uses get unrelated streams.
-pub fn derive_seed(seed: u64, parts: &[u64]) -> u64 {
-    parts.iter().fold(mix(seed ^ 0x5C0E_5C0E), |h, &p| {
-        mix(h ^ mix(p.wrapping_add(0x9E37_79B9_7F4A_7C15)))
-    })
+/// Scores a labelled generated set class by class: for each class `k`, the
+/// generated samples labelled `k` against the real samples of class `k`
+/// and class `k`'s truth, as [`score_against_dataset`] scores a set (its
+/// floor: that many fresh samples of class `k`, from the streams of
+/// [`floor_seed`]`(dataset_seed, seed)`). A class with fewer than 2 real or
+/// generated samples is reported as skipped.
+///
+/// # Errors
+/// [`MetricsError::Shape`] if a label set's length differs from its
+/// samples' or a label is not a class; [`MetricsError`] from the scoring.
+#[allow(clippy::too_many_arguments)]
+pub fn score_per_class(
+    real: &[Array4<f64>],
+    real_labels: &[usize],
+    classes: &[Params],
+    dataset_seed: u64,
+    real_f32: bool,
+    fake: &[Array4<f64>],
+    fake_labels: &[usize],
+    opts: &ScoreOptions,
+    seed: u64,
+) -> Result<Vec<ClassScore>, MetricsError> {
+    let k = classes.len();
+    for (set, xs, y) in [
+        ("real", real, real_labels),
+        ("generated set", fake, fake_labels),
+    ] {
+        let n = xs.first().map_or(0, |x| x.len_of(Axis(0)));
+        if y.len() != n {
+            return Err(MetricsError::Shape {
+                set: set.into(),
+                reason: format!("{} labels for {n} samples", y.len()),
+            });
+        }
+        if let Some(bad) = y.iter().find(|&&c| c >= k) {
+            return Err(MetricsError::Shape {
+                set: set.into(),
+                reason: format!("label {bad} is not one of the {k} classes"),
+            });
+        }
+    }
+    let rows =
+        |y: &[usize], c: usize| -> Vec<usize> { (0..y.len()).filter(|&i| y[i] == c).collect() };
+    let pick = |xs: &[Array4<f64>], r: &[usize]| -> Vec<Array4<f64>> {
+        xs.iter().map(|x| x.select(Axis(0), r)).collect()
+    };
+    classes
+        .iter()
+        .enumerate()
+        .map(|(c, truth)| {
+            let (rr, fr) = (rows(real_labels, c), rows(fake_labels, c));
+            let (n_real, n_fake) = (rr.len(), fr.len());
+            if n_real < 2 || n_fake < 2 {
+                return Ok(ClassScore {
+                    class: c,
+                    n_real,
+                    n_fake,
+                    score: None,
+                    skipped: Some(format!(
+                        "{n_real} real and {n_fake} generated samples; the metrics need at least 2 of each"
+                    )),
+                });
+            }
+            let (score, _) = score_against_dataset(
+                &pick(real, &rr),
+                truth,
+                dataset_seed,
+                real_f32,
+                &pick(fake, &fr),
+                opts,
+                seed,
+            )?;
+            Ok(ClassScore {
+                class: c,
+                n_real,
+                n_fake,
+                score: Some(score),
+                skipped: None,
+            })
+        })
+        .collect()
 }
+
+pub use crate::model::rng::derive_seed;
 
 const SEED_PATCH_DIRS: u64 = 1;
 const SEED_BAND_DIRS: u64 = 2;

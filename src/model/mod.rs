@@ -1,17 +1,20 @@
 //! The forward super-resolution (FSR) hierarchical sparse-coding model
 //! (`../shared/spec/model.md`): configuration and presets ([`config`]),
 //! ground-truth parameters ([`params`]), the deterministic parallel sampler
-//! ([`sampler`]) and the measured assumptions A1–A5 ([`diagnostics`]).
+//! ([`sampler`]), labelled mixtures and paired domains ([`mixture`]) and the
+//! measured assumptions A1–A5 ([`diagnostics`]).
 
 pub mod config;
 pub mod diagnostics;
 pub(crate) mod forward;
+pub mod mixture;
 pub mod params;
 pub mod rng;
 pub mod sampler;
 
 pub use config::{Config, Dictionary, OutputKernel, PRESETS};
 pub use diagnostics::Diagnostics;
+pub use mixture::{Labelled, Paired};
 pub use params::Params;
 pub use sampler::{Batch, Sampler};
 

@@ -29,6 +29,22 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// SplitMix64's finaliser.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A seed for one use (`parts`, distinct tags per use) of `seed`: SplitMix64
+/// finalisers chained over the parts, so different uses get unrelated streams:
+/// `h_0 = mix(seed ^ 0x5C0E5C0E)`, `h_{i+1} = mix(h_i ^ mix(p_i + 0x9E3779B97F4A7C15))`.
+pub fn derive_seed(seed: u64, parts: &[u64]) -> u64 {
+    parts.iter().fold(mix(seed ^ 0x5C0E_5C0E), |h, &p| {
+        mix(h ^ mix(p.wrapping_add(0x9E37_79B9_7F4A_7C15)))
+    })
+}
+
 /// The 256-bit ChaCha key for `(seed, domain)`: four SplitMix64 outputs from
 /// the state `seed ^ (domain * 0xD1B54A32D192ED03)`.
 pub fn key(seed: u64, domain: Domain) -> [u8; 32] {

@@ -209,6 +209,26 @@ impl Sampler {
     /// If the batch's arrays do not have this sampler's shapes (a programmer error).
     #[track_caller]
     pub fn sample_into(&self, start: u64, batch: &mut Batch) {
+        self.sample_slots(start, |i| start + i as u64, batch);
+    }
+
+    /// Samples the indices `indices[0], indices[1], ...` (any order, any
+    /// gaps) into the rows of an existing batch of `indices.len()` samples:
+    /// row `j` is sample `indices[j]`, bit-identical to row `indices[j] -
+    /// start` of [`Sampler::sample_into`]`(start, ..)`. `batch.start` is set
+    /// to `indices[0]` (0 if empty).
+    ///
+    /// # Panics
+    /// If the batch does not hold `indices.len()` samples of this sampler's
+    /// shapes (a programmer error).
+    #[track_caller]
+    pub fn sample_indices_into(&self, indices: &[u64], batch: &mut Batch) {
+        assert_eq!(batch.len(), indices.len(), "one batch row per index");
+        self.sample_slots(indices.first().copied().unwrap_or(0), |i| indices[i], batch);
+    }
+
+    #[track_caller]
+    fn sample_slots(&self, start: u64, index: impl Fn(usize) -> u64, batch: &mut Batch) {
         let cfg = &self.config;
         let levels = cfg.levels;
         let count = batch.len();
@@ -251,7 +271,7 @@ impl Sampler {
             let mut slots: Vec<Slot<'_>> = Vec::with_capacity(count);
             for (i, hr) in hist.chunks_exact_mut(hist_width).enumerate() {
                 let mut slot = Slot {
-                    index: start + i as u64,
+                    index: index(i),
                     z: if z_stored {
                         z_rows
                             .next()
