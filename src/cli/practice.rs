@@ -12,16 +12,35 @@ use super::common::progress_bar;
 use super::train::{Args, device};
 use crate::io::Dataset;
 use crate::threads;
-use crate::train::practice::run::{PracticeOptions, PracticeRun, total_steps, train_practice};
+use crate::train::practice::family::{TrainData, Truths};
+use crate::train::practice::run::{PracticeOptions, PracticeRun, total_steps, train_practice_with};
 
-/// Opens the dataset `dir` and returns its truth and its levels.
-fn open_data(dir: &Path) -> anyhow::Result<(crate::model::Params, Vec<Array4<f64>>)> {
+/// Opens the dataset `dir` and returns its truths and its data (labels and
+/// the second domain's images when it has them).
+fn open_data(dir: &Path) -> anyhow::Result<(Truths, TrainData)> {
     let ds =
         Dataset::open(dir).with_context(|| format!("opening the dataset {}", dir.display()))?;
-    let x = (1..=ds.params.config.levels)
+    let levels = ds.params.config.levels;
+    let x = (1..=levels)
         .map(|l| ds.x(l))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((ds.params, x))
+        .collect::<Result<Vec<Array4<f64>>, _>>()?;
+    let x_b = match ds.domain_b {
+        Some(_) => Some(
+            (1..=levels)
+                .map(|l| ds.x_b(l))
+                .collect::<Result<Vec<Array4<f64>>, _>>()?,
+        ),
+        None => None,
+    };
+    let labels = ds.labels()?;
+    Ok((
+        Truths {
+            main: ds.params.clone(),
+            classes: ds.classes.clone(),
+            domain_b: ds.domain_b.clone(),
+        },
+        TrainData { x, labels, x_b },
+    ))
 }
 
 /// Runs a practice-track training: a new run from `text` (the config) or a
@@ -91,15 +110,17 @@ fn run_sized(
     resume: bool,
     data_dir: &Path,
 ) -> anyhow::Result<ExitCode> {
-    let (truth, data) = open_data(data_dir)?;
+    let (truths, data) = open_data(data_dir)?;
+    let truth = &truths.main;
     let dev = device(&args.device)?;
-    let total = total_steps(cfg, &truth)?;
+    let total = total_steps(cfg, truth)?;
     eprintln!(
-        "practice track: {:?} GAN, {} loss, on {} ({} samples of `{}`) into {} ({total} steps, at most {:.0} s)",
+        "practice track: {} ({:?}, {} loss), on {} ({} samples of `{}`) into {} ({total} steps, at most {:.0} s)",
+        cfg.practice.method.name(),
         cfg.practice.mode,
         cfg.practice.loss.name(),
         data_dir.display(),
-        data[0].shape()[0],
+        data.x[0].shape()[0],
         truth.config.name,
         out.display(),
         cfg.practice.max_seconds
@@ -115,7 +136,7 @@ fn run_sized(
         resume,
         device: dev,
     };
-    let outcome = train_practice(cfg, &truth, &data, &opts, &mut progress)
+    let outcome = train_practice_with(cfg, &truths, &data, &opts, &mut progress)
         .with_context(|| format!("training into {}", out.display()))?;
     bar.finish_and_clear();
     eprintln!(

@@ -24,6 +24,8 @@ use super::super::TrainError;
 use super::super::executor::Values;
 use super::super::generator::{array4, tensor_from};
 use super::game::PracticeGame;
+use crate::metrics::cluster::{adjusted_rand_index, purity, purity_chance};
+use crate::metrics::translation::{cycle_error, translation_error};
 use crate::model::Params;
 
 /// The data a run trains on.
@@ -59,13 +61,6 @@ impl Truths {
     }
 }
 
-/// `sum ||fake - real||^2 / sum ||real||^2` over every element.
-pub fn relative_error(fake: &Array4<f64>, real: &Array4<f64>) -> f64 {
-    let num: f64 = fake.iter().zip(real).map(|(a, b)| (a - b) * (a - b)).sum();
-    let den: f64 = real.iter().map(|b| b * b).sum();
-    num / den
-}
-
 fn tensors(x: &[Array4<f64>], game: &PracticeGame) -> Vec<Tensor> {
     x.iter()
         .map(|a| tensor_from(&a.clone().into_dyn(), game.kind, game.device))
@@ -82,13 +77,15 @@ pub fn super_resolution_values(
     x: &[Array4<f64>],
     seed: u64,
 ) -> Result<Values, TrainError> {
-    let mut v = Values::new();
     let t = tensors(x, game);
-    for l in 1..x.len() {
-        let out = array4(&game.super_resolve(l, &t[l - 1], seed)?)?;
-        v.insert(format!("sr{}", l + 1), relative_error(&out, &x[l]));
-    }
-    Ok(v)
+    let out = (1..x.len())
+        .map(|l| array4(&game.super_resolve(l, &t[l - 1], seed)?))
+        .collect::<Result<Vec<_>, TrainError>>()?;
+    Ok(translation_error(&out, &x[1..])
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| (format!("sr{}", i + 2), e))
+        .collect())
 }
 
 /// CycleGAN: the translations `G_l(a_l)` of domain A's levels `a`, and the
@@ -102,25 +99,56 @@ pub fn translation_values(
     a: &[Array4<f64>],
     b: &[Array4<f64>],
 ) -> Result<(Vec<Array4<f64>>, Values), TrainError> {
-    let mut v = Values::new();
     let mut out = Vec::new();
-    for (l, (al, bl)) in a.iter().zip(b).enumerate() {
+    let mut backs = Vec::new();
+    for (l, al) in a.iter().enumerate() {
         let ta = tensor_from(&al.clone().into_dyn(), game.kind, game.device);
         let fb = game.translate(l, &ta)?;
-        let back = tch::no_grad(|| {
-            game.back[l]
-                .as_ref()
-                .map(|f| f.forward(&fb, None))
-                .ok_or_else(|| TrainError::Plot("cyclegan without B -> A".into()))
-        })?;
-        let fb = array4(&fb)?;
-        v.insert(format!("trans{}", l + 1), relative_error(&fb, bl));
-        v.insert(format!("trans{}_identity", l + 1), relative_error(al, bl));
-        v.insert(
-            format!("cycle{}", l + 1),
-            relative_error(&array4(&back)?, al),
-        );
-        out.push(fb);
+        let back = game.translate_back(l, &fb)?;
+        out.push(array4(&fb)?);
+        backs.push(array4(&back)?);
+    }
+    let mut v = Values::new();
+    for (l, e) in translation_error(&out, b).into_iter().enumerate() {
+        v.insert(format!("trans{}", l + 1), e);
+    }
+    for (l, e) in translation_error(a, b).into_iter().enumerate() {
+        v.insert(format!("trans{}_identity", l + 1), e);
+    }
+    for (l, e) in cycle_error(a, &backs).into_iter().enumerate() {
+        v.insert(format!("cycle{}", l + 1), e);
     }
     Ok((out, v))
+}
+
+/// InfoGAN on labelled data: the codes `argmax Q(c | x)` the critic infers
+/// for the real levels `x` against their classes `labels`: `ari`, `purity`
+/// and `purity_chance` (the mean purity of 64 random assignments of the
+/// same cluster sizes), and `codes_used` (distinct inferred codes).
+///
+/// # Errors
+/// libtorch or shape errors.
+pub fn code_agreement(
+    game: &PracticeGame,
+    x: &[Array4<f64>],
+    labels: &[usize],
+    seed: u64,
+) -> Result<Values, TrainError> {
+    let codes = game.infer_codes(&tensors(x, game))?;
+    let codes: Vec<usize> = Vec::<i64>::try_from(&codes)?
+        .into_iter()
+        .map(|c| c as usize)
+        .collect();
+    let mut used = codes.clone();
+    used.sort_unstable();
+    used.dedup();
+    let mut v = Values::new();
+    v.insert("ari".into(), adjusted_rand_index(&codes, labels));
+    v.insert("purity".into(), purity(&codes, labels));
+    v.insert(
+        "purity_chance".into(),
+        purity_chance(&codes, labels, 64, seed),
+    );
+    v.insert("codes_used".into(), used.len() as f64);
+    Ok(v)
 }

@@ -1131,6 +1131,17 @@ impl PracticeGame {
         }
     }
 
+    /// Domain A's translation `F_l(b)` of domain B's level-`l` images (CycleGAN).
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] (field `method`) for another method.
+    pub fn translate_back(&self, l: usize, b: &Tensor) -> Result<Tensor, TrainError> {
+        match self.back.get(l).and_then(Option::as_ref) {
+            Some(f) => Ok(tch::no_grad(|| f.forward(b, None))),
+            None => self.translate(l, b),
+        }
+    }
+
     /// The super-resolution map of pix2pix and StackGAN at level `l >= 1`
     /// (0-based): `X_l = T_l(up2(X_{l-1})[, z])`, latents from `seed`.
     ///

@@ -49,13 +49,17 @@ use super::super::generator::array4;
 use super::super::generator::tensor_from;
 use super::super::stage::StepLosses;
 use super::config::{Method, Mode, PracticeConfig};
-use super::family::{TrainData, Truths, super_resolution_values, translation_values};
+use super::family::{
+    TrainData, Truths, code_agreement, super_resolution_values, translation_values,
+};
 use super::game::{PracticeGame, Real};
 use super::layers::mix;
 use crate::io::atomic::write_bytes;
 use crate::io::rundir::{Row, RunDir};
-use crate::metrics::score::{Reference, Score, ScoreOptions, fresh_real};
-use crate::model::Params;
+use crate::metrics::score::{
+    Reference, Score, ScoreOptions, fresh_labelled, fresh_paired, fresh_real, score_per_class,
+};
+use crate::model::{Labelled, Paired, Params};
 
 /// What the levels below a layer-wise run's top level are (E4).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,6 +262,8 @@ struct FreshSets {
     a: Vec<Array4<f64>>,
     /// Domain B's levels of the same codes.
     b: Vec<Array4<f64>>,
+    /// The classes of `a` (labelled data).
+    labels: Vec<usize>,
 }
 
 /// The samples a game's evaluation scores: its generated samples, or for a
@@ -276,10 +282,14 @@ fn scored_samples(
                 .iter()
                 .map(array4)
                 .collect::<Result<Vec<_>, _>>()?;
-            let v = if matches!(m, Method::Pix2pix | Method::Stackgan) {
-                super_resolution_values(game, &fresh.a, EVAL_SEED)?
-            } else {
-                Values::new()
+            let v = match m {
+                Method::Pix2pix | Method::Stackgan => {
+                    super_resolution_values(game, &fresh.a, EVAL_SEED)?
+                }
+                Method::Infogan if !fresh.labels.is_empty() => {
+                    code_agreement(game, &fresh.a, &fresh.labels, EVAL_SEED)?
+                }
+                _ => Values::new(),
             };
             Ok((fake, v))
         }
@@ -503,6 +513,59 @@ pub fn total_steps(cfg: &PracticeRun, truth: &Params) -> Result<usize, TrainErro
         .min(cfg.practice.max_steps))
 }
 
+/// cGAN: per class `k`, `n` samples generated with labels uniform on the
+/// classes scored against class `k`'s own truth and floor:
+/// `class{k}_swd{l}` (patch SWD over its floor), `class{k}_cov{l}` (atom
+/// coverage), and `class_swd{l}`, the mean over classes.
+fn per_class_values(
+    game: &PracticeGame,
+    n: usize,
+    fresh: &FreshSets,
+    truths: &Truths,
+    seed: u64,
+) -> Result<Values, TrainError> {
+    let (fake, labels) = game.generate_labelled(n, EVAL_SEED);
+    let fake = fake.iter().map(array4).collect::<Result<Vec<_>, _>>()?;
+    let labels: Vec<usize> = match labels {
+        Some(y) => Vec::<i64>::try_from(&y)?
+            .into_iter()
+            .map(|c| c as usize)
+            .collect(),
+        None => return Ok(Values::new()),
+    };
+    let scores = score_per_class(
+        &fresh.a,
+        &fresh.labels,
+        &truths.classes,
+        mix(seed, 0x4EF, 4, 0),
+        false,
+        &fake,
+        &labels,
+        &ScoreOptions::default(),
+        seed,
+    )?;
+    let mut v = Values::new();
+    let mut sums: BTreeMap<usize, (f64, usize)> = BTreeMap::new();
+    for c in scores {
+        let Some(s) = c.score else { continue };
+        for ls in &s.levels {
+            let ratio = ls.patch_swd.ratio();
+            v.insert(format!("class{}_swd{}", c.class, ls.level), ratio);
+            v.insert(
+                format!("class{}_cov{}", c.class, ls.level),
+                ls.coverage.fake.atom_coverage,
+            );
+            let e = sums.entry(ls.level).or_insert((0.0, 0));
+            e.0 += ratio;
+            e.1 += 1;
+        }
+    }
+    for (l, (sum, count)) in sums {
+        v.insert(format!("class_swd{l}"), sum / count as f64);
+    }
+    Ok(v)
+}
+
 /// The fresh real sets of the methods' own scores (see [`FreshSets`]).
 fn fresh_sets(
     cfg: &PracticeRun,
@@ -513,17 +576,32 @@ fn fresh_sets(
     let n = cfg.eval.min(2048);
     Ok(match (cfg.practice.method, domain_b) {
         (Method::Cyclegan, Some(b)) => {
-            // The same sampler seed and indices give the same codes in both
-            // domains: their truths share every hidden layer.
+            let pair = Paired {
+                a: truths.main.clone(),
+                b: b.clone(),
+            };
+            let (a, b) = fresh_paired(&pair, seed, n, false);
             FreshSets {
-                a: fresh_real(&truths.main, seed, n, false),
-                b: fresh_real(b, seed, n, false),
+                a,
+                b,
+                labels: Vec::new(),
             }
         }
         (Method::Pix2pix | Method::Stackgan, _) => FreshSets {
             a: fresh_real(&truths.main, seed, n, false),
-            b: Vec::new(),
+            ..FreshSets::default()
         },
+        (Method::Cgan | Method::Infogan, _) if truths.classes.len() >= 2 => {
+            let mix = Labelled {
+                classes: truths.classes.clone(),
+            };
+            let (a, labels) = fresh_labelled(&mix, seed, n, false);
+            FreshSets {
+                a,
+                labels,
+                ..FreshSets::default()
+            }
+        }
         _ => FreshSets::default(),
     })
 }
@@ -668,10 +746,22 @@ pub fn train_practice_with(
     let seed = cfg.practice.seed;
     // A CycleGAN's samples are its translations into domain B: scored
     // against domain B's truth.
+    // Labelled data are a mixture: its fresh sets are mixture samples (atom
+    // coverage decodes with class 0's truth; per-class numbers are final).
     let scored_truth = domain_b.unwrap_or(truth);
+    let fresh_set = |tag: u64, n: usize| -> Vec<Array4<f64>> {
+        if truths.classes.len() >= 2 {
+            let mixture = Labelled {
+                classes: truths.classes.clone(),
+            };
+            fresh_labelled(&mixture, mix(seed, 0x4EF, tag, 0), n, false).0
+        } else {
+            fresh_real(scored_truth, mix(seed, 0x4EF, tag, 0), n, false)
+        }
+    };
     let reference = Reference::new(
-        &fresh_real(scored_truth, mix(seed, 0x4EF, 0, 0), cfg.reference, false),
-        &fresh_real(scored_truth, mix(seed, 0x4EF, 1, 0), cfg.eval, false),
+        &fresh_set(0, cfg.reference),
+        &fresh_set(1, cfg.eval),
         scored_truth,
         &ScoreOptions::default(),
         seed,
@@ -752,6 +842,9 @@ pub fn train_practice_with(
     let score = reference.score(&fake)?;
     let mut values = score_values(&score);
     values.extend(own);
+    if method == Method::Cgan {
+        values.extend(per_class_values(&game, cfg.eval, &fresh, truths, seed)?);
+    }
     for (l, h) in hidden_activity(&game, cfg.eval.min(1024))?
         .into_iter()
         .enumerate()
