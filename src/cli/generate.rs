@@ -25,8 +25,8 @@ use anyhow::{Context, bail};
 use ndarray::{Array4, ArrayView4};
 
 use super::common::progress_bar;
-use crate::io::dataset::{MANIFEST, add_residuals, config_array_specs, samples_bytes};
-use crate::io::manifest::{ArrayInfo, FORMAT, FORMAT_VERSION, Manifest, Source};
+use crate::io::dataset::{MANIFEST, add_residuals, kind_array_specs, samples_bytes};
+use crate::io::manifest::{ArrayInfo, FORMAT, FORMAT_VERSION, Kind, Manifest, Source};
 use crate::io::staging::Staging;
 use crate::io::writer::FileDigest;
 use crate::io::{Format, TensorWriter};
@@ -82,6 +82,8 @@ pub struct GeneratedBatch {
     pub x: Vec<Array4<f64>>,
     /// Active-channel statistics of the generator's own hidden layers, if it has them.
     pub activity: Option<Vec<Activity>>,
+    /// The labels the samples were generated with (a conditional GAN).
+    pub labels: Option<Vec<usize>>,
 }
 
 /// A trained generator of any track, as a source of samples.
@@ -93,6 +95,10 @@ pub trait ImageSource: Send + Sync {
     /// Its parameters under the interchange names, if it has them (theory track):
     /// the manifest's diagnostics are then measured as `fsrgan sample` measures them.
     fn params(&self) -> Option<&Params>;
+    /// Classes of the labels it generates with (1: unlabelled).
+    fn classes(&self) -> usize {
+        1
+    }
     /// Samples `start..start+count` from the streams keyed by `seed`.
     ///
     /// # Errors
@@ -121,6 +127,7 @@ impl ImageSource for TheorySource {
         Ok(GeneratedBatch {
             x: batch.x,
             activity: Some(batch.activity),
+            labels: None,
         })
     }
 }
@@ -132,6 +139,8 @@ impl ImageSource for TheorySource {
 pub struct PracticeSource {
     game: std::sync::Mutex<crate::train::practice::PracticeGame>,
     config: Config,
+    /// A cGAN's classes (1 otherwise).
+    classes: usize,
 }
 
 #[cfg(feature = "torch")]
@@ -145,6 +154,10 @@ impl ImageSource for PracticeSource {
     fn params(&self) -> Option<&Params> {
         None
     }
+    /// A conditional GAN's classes (its labels are stored as `y`).
+    fn classes(&self) -> usize {
+        self.classes
+    }
     /// Samples come in blocks of [`PRACTICE_BLOCK`] aligned at multiples of
     /// it, block `k` from the latents of `derive_seed(seed, [k])`; a request
     /// runs every block it overlaps and keeps its part, so a sample is the
@@ -157,13 +170,18 @@ impl ImageSource for PracticeSource {
         let block = PRACTICE_BLOCK as u64;
         let end = start + count as u64;
         let mut parts: Vec<Vec<Array4<f64>>> = Vec::new();
+        let mut labels: Vec<usize> = Vec::new();
         let mut k = start / block;
         while k * block < end {
-            let x = game.generate(PRACTICE_BLOCK, derive_seed(seed, &[k]));
+            let (x, y) = game.generate_labelled(PRACTICE_BLOCK, derive_seed(seed, &[k]));
             let (lo, hi) = (
                 start.max(k * block) - k * block,
                 end.min((k + 1) * block) - k * block,
             );
+            if let (Some(y), true) = (y, self.classes >= 2) {
+                let y = Vec::<i64>::try_from(&y)?;
+                labels.extend(y[lo as usize..hi as usize].iter().map(|&c| c as usize));
+            }
             let levels = x
                 .iter()
                 .map(|t| {
@@ -184,7 +202,11 @@ impl ImageSource for PracticeSource {
                     .context("internal: blocks of one level have one shape")
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(GeneratedBatch { x, activity: None })
+        Ok(GeneratedBatch {
+            x,
+            activity: None,
+            labels: (self.classes >= 2).then_some(labels),
+        })
     }
 }
 
@@ -276,6 +298,18 @@ pub fn open_generator(
             let truth =
                 crate::io::params::read_params_checked(&run_dir.join("truth.safetensors"), None)
                     .with_context(|| format!("reading {}/truth.safetensors", run_dir.display()))?;
+            use crate::train::practice::Method;
+            if cfg.practice.method == Method::Cyclegan {
+                bail!(
+                    "{} is a CycleGAN: it translates domain A's images into domain B's and samples nothing of its own; its translations of a fresh domain-A set are scored in the run (trans{{l}} in metrics.jsonl)",
+                    run_dir.display()
+                );
+            }
+            let classes = if cfg.practice.method == Method::Cgan {
+                cfg.practice.classes
+            } else {
+                1
+            };
             let mut game = crate::train::practice::PracticeGame::new(
                 &cfg.practice,
                 &truth.config,
@@ -287,6 +321,7 @@ pub fn open_generator(
                 Box::new(PracticeSource {
                     game: std::sync::Mutex::new(game),
                     config: truth.config,
+                    classes,
                 }),
                 rel,
             ))
@@ -334,7 +369,9 @@ pub fn write_generated(
     let count = usize::try_from(opts.n).context("too many samples")?;
     let staging = Staging::begin(dir, opts.force).map_err(|e| e.needing(needed))?;
     let stage = staging.path();
-    let specs = config_array_specs(&cfg, count, false);
+    let classes = gen_source.classes();
+    let kind = Kind::labelled(classes);
+    let specs = kind_array_specs(&cfg, count, false, kind);
     let arrays = specs
         .iter()
         .map(|s| {
@@ -372,6 +409,15 @@ pub fn write_generated(
                 .as_slice()
                 .context("internal: a standard-layout array is contiguous")?;
             writer.append_f64(l, slice).map_err(|e| e.needing(needed))?;
+        }
+        if kind.is_labelled() {
+            let y: Vec<i64> = match &batch.labels {
+                Some(y) if y.len() == len => y.iter().map(|&c| c as i64).collect(),
+                _ => bail!("internal: a conditional generator returned no labels for its samples"),
+            };
+            writer
+                .append_i64(levels, &y)
+                .map_err(|e| e.needing(needed))?;
         }
         if let Some(a) = batch.activity {
             match activity.as_mut() {
@@ -438,7 +484,7 @@ pub fn write_generated(
         source: Some(source),
     };
     manifest
-        .write(&stage.join(MANIFEST))
+        .write_kind(&stage.join(MANIFEST), kind)
         .map_err(|e| e.needing(needed))?;
     staging.commit()?;
     Ok(manifest)
