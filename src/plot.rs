@@ -789,3 +789,123 @@ pub fn run_figures<'a>(
     }
     warnings
 }
+
+// ------------------------------------------------------------ family ----
+
+/// One panel of [`grouped_bars`]: a title, and per group (a method) its name
+/// and one value per series (a level); `None` or a non-positive value draws
+/// no bar.
+#[derive(Debug, Clone)]
+pub struct BarPanel {
+    /// Panel title (`tiny`, `small`).
+    pub title: String,
+    /// Groups: name and one value per series.
+    pub groups: Vec<(String, Vec<Option<f64>>)>,
+}
+
+/// Colours of the series of [`grouped_bars`] (levels 1, 2, 3, 4).
+const BAR_COLOURS: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+];
+
+/// Grouped bar charts, one panel per entry of `panels`, stacked: per
+/// group a bar per series (`series[s]` names series `s`), on a log `y` axis
+/// labelled `ylabel`, with a dashed line at `reference` (1: the floor).
+///
+/// # Errors
+/// [`PlotError::Empty`] with no positive value; [`PlotError::Backend`] if
+/// drawing or writing fails.
+pub fn grouped_bars(
+    path: &Path,
+    title: &str,
+    panels: &[BarPanel],
+    series: &[String],
+    ylabel: &str,
+    reference: f64,
+) -> Result<(), PlotError> {
+    let values: Vec<f64> = panels
+        .iter()
+        .flat_map(|p| {
+            p.groups
+                .iter()
+                .flat_map(|(_, v)| v.iter().flatten().copied())
+        })
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    if values.is_empty() {
+        return Err(PlotError::Empty(title.to_string()));
+    }
+    let lo = values.iter().copied().fold(reference, f64::min) / 1.5;
+    // Headroom above the tallest bar for the legend.
+    let hi = values.iter().copied().fold(reference, f64::max) * 4.0;
+    let widest = panels.iter().map(|p| p.groups.len()).max().unwrap_or(1);
+    let width = 140 + 115 * widest as u32;
+    let height = 50 + 420 * panels.len() as u32;
+    write_png(path, (width.max(700), height), |root| {
+        let area = root.titled(title, font(20))?;
+        for (panel, p) in area.split_evenly((panels.len(), 1)).iter().zip(panels) {
+            let n = p.groups.len().max(1);
+            let mut chart = ChartBuilder::on(panel)
+                .caption(&p.title, font(18))
+                .margin(10)
+                .x_label_area_size(40)
+                .y_label_area_size(70)
+                .build_cartesian_2d(0.0..n as f64, (lo..hi).log_scale())?;
+            let names: Vec<String> = p.groups.iter().map(|(g, _)| g.clone()).collect();
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n * 2 + 1)
+                .x_label_formatter(&|x| {
+                    let i = x.floor() as usize;
+                    if (x - i as f64 - 0.5).abs() < 1e-6 {
+                        names.get(i).cloned().unwrap_or_default()
+                    } else {
+                        String::new()
+                    }
+                })
+                .label_style(font(13))
+                .y_desc(ylabel)
+                .draw()?;
+            let k = series.len().max(1) as f64;
+            for (s, name) in series.iter().enumerate() {
+                let colour = BAR_COLOURS[s % BAR_COLOURS.len()];
+                let bars = p.groups.iter().enumerate().filter_map(|(i, (_, v))| {
+                    let y = v
+                        .get(s)
+                        .copied()
+                        .flatten()
+                        .filter(|y| y.is_finite() && *y > 0.0)?;
+                    let x0 = i as f64 + 0.1 + 0.8 * s as f64 / k;
+                    Some(Rectangle::new(
+                        [(x0, lo), (x0 + 0.8 / k, y)],
+                        colour.filled(),
+                    ))
+                });
+                chart
+                    .draw_series(bars)?
+                    .label(name.clone())
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled())
+                    });
+            }
+            chart.draw_series(std::iter::once(DashedPathElement::new(
+                vec![(0.0, reference), (n as f64, reference)],
+                5,
+                3,
+                BLACK.stroke_width(1),
+            )))?;
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .label_font(font(13))
+                .draw()?;
+        }
+        Ok(())
+    })
+}
