@@ -67,6 +67,10 @@ const NOT_RUN: &[(&str, &str)] = &[
         "an experiment script: tens of minutes to hours (its wall time is in its README)",
     ),
     (
+        "cargo run --release --example family_figure",
+        "draws an experiment's figure from the JSON of its long runs (committed beside it)",
+    ),
+    (
         ".venv/bin/python benches/",
         "a PyTorch/NumPy peer for speed ratios, measured by hand",
     ),

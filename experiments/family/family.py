@@ -86,7 +86,14 @@ def final(run):
     rows = [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl")) if l.strip()]
     fin = [r for r in rows if r["stage"] == "final"]
     first = next((r for r in rows if r["stage_step"] == 0), None)
-    return (fin[-1] if fin else None), first, rows
+    if not fin:
+        return None, first, rows
+    # The final row has the scores; the step values (k_t, the ELBO's terms)
+    # are those of the last training row.
+    last = [r for r in rows if r["stage"] != "final"]
+    values = dict(last[-1]["values"]) if last else {}
+    values.update(fin[-1]["values"])
+    return dict(fin[-1], values=values), first, rows
 
 
 def collect(outs):
@@ -137,7 +144,13 @@ def own_score(method, vs, levels):
             f"L{l}: {fmt(g(f'trans{l}'), 3)} (identity {fmt(g(f'trans{l}_identity'), 2)})" for l in range(1, top + 1)) + \
             "; cycle " + ", ".join(f"{fmt(g(f'cycle{l}'), 3)}" for l in range(1, top + 1))
     if method == "cgan":
-        return "per-class SWD/floor " + ", ".join(f"L{l}: {fmt(g(f'class_swd{l}'), 1)}" for l in range(1, top + 1))
+        cov = lambda l: stat([sum(v.get(f"class{k}_cov{l}", 0.0) for k in range(3)) / 3 for v in vs])
+        return "per-class SWD/floor " + ", ".join(f"L{l}: {fmt(g(f'class_swd{l}'), 1)}" for l in range(1, top + 1)) + \
+            "; per-class coverage " + ", ".join(f"L{l}: {fmt(cov(l), 2)}" for l in range(1, top + 1))
+    if method == "began":
+        return f"k_t {fmt(g('k_t'), 3)}, M_global {fmt(g('convergence'), 3)}"
+    if method == "vae":
+        return f"-ELBO terms: NLL {fmt(g('recon'), 0)}, KL {fmt(g('kl'), 1)}"
     if method == "infogan":
         return f"ARI {fmt(g('ari'), 2)} (chance 0), purity {fmt(g('purity'), 2)} (chance {fmt(g('purity_chance'), 2)})"
     return ""
@@ -154,6 +167,7 @@ def cmd_table(a):
         levels = max(r["levels"] for rs in methods.values() for r in rs)
         head = ["method", "seeds", "steps", "secs"]
         head += [f"SWD{l}/floor" for l in range(1, levels + 1)]
+        head += [f"finest band{l}/floor" for l in range(1, levels + 1)]
         head += [f"cov{l}" for l in range(1, levels + 1)]
         head += [f"active ch. {l}" for l in range(1, levels + 1)]
         head += [f"MS-SSIM{l} (real)" for l in range(1, levels + 1)]
@@ -170,6 +184,8 @@ def cmd_table(a):
             first = lambda l: stat([r["first"][f"swd{l}"] / r["first"][f"swd{l}_floor"] for r in rs if f"swd{l}" in r["first"]])
             row = [method, str(len(rs)), fmt(stat([r["steps"] for r in rs]), 0), fmt(stat([r["secs"] for r in rs]), 0)]
             row += [f"{fmt(ratio(l), 1)} (from {fmt(first(l), 0)})" for l in range(1, levels + 1)]
+            band = lambda l: stat([v[f"pyr{l}_0"] / v[f"pyr{l}_0_floor"] for v in vs if f"pyr{l}_0" in v])
+            row += [fmt(band(l), 1) for l in range(1, levels + 1)]
             row += [fmt(g(f"cov{l}"), 2) for l in range(1, levels + 1)]
             row += [fmt(g(f"hidden{l}"), 1) for l in range(1, levels + 1)]
             row += [f"{fmt(g(f'msssim{l}'), 2)} ({fmt(g(f'msssim{l}_real'), 2)})" for l in range(1, levels + 1)]
