@@ -111,8 +111,8 @@ fn labelled_round_trip_equals_the_library_and_each_class_sampler() {
         assert!(ds.domain_b.is_none());
         let (x, y) = mix.sample(seed, 0, n as usize);
         assert_eq!(ds.labels().unwrap(), Some(y.clone()));
-        for l in 0..2 {
-            assert_eq!(ds.x(l + 1).unwrap(), f32r(&x[l]), "{format:?} x{}", l + 1);
+        for (l, xl) in x.iter().enumerate() {
+            assert_eq!(ds.x(l + 1).unwrap(), f32r(xl), "{format:?} x{}", l + 1);
         }
         // Independently: sample i is sample i of class y_i's own sampler.
         for i in [0usize, 1, 2, 17, 150, 299] {

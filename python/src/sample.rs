@@ -476,7 +476,7 @@ pub fn parse_kind(classes: usize, domains: usize) -> PyResult<Kind> {
 /// The drawn truth of a labelled or paired set.
 pub enum TruthOwned {
     Labelled(Labelled),
-    Paired(Paired),
+    Paired(Box<Paired>),
 }
 
 impl TruthOwned {
@@ -504,7 +504,7 @@ impl TruthOwned {
                             .map_err(errors::model)
                     } else {
                         Paired::new(&cfg, seed)
-                            .map(TruthOwned::Paired)
+                            .map(|p| TruthOwned::Paired(Box::new(p)))
                             .map_err(errors::model)
                     }
                 })
