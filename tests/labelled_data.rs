@@ -529,6 +529,29 @@ fn per_class_scores_sit_at_their_floor_and_permuted_labels_do_not() {
     }
     // The mixture score does not see labels: the same both times.
     assert_eq!(j["score"], j2["score"]);
+    // Labels as float32 with integral values score the same.
+    let yf: Vec<f64> = y.iter().map(|&c| c as f64).collect();
+    let with_float = dir.path().join("float.npz");
+    let mut arrays: Vec<(&str, ndarray::ArrayD<f64>)> = vec![
+        ("x1", x[0].clone().into_dyn()),
+        ("x2", x[1].clone().into_dyn()),
+    ];
+    arrays.push(("y", ndarray::Array1::from(yf).into_dyn()));
+    let specs = arrays
+        .iter()
+        .map(|(n, a)| TensorSpec {
+            name: n.to_string(),
+            dtype: Dtype::F32,
+            shape: a.shape().to_vec(),
+        })
+        .collect();
+    let mut w = TensorWriter::create(&with_float, Format::Npz, specs, &Default::default()).unwrap();
+    for (i, (_, a)) in arrays.iter().enumerate() {
+        w.append_f64(i, a.as_slice().unwrap()).unwrap();
+    }
+    w.finish().unwrap();
+    let jf = score_json(&real, &with_float);
+    assert_eq!(jf["per_class"], j["per_class"]);
     // Without y the report has no per-class part.
     write_fake(&fake, &["x1", "x2"], &x, None);
     let j3 = score_json(&real, &fake);
@@ -589,6 +612,15 @@ fn translation_error_is_zero_for_the_true_b_images_and_large_for_a() {
         assert!(e > 0.5, "level {}: {e}", l + 1);
         assert_eq!(e, t["identity"][l].as_f64().unwrap());
     }
+    // A directory of .npy arrays works the same.
+    let npy = dir.path().join("npy");
+    std::fs::create_dir(&npy).unwrap();
+    for (l, a) in xb.iter().enumerate() {
+        ndarray_npy::write_npy(npy.join(format!("x{}_b.npy", l + 1)), &a.mapv(|v| v as f32))
+            .unwrap();
+    }
+    let j = score_json(&real, &npy);
+    assert_eq!(j["translation"]["error"][1].as_f64().unwrap(), 0.0);
     // More translations than REAL_DIR has samples is refused.
     let pair = Paired::new(&tiny_config(), 8).unwrap();
     let (_, big) = fresh_paired(&pair, 1, 900, true);
@@ -713,4 +745,67 @@ fn open_errors_are_io_errors_with_the_file() {
         other => panic!("expected a mismatch, got {other:?}"),
     }
     let _ = Axis(0);
+}
+
+#[test]
+fn inspect_prints_label_counts_and_checks_the_shared_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = dir.path().join("lab");
+    let o = fsrgan(&[
+        "sample",
+        "--preset",
+        "tiny",
+        "--n",
+        "500",
+        "--seed",
+        "2",
+        "--classes",
+        "3",
+        "--out",
+        p(&lab),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = fsrgan(&["inspect", p(&lab), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let y = Dataset::open(&lab).unwrap().labels().unwrap().unwrap();
+    let mut counts = [0u64; 3];
+    y.iter().for_each(|&c| counts[c] += 1);
+    assert_eq!(j["classes"], 3);
+    assert_eq!(j["label_counts"], serde_json::json!(counts));
+    // A5 with each sample's own truth is at float32 precision.
+    assert!(j["levels"][1]["a5_residual_stored"].as_f64().unwrap() < 1e-6);
+
+    let pair = dir.path().join("pair");
+    let o = fsrgan(&[
+        "sample",
+        "--preset",
+        "tiny",
+        "--n",
+        "300",
+        "--seed",
+        "2",
+        "--domains",
+        "2",
+        "--out",
+        p(&pair),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = fsrgan(&["inspect", p(&pair)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("x2_b decoded with domain B's dictionary"));
+    // x_b replaced by domain A's images (checksums made consistent): the check fails.
+    let arrays = tensors_of(&pair);
+    let a: std::collections::BTreeMap<String, Tensor> = arrays.iter().cloned().collect();
+    let damaged: Vec<(String, Tensor)> = arrays
+        .iter()
+        .map(|(n, t)| match n.strip_suffix("_b") {
+            Some(x) => (n.clone(), a[x].clone()),
+            None => (n.clone(), t.clone()),
+        })
+        .collect();
+    rewrite_samples(&pair, &damaged);
+    let o = fsrgan(&["inspect", p(&pair)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("[FAIL] level 1: x1_b"));
 }

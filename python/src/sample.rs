@@ -175,7 +175,7 @@ pub struct PySamples {
     shard: Option<(u64, u64)>,
     hidden: bool,
     manifest: Option<Py<PyAny>>,
-    classes: Vec<Py<PyParams>>,
+    pub(crate) classes: Vec<Py<PyParams>>,
     domain_b: Option<Py<PyParams>>,
 }
 

@@ -97,3 +97,18 @@ def test_read_dataset_rejects_a_damaged_label_file(cli, tmp_path):
     (d / "samples.npz").write_bytes(bytes(raw))
     with pytest.raises(fsrgan.DatasetError, match="samples.npz"):
         fsrgan.read_dataset(d)
+
+
+def test_score_of_a_labelled_dataset_is_the_clis(cli, tmp_path):
+    d = tmp_path / "d"
+    cli("sample", "--preset", "tiny", "--n", 600, "--seed", 3, "--classes", 2, "--out", d)
+    fake = fsrgan.sample("tiny", n=200, seed=77, classes=2)
+    np.savez(tmp_path / "fake.npz", x1=fake["x1"], x2=fake["x2"], y=fake["y"])
+    theirs = json.loads(cli("score", d, tmp_path / "fake.npz", "--json", "--patch-dirs", 32).stdout)
+    mine = fsrgan.score(d, {"x1": fake["x1"], "x2": fake["x2"]}, patch_dirs=32)
+    assert mine["floor_seed"] == theirs["floor_seed"]
+    assert mine["levels"] == theirs["score"]["levels"]
+    # The same through a Samples of the dataset.
+    again = fsrgan.score(fsrgan.read_dataset(d), {"x1": fake["x1"], "x2": fake["x2"]}, patch_dirs=32)
+    assert again["levels"] == mine["levels"]
+    assert [c["class"] for c in theirs["per_class"]] == [0, 1]
