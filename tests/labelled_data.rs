@@ -465,7 +465,16 @@ fn write_fake(path: &Path, names: &[&str], x: &[Array4<f64>], y: Option<&[usize]
 }
 
 fn score_json(real: &Path, fake: &Path) -> serde_json::Value {
-    let o = fsrgan(&["score", p(real), p(fake), "--json", "--patch-dirs", "64"]);
+    let o = fsrgan(&[
+        "score",
+        p(real),
+        p(fake),
+        "--json",
+        "--patch-dirs",
+        "64",
+        "--max-pairs",
+        "64",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     serde_json::from_slice(&o.stdout).unwrap()
 }
