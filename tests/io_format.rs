@@ -355,3 +355,73 @@ fn numpy_loads_what_we_write() {
         "numpy {got} vs ours {want}"
     );
 }
+
+#[test]
+fn int64_tensors_round_trip_in_both_formats_and_npy() {
+    let dir = tempfile::tempdir().unwrap();
+    let values: Vec<i64> = vec![0, 2, 1, -5, i64::MAX, 3];
+    for format in [Format::Npz, Format::Safetensors] {
+        let path = dir.path().join(format!("t.{}", format.extension()));
+        let mut w = TensorWriter::create(
+            &path,
+            format,
+            vec![TensorSpec {
+                name: "y".into(),
+                dtype: Dtype::I64,
+                shape: vec![2, 3],
+            }],
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        // A float32 append into an int64 tensor is refused, not reinterpreted.
+        assert!(w.append_f32(0, &[1.0]).is_err());
+        w.append_i64(0, &values).unwrap();
+        w.finish().unwrap();
+        let t = &read_tensors(&path).unwrap().tensors["y"];
+        assert_eq!(t.dtype(), Dtype::I64);
+        assert_eq!(t.shape(), &[2, 3]);
+        match t {
+            fsrgan::io::Tensor::I64(a) => assert_eq!(a.iter().copied().collect::<Vec<_>>(), values),
+            other => panic!("{format:?}: read back as {:?}", other.dtype()),
+        }
+        // As labels: in range, or the first offender named.
+        let small = fsrgan::io::Tensor::I64(
+            ndarray::ArrayD::from_shape_vec(vec![3], vec![0, 2, 1]).unwrap(),
+        );
+        assert_eq!(small.to_labels(3), Ok(vec![0, 2, 1]));
+        assert_eq!(t.to_labels(3).unwrap_err().0, 3);
+    }
+    // A lone .npy of int64 (NumPy's `<i8`).
+    let npy = dir.path().join("y.npy");
+    ndarray_npy::write_npy(&npy, &ndarray::arr1(&[4i64, 0, 1])).unwrap();
+    let t = fsrgan::io::reader::read_npy(&npy).unwrap();
+    assert_eq!(t.dtype(), Dtype::I64);
+    assert_eq!(t.to_labels(5), Ok(vec![4, 0, 1]));
+    // Floats with integral values are labels too; 0.5 and -1 are not.
+    let f = fsrgan::io::Tensor::F32(
+        ndarray::ArrayD::from_shape_vec(vec![3], vec![1.0, 0.5, -1.0]).unwrap(),
+    );
+    assert_eq!(f.to_labels(2).unwrap_err().0, 1);
+}
+
+#[test]
+fn manifests_without_a_kind_read_as_ordinary() {
+    use fsrgan::io::manifest::{Kind, Manifest};
+    let p = tiny();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &p, &opts(20, Format::Npz));
+    let path = dir.path().join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("\"classes\"") && !text.contains("\"domains\""));
+    let (m, kind) = Manifest::read_kind(&path).unwrap();
+    assert_eq!(kind, Kind::ORDINARY);
+    assert_eq!(Manifest::read(&path).unwrap(), m);
+    // Writing with the ordinary kind gives the same bytes.
+    m.write_kind(&path, Kind::ORDINARY).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    // An impossible kind is refused, naming both fields.
+    let both = text.replacen('{', "{\n  \"classes\": 2,\n  \"domains\": 2,", 1);
+    std::fs::write(&path, both).unwrap();
+    let e = Manifest::read_kind(&path).unwrap_err().to_string();
+    assert!(e.contains("classes") && e.contains("domains"), "{e}");
+}

@@ -8,21 +8,27 @@ use ndarray::ArrayD;
 use numpy::PyArray;
 use pyo3::prelude::*;
 
-use fsrgan::io::dataset::{self, Dataset, WriteOptions, array_specs};
+use fsrgan::io::dataset::{self, Dataset, WriteOptions, kind_array_specs};
+use fsrgan::io::manifest::Kind;
 use fsrgan::io::{Format, Tensor};
-use fsrgan::model::Params;
+use fsrgan::model::{Labelled, Params};
 
 use crate::config::to_config;
 use crate::errors;
 use crate::params::{PyParams, parse_dtype};
-use crate::sample::{Provenance, PySamples, parse_shard, sample_range, with_threads};
+use crate::sample::{
+    Provenance, PySamples, TruthOwned, parse_kind, parse_shard, sample_range, with_threads,
+};
 
 pub fn json_to_py<'py>(py: Python<'py>, v: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
     let text = serde_json::to_string(v).map_err(|e| errors::invalid(e.to_string()))?;
     py.import("json")?.call_method1("loads", (text,))
 }
 
-/// Opens a dataset directory written by `fsrgan sample` (or `write_dataset`):
+/// Opens a dataset directory written by `fsrgan sample` (or `write_dataset`),
+/// labelled (`--classes K`: also the int64 labels `y`, and `.classes`, the
+/// class truths) and domain pairs (`--domains 2`: also `x1_b..xL_b`, and
+/// `.domain_b`) included:
 /// checks the size and CRC-32 of every file against `manifest.json`, then
 /// every shape against the config, exactly as `fsrgan inspect` does. Returns
 /// the stored arrays as NumPy arrays in their stored dtype (float32), moved
@@ -39,22 +45,39 @@ pub fn read_dataset<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, 
         manifest,
         params,
         mut arrays,
+        kind,
+        classes,
+        domain_b,
         ..
     } = ds;
     let count = usize::try_from(manifest.len()).map_err(|_| errors::invalid("too many samples"))?;
     let mut out = Vec::new();
-    for spec in array_specs(&params, count, manifest.hidden) {
+    for spec in kind_array_specs(&params.config, count, manifest.hidden, kind) {
         let t = arrays.remove(&spec.name).ok_or_else(|| {
             errors::DatasetError::new_err(format!("{}: no array `{}`", path.display(), spec.name))
         })?;
         let a = match t {
             Tensor::F32(a) => PyArray::from_owned_array(py, a).into_any(),
             Tensor::F64(a) => PyArray::from_owned_array(py, a as ArrayD<f64>).into_any(),
+            Tensor::I64(a) => PyArray::from_owned_array(py, a as ArrayD<i64>).into_any(),
         };
         out.push((spec.name, a));
     }
-    let manifest_py = json_to_py(py, &manifest)?.unbind();
+    let manifest_py = json_to_py(py, &manifest.to_json_kind(kind).map_err(errors::io)?)?.unbind();
     let params = Py::new(py, PyParams::create(py, params, Some(manifest.seed))?)?;
+    let classes = classes
+        .into_iter()
+        .enumerate()
+        .map(|(k, p)| {
+            Py::new(
+                py,
+                PyParams::create(py, p, Some(Labelled::class_seed(manifest.seed, k)))?,
+            )
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let domain_b = domain_b
+        .map(|b| Py::new(py, PyParams::create(py, b, None)?))
+        .transpose()?;
     PySamples::create(
         py,
         out,
@@ -67,6 +90,8 @@ pub fn read_dataset<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, 
             shard: manifest.shard,
             hidden: manifest.hidden,
             manifest: Some(manifest_py),
+            classes,
+            domain_b,
         },
     )
 }
@@ -82,9 +107,13 @@ pub fn read_dataset<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, 
 /// (whose ground truth is then used; the command line draws
 /// `Params(config, seed)`). Errors: `DatasetError` if `path` already holds
 /// a dataset and `force` is false, or on I/O failure; `ConfigError` for a bad
-/// config; `FsrganError` for bad `n`/`shard`.
+/// config; `FsrganError` for bad `n`/`shard`/`classes`/`domains`.
+///
+/// `classes = K >= 2` writes a labelled mixture and `domains = 2` a domain
+/// pair, as `fsrgan sample --classes K` / `--domains 2` (same bytes); both
+/// draw their truths from `(config, seed)`, so `config` may not be a `Params`.
 #[pyfunction]
-#[pyo3(signature = (path, config, n, seed = 0, *, hidden = false, shard = None, format = "npz", params_dtype = "f32", force = false, chunk = 1024, threads = None))]
+#[pyo3(signature = (path, config, n, seed = 0, *, hidden = false, shard = None, format = "npz", params_dtype = "f32", force = false, chunk = 1024, threads = None, classes = 1, domains = 1))]
 #[allow(clippy::too_many_arguments)]
 pub fn write_dataset<'py>(
     py: Python<'py>,
@@ -99,9 +128,12 @@ pub fn write_dataset<'py>(
     force: bool,
     chunk: usize,
     threads: Option<usize>,
+    classes: usize,
+    domains: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     let shard = parse_shard(shard)?;
     sample_range(n, shard)?;
+    let kind = parse_kind(classes, domains)?;
     let format = match format {
         "npz" => Format::Npz,
         "safetensors" => Format::Safetensors,
@@ -122,6 +154,17 @@ pub fn write_dataset<'py>(
         chunk,
         ..WriteOptions::default()
     };
+    if kind != Kind::ORDINARY {
+        let truth = TruthOwned::draw(py, config, seed, kind, threads)?;
+        let manifest = py.detach(|| {
+            errors::guard(|| {
+                with_threads(threads, || {
+                    dataset::write_truth(&path, truth.truth(), &opts, |_| {}).map_err(errors::io)
+                })
+            })
+        })?;
+        return json_to_py(py, &manifest.to_json_kind(kind).map_err(errors::io)?);
+    }
     let given = config
         .cast::<PyParams>()
         .ok()

@@ -11,19 +11,23 @@ use numpy::PyArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use fsrgan::io::dataset::array_specs;
-use fsrgan::io::manifest::Shard;
-use fsrgan::model::{Params, Sampler};
+use fsrgan::io::dataset::{Truth, array_specs, kind_array_specs};
+use fsrgan::io::manifest::{Kind, Shard};
+use fsrgan::model::{Labelled, Paired, Params, Sampler};
 
 use crate::config::to_config;
 use crate::errors;
 use crate::params::PyParams;
 
-/// Float32 arrays of `count` samples, in the files' order: `x1..xL`, then (hidden) `s1..sL`, `z`.
+/// Arrays of `count` samples, in the files' order: `x1..xL`, then (domain
+/// pair) `x1_b..xL_b`, then (hidden) `s1..sL`, `z`, all float32, then
+/// (labelled) the int64 labels `y`.
 pub struct Arrays {
     pub names: Vec<String>,
     pub shapes: Vec<Vec<usize>>,
     pub data: Vec<Vec<f32>>,
+    /// A labelled set's labels `y` (the last array), int64.
+    pub labels: Option<Vec<i64>>,
 }
 
 /// Samples `start..start+count` of `(params, seed)` as float32 arrays.
@@ -37,7 +41,23 @@ pub fn sample_f32(
     count: usize,
     hidden: bool,
 ) -> PyResult<Arrays> {
-    let specs = array_specs(params, count, hidden);
+    sample_truth(Truth::One(params), seed, start, count, hidden)
+}
+
+/// Samples `start..start+count` of `truth` under `seed`, the arrays of
+/// [`kind_array_specs`], through the `fill_f32` that `fsrgan sample` writes with.
+///
+/// # Errors
+/// `MemoryError` if the arrays cannot be allocated.
+pub fn sample_truth(
+    truth: Truth<'_>,
+    seed: u64,
+    start: u64,
+    count: usize,
+    hidden: bool,
+) -> PyResult<Arrays> {
+    let kind = truth.kind();
+    let specs = kind_array_specs(&truth.first().config, count, hidden, kind);
     let per: Vec<usize> = specs
         .iter()
         .map(|s| s.shape[1..].iter().product())
@@ -52,12 +72,29 @@ pub fn sample_f32(
     }
     {
         let mut outs: Vec<&mut [f32]> = data.iter_mut().map(Vec::as_mut_slice).collect();
-        Sampler::new(params, seed).fill_f32(start, count, hidden, &mut outs);
+        match truth {
+            Truth::One(p) => {
+                Sampler::new(p, seed).fill_f32(start, count, hidden, &mut outs);
+            }
+            Truth::Labelled(m) => {
+                m.fill_f32(seed, start, count, hidden, &mut outs);
+            }
+            Truth::Paired(p) => {
+                p.fill_f32(seed, start, count, hidden, &mut outs);
+            }
+        }
     }
+    let labels = if kind.is_labelled() {
+        data.pop()
+            .map(|y| y.into_iter().map(|v| v as i64).collect())
+    } else {
+        None
+    };
     Ok(Arrays {
         names: specs.iter().map(|s| s.name.clone()).collect(),
         shapes: specs.into_iter().map(|s| s.shape).collect(),
         data,
+        labels,
     })
 }
 
@@ -138,6 +175,8 @@ pub struct PySamples {
     shard: Option<(u64, u64)>,
     hidden: bool,
     manifest: Option<Py<PyAny>>,
+    pub(crate) classes: Vec<Py<PyParams>>,
+    domain_b: Option<Py<PyParams>>,
 }
 
 /// What a [`PySamples`] records besides its arrays.
@@ -150,6 +189,10 @@ pub struct Provenance {
     pub shard: Option<Shard>,
     pub hidden: bool,
     pub manifest: Option<Py<PyAny>>,
+    /// A labelled set's class truths (`params` is class 0); empty otherwise.
+    pub classes: Vec<Py<PyParams>>,
+    /// A domain pair's domain B (`params` is domain A).
+    pub domain_b: Option<Py<PyParams>>,
 }
 
 impl PySamples {
@@ -170,6 +213,8 @@ impl PySamples {
                 shard: p.shard.map(|s| (s.index, s.count)),
                 hidden: p.hidden,
                 manifest: p.manifest,
+                classes: p.classes,
+                domain_b: p.domain_b,
             },
         )?;
         let dict = obj.cast::<PyDict>()?;
@@ -187,8 +232,18 @@ pub fn into_numpy<'py>(
     arrays: Arrays,
 ) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
     let mut out = Vec::with_capacity(arrays.names.len());
-    for ((name, shape), v) in arrays.names.into_iter().zip(arrays.shapes).zip(arrays.data) {
+    let mut names = arrays.names.into_iter();
+    let mut shapes = arrays.shapes.into_iter();
+    for v in arrays.data {
+        let (Some(name), Some(shape)) = (names.next(), shapes.next()) else {
+            return Err(errors::invalid("internal error: more arrays than names"));
+        };
         let a = ArrayD::from_shape_vec(IxDyn(&shape), v)
+            .map_err(|e| errors::invalid(format!("internal error: `{name}`: {e}")))?;
+        out.push((name, PyArray::from_owned_array(py, a).into_any()));
+    }
+    if let (Some(y), Some(name), Some(shape)) = (arrays.labels, names.next(), shapes.next()) {
+        let a = ArrayD::from_shape_vec(IxDyn(&shape), y)
             .map_err(|e| errors::invalid(format!("internal error: `{name}`: {e}")))?;
         out.push((name, PyArray::from_owned_array(py, a).into_any()));
     }
@@ -239,6 +294,17 @@ impl PySamples {
     fn hidden(&self) -> bool {
         self.hidden
     }
+    /// A labelled mixture's class truths, `[Params of class 0, ...]`
+    /// (`params` is class 0); an empty list otherwise.
+    #[getter]
+    fn classes(&self, py: Python<'_>) -> Vec<Py<PyParams>> {
+        self.classes.iter().map(|p| p.clone_ref(py)).collect()
+    }
+    /// A domain pair's domain-B truth (`params` is domain A); None otherwise.
+    #[getter]
+    fn domain_b(&self, py: Python<'_>) -> Option<Py<PyParams>> {
+        self.domain_b.as_ref().map(|p| p.clone_ref(py))
+    }
     /// The dataset's manifest as a dict (None for samples drawn by `sample`).
     #[getter]
     fn manifest(&self, py: Python<'_>) -> Option<Py<PyAny>> {
@@ -285,6 +351,13 @@ impl PySamples {
 ///   `floor(i n / count) .. floor((i + 1) n / count)`; the shards' arrays
 ///   concatenated in order are the unsharded arrays.
 /// * `threads`: worker threads (None or 0: all cores).
+/// * `classes`: `K >= 2` draws a labelled mixture of `K` models of the
+///   config, as `fsrgan sample --classes K`: the dict also holds the int64
+///   labels `y` (shape `(N,)`), `params` is class 0 and `classes` lists
+///   every class's truth. Needs a config, not a `Params`.
+/// * `domains`: 2 draws a domain pair, as `fsrgan sample --domains 2`: the
+///   dict also holds `x1_b..xL_b`, the domain-B images of the same codes;
+///   `params` is domain A and `domain_b` domain B. Not with `classes`.
 ///
 /// The arrays own memory allocated by Rust and handed to NumPy without a copy
 /// (`array.base` is the capsule that frees it). The GIL is released while
@@ -297,7 +370,7 @@ impl PySamples {
 ///   saves the page faults of fresh memory; the returned `Samples` holds the
 ///   same array objects.
 #[pyfunction]
-#[pyo3(signature = (config, n, seed = 0, hidden = false, shard = None, threads = None, out = None))]
+#[pyo3(signature = (config, n, seed = 0, hidden = false, shard = None, threads = None, out = None, classes = 1, domains = 1))]
 #[allow(clippy::too_many_arguments)]
 pub fn sample<'py>(
     py: Python<'py>,
@@ -308,10 +381,46 @@ pub fn sample<'py>(
     shard: Option<&Bound<'py, PyAny>>,
     threads: Option<usize>,
     out: Option<&Bound<'py, PyAny>>,
+    classes: usize,
+    domains: usize,
 ) -> PyResult<Bound<'py, PySamples>> {
     let shard = parse_shard(shard)?;
     let (start, end) = sample_range(n, shard)?;
     let count = usize::try_from(end - start).map_err(|_| errors::invalid("too many samples"))?;
+    let kind = parse_kind(classes, domains)?;
+    if kind != Kind::ORDINARY {
+        if out.is_some_and(|o| !o.is_none()) {
+            return Err(errors::invalid(
+                "out= fills the arrays of one model; it cannot be combined with classes or domains",
+            ));
+        }
+        let truth = TruthOwned::draw(py, config, seed, kind, threads)?;
+        let arrays = py.detach(|| {
+            errors::guard(|| {
+                with_threads(threads, || {
+                    sample_truth(truth.truth(), seed, start, count, hidden)
+                })
+            })
+        })?;
+        let arrays = into_numpy(py, arrays)?;
+        let (params, classes, domain_b) = truth.to_py(py, seed)?;
+        return PySamples::create(
+            py,
+            arrays,
+            Provenance {
+                params,
+                seed,
+                n,
+                start,
+                end,
+                shard,
+                hidden,
+                manifest: None,
+                classes,
+                domain_b,
+            },
+        );
+    }
     let (params_obj, params) = match config.cast::<PyParams>() {
         Ok(p) => (p.clone().unbind(), p.get().params.clone()),
         Err(_) => {
@@ -351,8 +460,95 @@ pub fn sample<'py>(
             shard,
             hidden,
             manifest: None,
+            classes: Vec::new(),
+            domain_b: None,
         },
     )
+}
+
+/// `classes` and `domains` as a dataset [`Kind`], validated as `fsrgan sample` does.
+pub fn parse_kind(classes: usize, domains: usize) -> PyResult<Kind> {
+    Kind { classes, domains }
+        .validated()
+        .map_err(|e| errors::invalid(e.to_string().replace("--", "")))
+}
+
+/// The drawn truth of a labelled or paired set.
+pub enum TruthOwned {
+    Labelled(Labelled),
+    Paired(Box<Paired>),
+}
+
+impl TruthOwned {
+    /// Draws the `kind` (labelled or paired) truth of `(config, seed)`;
+    /// `config` must be a config, not a `Params`.
+    pub fn draw(
+        py: Python<'_>,
+        config: &Bound<'_, PyAny>,
+        seed: u64,
+        kind: Kind,
+        threads: Option<usize>,
+    ) -> PyResult<TruthOwned> {
+        if config.cast::<PyParams>().is_ok() {
+            return Err(errors::invalid(
+                "classes and domains draw their truths from (config, seed): pass a config, not a Params",
+            ));
+        }
+        let cfg = to_config(config)?;
+        py.detach(|| {
+            errors::guard(|| {
+                with_threads(threads, || {
+                    if kind.is_labelled() {
+                        Labelled::new(&cfg, seed, kind.classes)
+                            .map(TruthOwned::Labelled)
+                            .map_err(errors::model)
+                    } else {
+                        Paired::new(&cfg, seed)
+                            .map(|p| TruthOwned::Paired(Box::new(p)))
+                            .map_err(errors::model)
+                    }
+                })
+            })
+        })
+    }
+
+    /// The borrowed form the library writes and samples.
+    pub fn truth(&self) -> Truth<'_> {
+        match self {
+            TruthOwned::Labelled(m) => Truth::Labelled(m),
+            TruthOwned::Paired(p) => Truth::Paired(p),
+        }
+    }
+
+    /// `(params, classes, domain_b)` as Python objects.
+    #[allow(clippy::type_complexity)]
+    pub fn to_py(
+        &self,
+        py: Python<'_>,
+        seed: u64,
+    ) -> PyResult<(Py<PyParams>, Vec<Py<PyParams>>, Option<Py<PyParams>>)> {
+        match self {
+            TruthOwned::Labelled(m) => {
+                let classes = m
+                    .classes
+                    .iter()
+                    .enumerate()
+                    .map(|(k, p)| {
+                        Py::new(
+                            py,
+                            PyParams::create(py, p.clone(), Some(Labelled::class_seed(seed, k)))?,
+                        )
+                    })
+                    .collect::<PyResult<Vec<_>>>()?;
+                Ok((classes[0].clone_ref(py), classes, None))
+            }
+            TruthOwned::Paired(p) => Ok((
+                Py::new(py, PyParams::create(py, p.a.clone(), Some(seed))?)?,
+                Vec::new(),
+                Some(Py::new(py, PyParams::create(py, p.b.clone(), None)?)?),
+            )),
+        }
+    }
 }
 
 /// Fills the caller's arrays `out[name]` (checked: float32, C-contiguous,

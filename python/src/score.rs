@@ -11,8 +11,8 @@ use pyo3::types::PyDict;
 
 use fsrgan::io::Dataset;
 use fsrgan::io::writer::Dtype;
-use fsrgan::metrics::score::{ScoreOptions, score_against_dataset};
-use fsrgan::model::Params;
+use fsrgan::metrics::score::{ScoreOptions, score_against_dataset, score_against_mixture};
+use fsrgan::model::{Labelled, Params};
 use std::sync::Arc;
 
 use crate::dataset::json_to_py;
@@ -47,7 +47,10 @@ fn level_array(set: &str, map: &Bound<'_, PyAny>, l: usize) -> PyResult<Array4<f
 }
 
 /// The real side: `(images, truth, dataset seed, stored as float32)`.
-type RealSide = (Vec<Array4<f64>>, Arc<Params>, u64, bool);
+/// The real images, the truth (class 0 of a mixture), the dataset seed,
+/// whether stored as float32, and a labelled mixture's class truths (empty
+/// otherwise: the floor is then a draw of the mixture).
+type RealSide = (Vec<Array4<f64>>, Arc<Params>, u64, bool, Vec<Params>);
 
 fn real_side(py: Python<'_>, real: &Bound<'_, PyAny>) -> PyResult<RealSide> {
     if let Ok(s) = real.cast::<PySamples>() {
@@ -60,7 +63,12 @@ fn real_side(py: Python<'_>, real: &Bound<'_, PyAny>) -> PyResult<RealSide> {
             .get_item("x1")
             .and_then(|a| a.extract::<PyReadonlyArray4<'_, f32>>())
             .is_ok();
-        return Ok((xs, params, s.seed, f32));
+        let classes = s
+            .classes
+            .iter()
+            .map(|p| p.bind(py).get().params.as_ref().clone())
+            .collect();
+        return Ok((xs, params, s.seed, f32, classes));
     }
     let path: PathBuf = real.extract().map_err(|_| {
         errors::invalid(
@@ -79,7 +87,7 @@ fn real_side(py: Python<'_>, real: &Bound<'_, PyAny>) -> PyResult<RealSide> {
                 .arrays
                 .get("x1")
                 .is_some_and(|a| a.dtype == Dtype::F32);
-            Ok((xs, Arc::new(ds.params), ds.manifest.seed, f32))
+            Ok((xs, Arc::new(ds.params), ds.manifest.seed, f32, ds.classes))
         })
     })
 }
@@ -96,6 +104,9 @@ fn real_side(py: Python<'_>, real: &Bound<'_, PyAny>) -> PyResult<RealSide> {
 ///
 /// * `real`: a dataset directory written by `fsrgan sample` / `write_dataset`,
 ///   or a `Samples` (from `sample` or `read_dataset`): its `params` is the truth.
+///   For a labelled mixture (`classes=K`) the floor set is a fresh draw of the
+///   mixture, as `fsrgan score` draws it (the per-class scores are the
+///   command line's).
 /// * `fake`: any mapping with arrays `x1..xL` of shape `(N, c, r_l, r_l)`,
 ///   float32 or float64 — a dict, `np.load("fake.npz")`, a `Samples`.
 ///
@@ -119,7 +130,7 @@ pub fn score<'py>(
     max_pairs: usize,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let (real_x, truth, dataset_seed, real_f32) = real_side(py, real)?;
+    let (real_x, truth, dataset_seed, real_f32, classes) = real_side(py, real)?;
     // The command line's rule on array names (x{l} beyond the real levels).
     if let Ok(keys) = fake.call_method0("keys") {
         let names: Vec<String> = keys
@@ -146,15 +157,27 @@ pub fn score<'py>(
     let (score, floor_seed) = py.detach(|| {
         errors::guard(|| {
             with_threads(threads, || {
-                score_against_dataset(
-                    &real_x,
-                    &truth,
-                    dataset_seed,
-                    real_f32,
-                    &fake_x,
-                    &opts,
-                    seed,
-                )
+                if classes.is_empty() {
+                    score_against_dataset(
+                        &real_x,
+                        &truth,
+                        dataset_seed,
+                        real_f32,
+                        &fake_x,
+                        &opts,
+                        seed,
+                    )
+                } else {
+                    score_against_mixture(
+                        &real_x,
+                        &Labelled { classes },
+                        dataset_seed,
+                        real_f32,
+                        &fake_x,
+                        &opts,
+                        seed,
+                    )
+                }
                 .map_err(|e| errors::invalid(e.to_string()))
             })
         })

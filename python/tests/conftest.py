@@ -72,7 +72,7 @@ def read_safetensors(path):
     header = json.loads(raw[8 : 8 + n])
     meta = header.pop("__metadata__", {})
     base = 8 + n
-    dtypes = {"F32": "<f4", "F64": "<f8"}
+    dtypes = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}
     out = {}
     for name, info in header.items():
         b, e = info["data_offsets"]

@@ -50,7 +50,7 @@ use crate::io::reader::{Tensor, read_npy, read_tensors};
 use crate::io::writer::Dtype;
 use crate::metrics::score::level_of;
 use crate::metrics::score::{
-    ClassScore, Reference, Score, ScoreOptions, WithFloor, fresh_labelled, score_against_dataset,
+    ClassScore, Score, ScoreOptions, WithFloor, score_against_dataset, score_against_mixture,
     score_per_class,
 };
 use crate::metrics::translation::translation_error;
@@ -409,11 +409,10 @@ fn run_inner(args: &Args) -> anyhow::Result<ExitCode> {
             let mix = Labelled {
                 classes: ds.classes.clone(),
             };
-            let floor = fresh_labelled(&mix, floor_seed, n, real_f32).0;
             Some(
-                Reference::new(&real, &floor, &ds.params, &opts, args.seed)
-                    .and_then(|r| r.score(x))
-                    .with_context(scoring)?,
+                score_against_mixture(&real, &mix, ds.manifest.seed, real_f32, x, &opts, args.seed)
+                    .with_context(scoring)?
+                    .0,
             )
         }
         Some(x) => Some(

@@ -275,6 +275,18 @@ impl Manifest {
         super::atomic::write_bytes(path, text.as_bytes())
     }
 
+    /// The manifest as the JSON value [`Manifest::write_kind`] writes.
+    ///
+    /// # Errors
+    /// [`IoError::Invalid`] if it cannot be serialised (a bug).
+    pub fn to_json_kind(&self, kind: Kind) -> Result<serde_json::Value, IoError> {
+        serde_json::to_value(WithKind {
+            manifest: self,
+            kind,
+        })
+        .map_err(|e| IoError::Invalid(e.to_string()))
+    }
+
     /// Number of samples held.
     pub fn len(&self) -> u64 {
         self.end - self.start

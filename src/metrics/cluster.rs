@@ -26,58 +26,65 @@ use crate::model::rng::{Domain, Stream, derive_seed};
 /// assignment with the same cluster sizes: 0 by construction.
 pub const ARI_CHANCE: f64 = 0.0;
 
-/// `C(m) = m (m - 1) / 2`, the number of pairs among `m`.
-fn pairs(m: u64) -> f64 {
-    m as f64 * (m as f64 - 1.0) / 2.0
+/// `C(m) = m (m - 1) / 2`, the number of pairs among `m` (exact).
+fn pairs(m: u64) -> u128 {
+    u128::from(m) * u128::from(m.saturating_sub(1)) / 2
 }
 
-/// The contingency counts `n_ij`, the row sums `a_i` and column sums `b_j`.
-#[track_caller]
-fn contingency(
-    a: &[usize],
-    b: &[usize],
-) -> (
-    HashMap<(usize, usize), u64>,
-    HashMap<usize, u64>,
-    HashMap<usize, u64>,
-) {
-    assert_eq!(
-        a.len(),
-        b.len(),
-        "two labellings of the same samples must have the same length"
-    );
-    let mut nij = HashMap::new();
-    let mut ai = HashMap::new();
-    let mut bj = HashMap::new();
-    for (&i, &j) in a.iter().zip(b) {
-        *nij.entry((i, j)).or_insert(0) += 1;
-        *ai.entry(i).or_insert(0) += 1;
-        *bj.entry(j).or_insert(0) += 1;
+/// The contingency table of two labellings of the same samples.
+struct Table {
+    /// `n_ij` by `(i, j)`.
+    cells: HashMap<(usize, usize), u64>,
+    /// Row sums `a_i`.
+    rows: HashMap<usize, u64>,
+    /// Column sums `b_j`.
+    cols: HashMap<usize, u64>,
+}
+
+impl Table {
+    #[track_caller]
+    fn new(a: &[usize], b: &[usize]) -> Table {
+        assert_eq!(
+            a.len(),
+            b.len(),
+            "two labellings of the same samples must have the same length"
+        );
+        let mut t = Table {
+            cells: HashMap::new(),
+            rows: HashMap::new(),
+            cols: HashMap::new(),
+        };
+        for (&i, &j) in a.iter().zip(b) {
+            *t.cells.entry((i, j)).or_insert(0) += 1;
+            *t.rows.entry(i).or_insert(0) += 1;
+            *t.cols.entry(j).or_insert(0) += 1;
+        }
+        t
     }
-    (nij, ai, bj)
 }
 
 /// Hubert & Arabie's adjusted Rand index of two labellings of the same
 /// samples (module docs for the formula); symmetric in `a` and `b`, blind
-/// to renaming the labels.
+/// to renaming the labels. Pair counts are exact integers; the final
+/// ratio is computed in float64.
 ///
 /// # Panics
 /// If the lengths differ (a programmer error: they label the same samples).
 #[track_caller]
 pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> f64 {
-    let (nij, ai, bj) = contingency(a, b);
-    let index: f64 = nij.values().map(|&m| pairs(m)).sum();
-    let sa: f64 = ai.values().map(|&m| pairs(m)).sum();
-    let sb: f64 = bj.values().map(|&m| pairs(m)).sum();
+    let t = Table::new(a, b);
+    let index: u128 = t.cells.values().map(|&m| pairs(m)).sum();
+    let sa: u128 = t.rows.values().map(|&m| pairs(m)).sum();
+    let sb: u128 = t.cols.values().map(|&m| pairs(m)).sum();
     let total = pairs(a.len() as u64);
-    if total == 0.0 {
+    // max - E = (sa + sb)/2 - sa sb / total >= 0, with equality exactly when
+    // sa = sb in {0, total}: both partitions trivial in the same way.
+    if total == 0 || (sa == sb && (sa == 0 || sa == total)) {
         return 1.0;
     }
+    let (index, sa, sb, total) = (index as f64, sa as f64, sb as f64, total as f64);
     let expected = sa * sb / total;
     let max = (sa + sb) / 2.0;
-    if max == expected {
-        return 1.0;
-    }
     (index - expected) / (max - expected)
 }
 
@@ -95,9 +102,9 @@ pub fn purity(pred: &[usize], truth: &[usize]) -> f64 {
         );
         return 1.0;
     }
-    let (nij, _, _) = contingency(pred, truth);
+    let t = Table::new(pred, truth);
     let mut best: HashMap<usize, u64> = HashMap::new();
-    for (&(c, _), &m) in &nij {
+    for (&(c, _), &m) in &t.cells {
         let e = best.entry(c).or_insert(0);
         *e = (*e).max(m);
     }

@@ -310,6 +310,31 @@ pub fn score_against_dataset(
     Ok((score, fs))
 }
 
+/// As [`score_against_dataset`] for a labelled mixture's dataset: the floor
+/// set is `N = len(fake)` fresh samples of the mixture
+/// ([`fresh_labelled`]`(mix, floor_seed(dataset_seed, seed), N, real_f32)`,
+/// labels drawn afresh), the truth that decodes the atoms (coverage) is
+/// class 0's. Returns the score and the floor seed.
+///
+/// # Errors
+/// As [`score_against_dataset`].
+pub fn score_against_mixture(
+    real: &[Array4<f64>],
+    mix: &Labelled,
+    dataset_seed: u64,
+    real_f32: bool,
+    fake: &[Array4<f64>],
+    opts: &ScoreOptions,
+    seed: u64,
+) -> Result<(Score, u64), MetricsError> {
+    let truth = &mix.classes[0];
+    let n = check_set("generated set", fake, truth)?;
+    let fs = floor_seed(dataset_seed, seed);
+    let floor = fresh_labelled(mix, fs, n, real_f32).0;
+    let score = Reference::new(real, &floor, truth, opts, seed)?.score(fake)?;
+    Ok((score, fs))
+}
+
 /// One class of a labelled mixture scored on its own ([`score_per_class`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassScore {

@@ -106,8 +106,9 @@ class Params(Mapping[str, npt.NDArray[np.float64]]):
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[str]: ...
 
-class Samples(dict[str, npt.NDArray[np.float32]]):
-    """``{name: array}`` (``x1..xL``; with hidden codes ``s1..sL``, ``z``) plus provenance."""
+class Samples(dict[str, npt.NDArray[Any]]):
+    """``{name: array}`` (``x1..xL``; domain pair ``x1_b..xL_b``; with hidden codes
+    ``s1..sL``, ``z``: float32; labelled ``y``: int64) plus provenance."""
 
     @property
     def params(self) -> Params: ...
@@ -127,6 +128,10 @@ class Samples(dict[str, npt.NDArray[np.float32]]):
     def hidden(self) -> bool: ...
     @property
     def manifest(self) -> dict[str, Any] | None: ...
+    @property
+    def classes(self) -> list[Params]: ...
+    @property
+    def domain_b(self) -> Params | None: ...
 
 def sample(
     config: ConfigSpec,
@@ -135,6 +140,9 @@ def sample(
     hidden: bool = False,
     shard: Shard = None,
     threads: int | None = None,
+    out: Mapping[str, npt.NDArray[np.float32]] | None = None,
+    classes: int = 1,
+    domains: int = 1,
 ) -> Samples:
     """Samples of the FSR model, bit-identical to ``fsrgan sample`` files (float32, no copy)."""
 
@@ -154,6 +162,8 @@ def write_dataset(
     force: bool = False,
     chunk: int = 1024,
     threads: int | None = None,
+    classes: int = 1,
+    domains: int = 1,
 ) -> dict[str, Any]:
     """Writes the dataset directory ``fsrgan sample --out PATH`` writes; returns the manifest."""
 
