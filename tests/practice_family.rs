@@ -501,8 +501,7 @@ fn final_values(run: &std::path::Path) -> std::collections::BTreeMap<String, f64
     let text = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     let last = text
         .lines()
-        .filter(|l| l.contains("\"stage\":\"final\""))
-        .last()
+        .rfind(|l| l.contains("\"stage\":\"final\""))
         .unwrap()
         .to_string();
     let v: serde_json::Value = serde_json::from_str(&last).unwrap();
