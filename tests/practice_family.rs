@@ -497,6 +497,16 @@ fn fsrgan(args: &[&str]) -> (bool, String) {
     (o.status.success(), text)
 }
 
+/// `fsrgan sample --preset tiny --n N --seed 4 [extra] --out DIR`.
+fn sample(dir: &std::path::Path, n: usize, extra: &[&str]) {
+    let n = n.to_string();
+    let mut args = vec!["sample", "--preset", "tiny", "--n", &n, "--seed", "4"];
+    args.extend_from_slice(extra);
+    args.extend(["--out", dir.to_str().unwrap()]);
+    let (ok, log) = fsrgan(&args);
+    assert!(ok, "{log}");
+}
+
 fn final_values(run: &std::path::Path) -> std::collections::BTreeMap<String, f64> {
     let text = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     let last = text
@@ -545,20 +555,7 @@ fn train(dir: &std::path::Path, name: &str, cfg: &str, data: &std::path::Path) -
 fn labelled_data_train_a_cgan_and_an_infogan_scored_per_class() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("cls");
-    let (ok, log) = fsrgan(&[
-        "sample",
-        "--preset",
-        "tiny",
-        "--n",
-        "3000",
-        "--seed",
-        "4",
-        "--classes",
-        "3",
-        "--out",
-        data.to_str().unwrap(),
-    ]);
-    assert!(ok, "{log}");
+    sample(&data, 3000, &["--classes", "3"]);
     let (ok, log) = train(
         tmp.path(),
         "cgan",
@@ -613,18 +610,7 @@ fn labelled_data_train_a_cgan_and_an_infogan_scored_per_class() {
     assert!(v["purity"] >= 1.0 / 3.0 - 1e-12 && v["purity_chance"] >= 1.0 / 3.0 - 0.05);
     // A cGAN on unlabelled data says what it needs.
     let plain = tmp.path().join("plain");
-    assert!(
-        fsrgan(&[
-            "sample",
-            "--preset",
-            "tiny",
-            "--n",
-            "500",
-            "--out",
-            plain.to_str().unwrap()
-        ])
-        .0
-    );
+    sample(&plain, 500, &[]);
     let (ok, log) = train(
         tmp.path(),
         "bad",
@@ -638,20 +624,7 @@ fn labelled_data_train_a_cgan_and_an_infogan_scored_per_class() {
 fn a_cyclegan_is_scored_against_the_exact_translation() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("dom");
-    let (ok, log) = fsrgan(&[
-        "sample",
-        "--preset",
-        "tiny",
-        "--n",
-        "3000",
-        "--seed",
-        "4",
-        "--domains",
-        "2",
-        "--out",
-        data.to_str().unwrap(),
-    ]);
-    assert!(ok, "{log}");
+    sample(&data, 3000, &["--domains", "2"]);
     let (ok, log) = train(
         tmp.path(),
         "cyc",
@@ -685,18 +658,7 @@ fn a_cyclegan_is_scored_against_the_exact_translation() {
     assert!(!ok && log.contains("CycleGAN"), "{log}");
     // A CycleGAN on one domain says what it needs.
     let plain = tmp.path().join("plain");
-    assert!(
-        fsrgan(&[
-            "sample",
-            "--preset",
-            "tiny",
-            "--n",
-            "500",
-            "--out",
-            plain.to_str().unwrap()
-        ])
-        .0
-    );
+    sample(&plain, 500, &[]);
     let (ok, log) = train(
         tmp.path(),
         "bad",
@@ -710,20 +672,7 @@ fn a_cyclegan_is_scored_against_the_exact_translation() {
 fn pix2pix_learns_the_super_resolution_map_and_stackgan_without_pairs_does_not() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("plain");
-    assert!(
-        fsrgan(&[
-            "sample",
-            "--preset",
-            "tiny",
-            "--n",
-            "4000",
-            "--seed",
-            "2",
-            "--out",
-            data.to_str().unwrap()
-        ])
-        .0
-    );
+    sample(&data, 4000, &[]);
     let (ok, log) = train(
         tmp.path(),
         "p2p",

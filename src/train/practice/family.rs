@@ -61,7 +61,8 @@ impl Truths {
     }
 }
 
-fn tensors(x: &[Array4<f64>], game: &PracticeGame) -> Vec<Tensor> {
+/// Levels as tensors of the game's kind on its device.
+pub fn tensors(x: &[Array4<f64>], game: &PracticeGame) -> Vec<Tensor> {
     x.iter()
         .map(|a| tensor_from(&a.clone().into_dyn(), game.kind, game.device))
         .collect()

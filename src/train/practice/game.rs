@@ -325,28 +325,12 @@ impl PracticeGame {
                 let mut critics = Vec::new();
                 for l in 0..levels {
                     let w = cfg.width_of(l) as i64;
-                    translators[l] = Some(Translator::new(
-                        &format!("gab.level{}", l + 1),
-                        &cfg,
-                        c as i64,
-                        c as i64,
-                        q,
-                        w,
-                        0,
-                        kind,
-                        device,
-                    ));
-                    back[l] = Some(Translator::new(
-                        &format!("gba.level{}", l + 1),
-                        &cfg,
-                        c as i64,
-                        c as i64,
-                        q,
-                        w,
-                        0,
-                        kind,
-                        device,
-                    ));
+                    let tr = |name: &str| {
+                        let name = format!("{name}.level{}", l + 1);
+                        Translator::new(&name, &cfg, c as i64, c as i64, q, w, 0, kind, device)
+                    };
+                    translators[l] = Some(tr("gab"));
+                    back[l] = Some(tr("gba"));
                     critics.push(critic(&format!("db{}", l + 1), l, &single(l), spec));
                     critics.push(critic(&format!("da{}", l + 1), l, &single(l), spec));
                 }

@@ -46,11 +46,10 @@ use tch::{Device, Tensor};
 use super::super::TrainError;
 use super::super::executor::{Executor, Flow, Position, Progress, Stage, Values};
 use super::super::generator::array4;
-use super::super::generator::tensor_from;
 use super::super::stage::StepLosses;
 use super::config::{Method, Mode, PracticeConfig};
 use super::family::{
-    TrainData, Truths, code_agreement, super_resolution_values, translation_values,
+    TrainData, Truths, code_agreement, super_resolution_values, tensors, translation_values,
 };
 use super::game::{PracticeGame, Real};
 use super::layers::mix;
@@ -606,13 +605,6 @@ fn fresh_sets(
     })
 }
 
-/// The training data: every level of the dataset, as tensors on `device`.
-fn data_tensors(data: &[Array4<f64>], game: &PracticeGame) -> Vec<Tensor> {
-    data.iter()
-        .map(|x| tensor_from(&x.clone().into_dyn(), game.kind, game.device))
-        .collect()
-}
-
 /// Trains (or resumes) the practice GAN of `cfg` on `data` (the dataset's
 /// levels, `(N, c, r_l, r_l)`), scored against `truth`, in `opts.out`.
 ///
@@ -767,7 +759,7 @@ pub fn train_practice_with(
         seed,
     )?;
     let fresh = fresh_sets(&cfg, truths, domain_b)?;
-    let train = data_tensors(data, &game);
+    let train = tensors(data, &game);
     let labels_t = labels.as_ref().map(|y| {
         let v: Vec<i64> = y.iter().map(|&c| c as i64).collect();
         Tensor::from_slice(&v).to_device(game.device)
@@ -775,7 +767,7 @@ pub fn train_practice_with(
     let train_b = x_b
         .as_ref()
         .filter(|_| domain_b.is_some())
-        .map(|b| data_tensors(b, &game));
+        .map(|b| tensors(b, &game));
     let targets: Vec<f64> = model.k.clone();
     let steps = phase_steps(&game, cfg.lower);
     let total = steps.iter().sum::<usize>().min(cfg.practice.max_steps);
