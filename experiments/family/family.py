@@ -12,8 +12,9 @@ they exist: `data` (the ordinary truth), `data-classes` (`--classes 3`, a
 labelled mixture: cGAN and InfoGAN) and `data-domains` (`--domains 2`:
 CycleGAN), writes each method's config with the seed set into
 OUT/<method>-s<seed>/run.toml and runs `fsrgan train` on it, PARALLEL at a
-time with THREADS threads each. `table` reads every run's final row and
-prints, per method, the mean over seeds (and the range) of each level's
+time with THREADS threads each. `table` reads every run's final row (and
+RUN/pairs.json, `cargo run --release --example family_pairs -- RUN`, for a
+run that predates the pair SWD in its final row) and prints, per method, the mean over seeds (and the range) of each level's
 patch SWD over its floor, atom coverage, the generator's active channels
 (E3; the target's in the header), MS-SSIM against the real pairs', the
 method's own score and the wall time; `--json` also writes what
@@ -107,6 +108,12 @@ def collect(outs):
             fin, first, rows = final(run)
             if fin is None:
                 continue
+            # Runs trained before the pair SWD joined the final row: its
+            # values from `cargo run --release --example family_pairs -- RUN`.
+            pj = os.path.join(run, "pairs.json")
+            if os.path.exists(pj):
+                for k, x in json.load(open(pj)).items():
+                    fin["values"].setdefault(k, x)
             cfg = open(os.path.join(run, "config.toml")).read()
             preset = json.load(open(os.path.join(run, "manifest.json"))).get("preset") if os.path.exists(os.path.join(run, "manifest.json")) else None
             levels = max(int(k[3:]) for k in fin["values"] if re.fullmatch(r"swd\d+", k))
@@ -167,6 +174,7 @@ def cmd_table(a):
         levels = max(r["levels"] for rs in methods.values() for r in rs)
         head = ["method", "seeds", "steps", "secs"]
         head += [f"SWD{l}/floor" for l in range(1, levels + 1)]
+        head += [f"pair SWD{l}/floor" for l in range(2, levels + 1)]
         head += [f"finest band{l}/floor" for l in range(1, levels + 1)]
         head += [f"cov{l}" for l in range(1, levels + 1)]
         head += [f"active ch. {l}" for l in range(1, levels + 1)]
@@ -184,6 +192,8 @@ def cmd_table(a):
             first = lambda l: stat([r["first"][f"swd{l}"] / r["first"][f"swd{l}_floor"] for r in rs if f"swd{l}" in r["first"]])
             row = [method, str(len(rs)), fmt(stat([r["steps"] for r in rs]), 0), fmt(stat([r["secs"] for r in rs]), 0)]
             row += [f"{fmt(ratio(l), 1)} (from {fmt(first(l), 0)})" for l in range(1, levels + 1)]
+            pair = lambda l: stat([v[f"pair_swd{l}"] / v[f"pair_swd{l}_floor"] for v in vs if f"pair_swd{l}" in v])
+            row += [fmt(pair(l), 1) for l in range(2, levels + 1)]
             band = lambda l: stat([v[f"pyr{l}_0"] / v[f"pyr{l}_0_floor"] for v in vs if f"pyr{l}_0" in v])
             row += [fmt(band(l), 1) for l in range(1, levels + 1)]
             row += [fmt(g(f"cov{l}"), 2) for l in range(1, levels + 1)]

@@ -49,7 +49,8 @@ use super::super::generator::array4;
 use super::super::stage::StepLosses;
 use super::config::{Method, Mode, PracticeConfig};
 use super::family::{
-    TrainData, Truths, code_agreement, super_resolution_values, tensors, translation_values,
+    TrainData, Truths, code_agreement, pair_swd_values, super_resolution_values, tensors,
+    translation_values,
 };
 use super::game::{PracticeGame, Real};
 use super::layers::mix;
@@ -256,7 +257,7 @@ struct PhaseStage<'a> {
 
 /// Fresh real sets of the truth beside the reference, for the methods' own scores.
 #[derive(Debug, Default)]
-struct FreshSets {
+pub struct FreshSets {
     /// Real levels (domain A of a pair).
     a: Vec<Array4<f64>>,
     /// Domain B's levels of the same codes.
@@ -268,7 +269,7 @@ struct FreshSets {
 /// The samples a game's evaluation scores: its generated samples, or for a
 /// CycleGAN its translations of the fresh domain-A set, with the method's
 /// own values.
-fn scored_samples(
+pub fn scored_samples(
     game: &PracticeGame,
     eval: usize,
     fresh: &FreshSets,
@@ -565,8 +566,59 @@ fn per_class_values(
     Ok(v)
 }
 
+/// The fresh real set `tag` of a run's metrics (0: the reference, 1: the
+/// floor set): samples of `scored` (the truth, or domain B's for a
+/// CycleGAN), or of the mixture of `truths.classes` for labelled data (atom
+/// coverage then decodes with class 0's truth; per-class numbers are final).
+fn reference_set(
+    truths: &Truths,
+    scored: &Params,
+    seed: u64,
+    tag: u64,
+    n: usize,
+) -> Vec<Array4<f64>> {
+    if truths.classes.len() >= 2 {
+        let mixture = Labelled {
+            classes: truths.classes.clone(),
+        };
+        fresh_labelled(&mixture, mix(seed, 0x4EF, tag, 0), n, false).0
+    } else {
+        fresh_real(scored, mix(seed, 0x4EF, tag, 0), n, false)
+    }
+}
+
+/// The final row's pair SWD ([`super::family::pair_swd_values`]) of the
+/// scored samples `fake` against the run's own reference and floor sets.
+///
+/// # Errors
+/// A CycleGAN without domain B's truth.
+pub fn final_pair_swd(
+    cfg: &PracticeRun,
+    truths: &Truths,
+    fake: &[Array4<f64>],
+) -> Result<Values, TrainError> {
+    let scored = match (cfg.practice.method, &truths.domain_b) {
+        (Method::Cyclegan, Some(b)) => b,
+        (Method::Cyclegan, None) => {
+            return Err(TrainError::InvalidConfig {
+                field: "data".into(),
+                rule: "a CycleGAN is scored against domain B's truth".into(),
+            });
+        }
+        _ => &truths.main,
+    };
+    let seed = cfg.practice.seed;
+    Ok(pair_swd_values(
+        fake,
+        &reference_set(truths, scored, seed, 0, cfg.reference),
+        &reference_set(truths, scored, seed, 1, cfg.eval),
+        scored.config.patch,
+        seed,
+    ))
+}
+
 /// The fresh real sets of the methods' own scores (see [`FreshSets`]).
-fn fresh_sets(
+pub fn fresh_sets(
     cfg: &PracticeRun,
     truths: &Truths,
     domain_b: Option<&Params>,
@@ -741,16 +793,7 @@ pub fn train_practice_with(
     // Labelled data are a mixture: its fresh sets are mixture samples (atom
     // coverage decodes with class 0's truth; per-class numbers are final).
     let scored_truth = domain_b.unwrap_or(truth);
-    let fresh_set = |tag: u64, n: usize| -> Vec<Array4<f64>> {
-        if truths.classes.len() >= 2 {
-            let mixture = Labelled {
-                classes: truths.classes.clone(),
-            };
-            fresh_labelled(&mixture, mix(seed, 0x4EF, tag, 0), n, false).0
-        } else {
-            fresh_real(scored_truth, mix(seed, 0x4EF, tag, 0), n, false)
-        }
-    };
+    let fresh_set = |tag: u64, n: usize| reference_set(truths, scored_truth, seed, tag, n);
     let reference = Reference::new(
         &fresh_set(0, cfg.reference),
         &fresh_set(1, cfg.eval),
@@ -834,6 +877,7 @@ pub fn train_practice_with(
     let score = reference.score(&fake)?;
     let mut values = score_values(&score);
     values.extend(own);
+    values.extend(final_pair_swd(&cfg, truths, &fake)?);
     if method == Method::Cgan {
         values.extend(per_class_values(&game, cfg.eval, &fresh, truths, seed)?);
     }
