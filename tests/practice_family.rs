@@ -697,3 +697,41 @@ fn pix2pix_learns_the_super_resolution_map_and_stackgan_without_pairs_does_not()
     assert!(p < 0.3, "pix2pix SR error {p}");
     assert!(s > 0.6, "stackgan SR error {s}");
 }
+
+#[test]
+fn pair_swd_sees_levels_that_do_not_go_together() {
+    use fsrgan::metrics::score::fresh_real;
+    use fsrgan::train::practice::family::{pair_image, pair_swd_values};
+    let truth = fsrgan::model::Params::generate(&Config::preset("tiny").unwrap(), 3).unwrap();
+    let real = fresh_real(&truth, 10, 4096, false);
+    let floor = fresh_real(&truth, 11, 1024, false);
+    let fake = fresh_real(&truth, 12, 1024, false);
+    // pair_image by hand: channel 0 is X_1 upsampled, channel 1 is X_2.
+    let p = pair_image(&fake[0], &fake[1]);
+    assert_eq!(p.dim(), (1024, 2, 8, 8));
+    assert_eq!(p[[5, 0, 7, 3]], fake[0][[5, 0, 3, 1]]);
+    assert_eq!(p[[5, 1, 7, 3]], fake[1][[5, 0, 7, 3]]);
+    // Real sets are as far from the reference as another real set: the
+    // spread of their ratio, over 5 independent real sets, is the noise
+    // that a wrong set must clear.
+    let real_ratios: Vec<f64> = (0..5)
+        .map(|k| {
+            let other = fresh_real(&truth, 20 + k, 1024, false);
+            let v = pair_swd_values(&other, &real, &floor, 2, 7);
+            v["pair_swd2"] / v["pair_swd2_floor"]
+        })
+        .collect();
+    let ratio = real_ratios.iter().copied().fold(0.0, f64::max);
+    assert!(ratio < 2.0, "real pairs: {real_ratios:?}");
+    // The wrong input: each X_2 beside another sample's X_1. Every level
+    // alone is still a real set, but the pairs do not go together.
+    let n = fake[0].dim().0;
+    let order: Vec<usize> = (0..n).map(|i| (i + 1) % n).collect();
+    let shuffled = vec![fake[0].select(ndarray::Axis(0), &order), fake[1].clone()];
+    let w = pair_swd_values(&shuffled, &real, &floor, 2, 7);
+    let bad = w["pair_swd2"] / w["pair_swd2_floor"];
+    assert!(
+        bad > 2.0 * ratio,
+        "shuffled pairs: {bad} (real pairs at most {ratio})"
+    );
+}
