@@ -17,7 +17,9 @@
 //!   uninterrupted one exactly; incompatible switches name field and rule.
 
 use fsrgan::model::Config;
-use fsrgan::train::TrainError;
+mod common;
+
+use common::field_of;
 use fsrgan::train::practice::layers::{BatchNorm, normal_tensor, virtual_batch_norm};
 use fsrgan::train::practice::loss::{
     began_k_update, code_cross_entropy, cycle_loss, d_loss_smoothed, mi_lower_bound, neg_elbo_terms,
@@ -420,13 +422,6 @@ fn family_games_resume_exactly() {
             state(&d).iter().zip(&sa).any(|(x, y)| !x.equal(y)),
             "{name}"
         );
-    }
-}
-
-fn field_of(e: TrainError) -> String {
-    match e {
-        TrainError::InvalidConfig { field, rule } => format!("{field}: {rule}"),
-        other => panic!("expected InvalidConfig, got {other}"),
     }
 }
 

@@ -2,6 +2,9 @@
 //! mode, config errors that name the field, ProGAN's fade-in at 0, exact
 //! resume on the CPU, first-layer filters.
 
+mod common;
+
+use common::field_of;
 use fsrgan::model::Config;
 use fsrgan::train::TrainError;
 use fsrgan::train::practice::config::{DNorm, FirstLayer, GNorm, Resample, ToRgb};
@@ -129,13 +132,6 @@ fn critic_logits_are_one_per_sample() {
         .collect();
     assert_eq!(dims(&c.forward(&x, 2, 1.0, true)), [5]);
     assert_eq!(dims(&c.forward(&x, 0, 1.0, true)), [5]);
-}
-
-fn field_of(e: TrainError) -> String {
-    match e {
-        TrainError::InvalidConfig { field, rule } => format!("{field}: {rule}"),
-        other => panic!("expected InvalidConfig, got {other}"),
-    }
 }
 
 #[test]

@@ -42,3 +42,12 @@ steps = 10
 steps = 10
 candidates = 1
 "#;
+
+/// `field: rule` of an invalid-config error (panics on any other error).
+#[cfg(feature = "torch")]
+pub fn field_of(e: fsrgan::train::TrainError) -> String {
+    match e {
+        fsrgan::train::TrainError::InvalidConfig { field, rule } => format!("{field}: {rule}"),
+        other => panic!("expected InvalidConfig, got {other}"),
+    }
+}
