@@ -100,6 +100,16 @@ pub fn sample_figure(
     sets: &[(&str, &[ArrayView4<'_, f64>])],
     rows: usize,
 ) -> Result<(), PlotError> {
+    sample_figure_from(path, sets, rows, 1)
+}
+
+/// [`sample_figure`] whose first column group is level `first_level`.
+fn sample_figure_from(
+    path: &Path,
+    sets: &[(&str, &[ArrayView4<'_, f64>])],
+    rows: usize,
+    first_level: usize,
+) -> Result<(), PlotError> {
     let display = path.display().to_string();
     if path.extension().and_then(|e| e.to_str()) != Some("png") {
         return Err(PlotError::Extension(display));
@@ -141,7 +151,7 @@ pub fn sample_figure(
             let g0 = gap + l * group;
             let r = first[l].shape()[2];
             root.draw(&Text::new(
-                format!("level {} ({r}x{r})", l + 1),
+                format!("level {} ({r}x{r})", l + first_level),
                 (g0 as i32, 2),
                 font(15),
             ))?;
@@ -182,6 +192,27 @@ pub fn sample_figure(
         ))?;
         Ok(())
     })
+}
+
+/// The super-resolution picture `superres.png`: for the same real parents
+/// `X_{l-1}` (held-out samples), the real child `X_l` beside the learner's
+/// child `M'_l up'_{l-1}(decode(X_{l-1}))`, levels `2..L` (`children[l-2]`,
+/// `learner[l-2]`), [`sample_figure`]'s colours.
+///
+/// # Errors
+/// As [`sample_figure`].
+pub fn superres_figure<'a>(
+    path: &Path,
+    children: &[ArrayView4<'a, f64>],
+    learner: &[ArrayView4<'a, f64>],
+    rows: usize,
+) -> Result<(), PlotError> {
+    sample_figure_from(
+        path,
+        &[("real child", children), ("learner's child", learner)],
+        rows,
+        2,
+    )
 }
 
 /// [`sample_figure`] of one image set (`sample --grid`).
@@ -759,8 +790,28 @@ pub fn run_figures<'a>(
     fake: &[ArrayView4<'a, f64>],
     more: impl FnOnce() -> Result<(), PlotError>,
 ) -> Vec<String> {
+    run_figures_with(dir, real, fake, None, more)
+}
+
+/// [`run_figures`], and `superres.png` ([`superres_figure`]) when
+/// `superres` holds the learner's children of `real`'s parents (levels
+/// `2..L`).
+pub fn run_figures_with<'a>(
+    dir: &Path,
+    real: &[ArrayView4<'a, f64>],
+    fake: &[ArrayView4<'a, f64>],
+    superres: Option<&[ArrayView4<'a, f64>]>,
+    more: impl FnOnce() -> Result<(), PlotError>,
+) -> Vec<String> {
     let mut warnings = Vec::new();
+    let sr = match superres {
+        Some(children) if real.len() >= 2 => {
+            superres_figure(&dir.join("superres.png"), &real[1..], children, 8)
+        }
+        _ => Ok(()),
+    };
     let results = [
+        sr,
         sample_figure(
             &dir.join("samples.png"),
             &[("real", real), ("learner", fake)],

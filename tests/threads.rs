@@ -186,7 +186,7 @@ fn the_wait_policy_is_applied_by_reexecuting_and_recorded() {
             out: tmp.path().join("lib"),
             resume: false,
             device: tch::Device::Cpu,
-            quiet: true,
+            data: None,
         };
         match train(&cfg, &opts, &mut |_, _, _, _, _, _, _| {}) {
             Err(TrainError::InvalidConfig { field, rule }) => {

@@ -65,7 +65,7 @@ fn run(cfg: &TrainConfig, dir: &std::path::Path) -> Result<TrainOutcome, TrainEr
         out: dir.to_path_buf(),
         resume: false,
         device: Device::Cpu,
-        quiet: true,
+        data: None,
     };
     train(cfg, &opts, &mut |_, _, _, _, _, _, _| {})
 }
@@ -379,7 +379,7 @@ fn resumed_runs_repeat_the_uninterrupted_run_bit_for_bit() {
             out: dir.path().to_path_buf(),
             resume: true,
             device: Device::Cpu,
-            quiet: true,
+            data: None,
         };
         let resumed = train(&cfg, &opts, &mut |_, _, _, _, _, _, _| {}).unwrap();
         let a = fsrgan::io::params::named_tensors(&full.learner);
@@ -455,10 +455,12 @@ fn invalid_training_configs_name_the_field() {
         ("[dictionary]\nbeta1 = 1.0", "dictionary.beta1"),
         ("[model]\nm = [40, 40]", "model"),
         ("final_eval = 3", "final_eval"),
+        ("data = \"oracle\"\ndataset = \"/x\"", "dataset"),
         (
-            "[superres]\nadversarial = 0.0\nrecon = 1.0",
-            "superres.candidates",
+            "data = \"oracle\"\n[debug]\nshuffle_pairs = true",
+            "debug.shuffle_pairs",
         ),
+        ("heldout = 1", "heldout"),
         ("[level1]\ndisc = \"witness\"", "level1.disc"),
         ("[superres]\nhidden = 0", "superres.hidden"),
         ("track = \"Practice\"", "track"),

@@ -433,6 +433,13 @@ fn plots(run: &RunDir, out: &Path) -> anyhow::Result<String> {
             .into(),
     ));
     figures.push((
+        "superres.png".into(),
+        "Super-resolution: for the same real parents `X_{l-1}` (held-out samples), the real \
+         child `X_l` (left) beside the learner's child of that parent (right), every level \
+         `l >= 2`, on the real child's colour scale."
+            .into(),
+    ));
+    figures.push((
         "samples-real.png".into(),
         "Real samples of the true generator alone, on the same scale.".into(),
     ));

@@ -98,17 +98,17 @@ pub struct Args {
 }
 
 /// The generated samples and where they came from.
-struct Fake {
+pub(super) struct Fake {
     /// `x1..xL` (absent only when `x1_b..xL_b` are given for a domain pair).
-    x: Option<Vec<Array4<f64>>>,
+    pub(super) x: Option<Vec<Array4<f64>>>,
     /// `x1_b..xL_b`, read when REAL_DIR is a domain pair.
     x_b: Option<Vec<Array4<f64>>>,
     /// The labels `y` and their file, read when REAL_DIR is labelled.
     y: Option<(Tensor, PathBuf)>,
     /// Samples.
-    n: usize,
-    kind: String,
-    ignored: Vec<String>,
+    pub(super) n: usize,
+    pub(super) kind: String,
+    pub(super) ignored: Vec<String>,
 }
 
 /// Everything `score` reports.
@@ -164,7 +164,9 @@ fn levels_of(
     suffix: &str,
     cfg: &Config,
     file_of: &FileOf,
+    role: Role,
 ) -> anyhow::Result<Vec<Array4<f64>>> {
+    let (set, model) = role.words();
     let levels = cfg.levels;
     let mut x = Vec::with_capacity(levels);
     let mut n0 = 0;
@@ -174,7 +176,7 @@ fn levels_of(
         let need = format!("(N, {}, {r}, {r})", cfg.channels);
         let t = tensors.get(&name).with_context(|| {
             format!(
-                "{}: no array `{name}`: the real data have {levels} levels, so FAKE needs {}..{}; level {l} has shape {need}",
+                "{}: no array `{name}`: {model} has {levels} levels, so {set} needs {}..{}; level {l} has shape {need}",
                 file_of(&name).display(),
                 level_name(1, suffix),
                 level_name(levels, suffix)
@@ -183,7 +185,7 @@ fn levels_of(
         let shape = t.shape().to_vec();
         if shape.len() != 4 || shape[1..] != [cfg.channels, r, r] {
             bail!(
-                "{}: array `{name}` has shape {shape:?}; level {l} of the real data needs {need}",
+                "{}: array `{name}` has shape {shape:?}; level {l} of {model} needs {need}",
                 file_of(&name).display()
             );
         }
@@ -215,16 +217,43 @@ fn levels_of(
     Ok(x)
 }
 
+/// Which set [`load_fake`] reads, for its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    /// `fsrgan score`'s FAKE, checked against the real data.
+    Fake,
+    /// `fsrgan train --data`, checked against the config's model.
+    Training,
+}
+
+impl Role {
+    /// (the set, what it is checked against)
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Role::Fake => ("FAKE", "the real data"),
+            Role::Training => ("--data", "the training config's model"),
+        }
+    }
+}
+
 /// Reads FAKE (module docs) and checks it against the real data's config;
 /// `want_b`: read `x{l}_b` if present (REAL_DIR is a domain pair), then
-/// `x{l}` may be absent; `want_y`: read the labels `y` if present.
-fn load_fake(path: &Path, cfg: &Config, want_b: bool, want_y: bool) -> anyhow::Result<Fake> {
+/// `x{l}` may be absent; `want_y`: read the labels `y` if present. With
+/// `Role::Training` the same reader takes `fsrgan train --data`'s plain sets.
+pub(super) fn load_fake(
+    path: &Path,
+    cfg: &Config,
+    want_b: bool,
+    want_y: bool,
+    role: Role,
+) -> anyhow::Result<Fake> {
     let levels = cfg.levels;
+    let (set, _) = role.words();
     let (tensors, kind, file_of): (BTreeMap<String, Tensor>, String, FileOf) = if path.is_dir()
         && path.join(MANIFEST).is_file()
     {
         let (m, arrays) = open_samples(path)
-            .with_context(|| format!("opening the FAKE dataset {}", path.display()))?;
+            .with_context(|| format!("opening the {set} dataset {}", path.display()))?;
         let kind = match &m.source {
             Some(s) => format!(
                 "dataset generated from run {} ({} track, {})",
@@ -257,7 +286,7 @@ fn load_fake(path: &Path, cfg: &Config, want_b: bool, want_y: bool) -> anyhow::R
         }
         if arrays.is_empty() {
             bail!(
-                "{}: no manifest.json and no x1.npy: FAKE must be a dataset directory, a directory of x1.npy..x{levels}.npy, or an .npz/.safetensors file with arrays x1..x{levels}",
+                "{}: no manifest.json and no x1.npy: {set} must be a dataset directory, a directory of x1.npy..x{levels}.npy, or an .npz/.safetensors file with arrays x1..x{levels}",
                 path.display()
             );
         }
@@ -281,7 +310,7 @@ fn load_fake(path: &Path, cfg: &Config, want_b: bool, want_y: bool) -> anyhow::R
             Box::new(move |_: &str| file.clone()),
         )
     } else {
-        bail!("FAKE {} does not exist", path.display());
+        bail!("{set} {} does not exist", path.display());
     };
     let mut ignored = crate::metrics::score::check_level_names(
         "fake",
@@ -300,11 +329,11 @@ fn load_fake(path: &Path, cfg: &Config, want_b: bool, want_y: bool) -> anyhow::R
     let x = if has_b && !tensors.contains_key("x1") {
         None
     } else {
-        Some(levels_of(&tensors, "", cfg, &file_of)?)
+        Some(levels_of(&tensors, "", cfg, &file_of, role)?)
     };
     let x_b = if has_b {
         ignored.retain(|n| !(n.ends_with("_b") && level_of(&n[..n.len() - 2]).is_some()));
-        Some(levels_of(&tensors, "_b", cfg, &file_of)?)
+        Some(levels_of(&tensors, "_b", cfg, &file_of, role)?)
     } else {
         None
     };
@@ -388,7 +417,13 @@ fn run_inner(args: &Args) -> anyhow::Result<ExitCode> {
     let real: Vec<Array4<f64>> = (1..=cfg.levels)
         .map(|l| ds.x(l))
         .collect::<Result<_, _>>()?;
-    let fake = load_fake(&args.fake, cfg, ds.kind.is_paired(), ds.kind.is_labelled())?;
+    let fake = load_fake(
+        &args.fake,
+        cfg,
+        ds.kind.is_paired(),
+        ds.kind.is_labelled(),
+        Role::Fake,
+    )?;
     let n = fake.n;
     let real_f32 = ds
         .manifest

@@ -97,15 +97,87 @@ pub(super) fn device(name: &str) -> anyhow::Result<tch::Device> {
 }
 
 /// Adopts the model config and seed of the dataset `dir` from its manifest
-/// (a JSON read: no parallel work, so it may run before the pools are sized).
+/// (a JSON read: no parallel work, so it may run before the pools are sized),
+/// when `dir` is a dataset directory of `fsrgan sample`; a plain set of
+/// arrays keeps the config's model. Records the dataset's absolute path in
+/// the config (`dataset`), so a resumed run reads it again.
 fn adopt_dataset(
     cfg: &mut TrainConfig,
     dir: &std::path::Path,
-) -> anyhow::Result<crate::io::Manifest> {
+) -> anyhow::Result<Option<crate::io::Manifest>> {
+    cfg.dataset = Some(std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()));
+    if !dir.join("manifest.json").is_file() {
+        return Ok(None);
+    }
     let m = crate::io::Manifest::read(&dir.join("manifest.json"))?;
     cfg.model = m.config.clone();
     cfg.seed = m.seed;
-    Ok(m)
+    Ok(Some(m))
+}
+
+/// Reads the training set `path` (`TrainConfig::dataset`): a dataset
+/// directory of `fsrgan sample` (its stored samples, and its truth after
+/// [`check_dataset_truth`]), or a plain `.npz`/`.safetensors` file or
+/// directory of `.npy` files with `x1..xL` shaped as the config's model
+/// (no truth).
+fn load_training_set(
+    path: &std::path::Path,
+    cfg: &TrainConfig,
+) -> anyhow::Result<crate::train::data::Loaded> {
+    if path.join("manifest.json").is_file() {
+        let m = crate::io::Manifest::read(&path.join("manifest.json"))?;
+        if m.config != cfg.model || m.seed != cfg.seed {
+            anyhow::bail!(
+                "{}: its manifest's model or seed differs from the run's config (model `{}`, seed {}): was the dataset replaced?",
+                path.display(),
+                cfg.model.name,
+                cfg.seed
+            );
+        }
+        check_dataset_truth(path, &m)?;
+        let ds = crate::io::Dataset::open(path)
+            .with_context(|| format!("opening the dataset {}", path.display()))?;
+        if ds.classes.len() > 1 {
+            anyhow::bail!(
+                "{}: a labelled mixture of {} FSR models; the theory track learns one model (the practice track's cGAN trains on labelled sets)",
+                path.display(),
+                ds.classes.len()
+            );
+        }
+        let x = (1..=cfg.model.levels)
+            .map(|l| ds.x(l))
+            .collect::<Result<Vec<_>, _>>()?;
+        let n = x[0].shape()[0];
+        return Ok(crate::train::data::Loaded {
+            x,
+            truth: Some(ds.params.clone()),
+            what: format!(
+                "a dataset of {n} samples of the `{}` model, seed {}, scored against its truth",
+                m.config.name, m.seed
+            ),
+        });
+    }
+    let set =
+        super::score::load_fake(path, &cfg.model, false, false, super::score::Role::Training)?;
+    if !set.ignored.is_empty() {
+        eprintln!(
+            "warning: {}: arrays {} are not levels x1..x{} and are not read",
+            path.display(),
+            set.ignored.join(", "),
+            cfg.model.levels
+        );
+    }
+    let Some(x) = set.x else {
+        anyhow::bail!("{}: no arrays x1..x{}", path.display(), cfg.model.levels);
+    };
+    Ok(crate::train::data::Loaded {
+        x,
+        truth: None,
+        what: format!(
+            "{} of {} samples shaped as the `{}` model, no truth: only what the data can measure is reported",
+            set.kind, set.n, cfg.model.name
+        ),
+    })
 }
 
 /// Checks that the manifest's model config and seed regenerate the dataset's
@@ -174,7 +246,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (None, None) => TrainConfig::preset("small")?,
         };
         if let Some(dir) = &args.data {
-            manifest = Some(adopt_dataset(&mut cfg, dir)?);
+            manifest = adopt_dataset(&mut cfg, dir)?;
         }
         let model = cfg.model.clone();
         let (ts, ws) = cfg
@@ -220,9 +292,11 @@ fn train_sized(
     manifest: Option<&crate::io::Manifest>,
     n: usize,
 ) -> anyhow::Result<ExitCode> {
-    if let (Some(dir), Some(m)) = (&args.data, manifest) {
-        check_dataset_truth(dir, m)?;
-    }
+    let _ = manifest;
+    let data = match &cfg.dataset {
+        Some(p) => Some(load_training_set(p, cfg)?),
+        None => None,
+    };
     if resume {
         eprintln!(
             "cpu: {n} thread(s), OpenMP wait policy {:?} (recorded in the run)",
@@ -252,13 +326,14 @@ fn train_sized(
         out: out.to_path_buf(),
         resume,
         device: dev,
-        quiet: false,
+        data,
     };
     let outcome = train(cfg, &opts, &mut progress)
         .with_context(|| format!("training into {}", out.display()))?;
     bar.finish_and_clear();
     let v = &outcome.last.values;
     let get = |k: &str| v.get(k).copied().unwrap_or(f64::NAN);
+    eprintln!("data: {}", outcome.data);
     eprintln!(
         "{} steps in {:.1} s{}",
         outcome.steps_run,

@@ -149,13 +149,20 @@ impl RunDir {
 
     /// Starts a new run in a directory from [`RunDir::create`]: writes
     /// `config.toml`, the ground truth `truth.safetensors` (float64, with its
-    /// checksum) and empty metrics. The one set-up of both tracks.
+    /// checksum; none for a dataset without one) and empty metrics. The one set-up of both tracks.
     ///
     /// # Errors
     /// [`IoError`] if a file cannot be written.
-    pub fn start_new(&self, config_toml: &str, truth: &Params, seed: u64) -> Result<(), IoError> {
+    pub fn start_new(
+        &self,
+        config_toml: &str,
+        truth: Option<&Params>,
+        seed: u64,
+    ) -> Result<(), IoError> {
         write_bytes(&self.file("config.toml"), config_toml.as_bytes())?;
-        write_params(&self.file("truth.safetensors"), truth, seed, Dtype::F64)?;
+        if let Some(truth) = truth {
+            write_params(&self.file("truth.safetensors"), truth, seed, Dtype::F64)?;
+        }
         self.write_rows(&[])
     }
 

@@ -41,6 +41,7 @@ pub fn save_checkpoint(
     disc: &mut Disc,
     opts: (&Optim, &Optim),
     pos: (usize, usize, usize),
+    data_cursor: u64,
 ) -> Result<(), TrainError> {
     let dtype = dtype(cfg.precision);
     let params = learner.to_params()?;
@@ -66,6 +67,7 @@ pub fn save_checkpoint(
     meta.insert("stage_index".into(), pos.0.to_string());
     meta.insert("stage_step".into(), pos.1.to_string());
     meta.insert("step".into(), pos.2.to_string());
+    meta.insert("data_cursor".into(), data_cursor.to_string());
     meta.insert("opt_d.t".into(), opts.0.t.to_string());
     meta.insert("opt_g.t".into(), opts.1.t.to_string());
     write_tensors(
@@ -162,6 +164,9 @@ pub struct Saved {
     pub t_d: u64,
     /// The generator optimiser's step count.
     pub t_g: u64,
+    /// Training samples the dataset had served (its position in the
+    /// epochs, `train::data`); 0 for runs on the oracle.
+    pub data_cursor: u64,
     /// The saved tensors by name.
     pub tensors: BTreeMap<String, IoTensor>,
 }
@@ -194,6 +199,10 @@ pub fn load_state(run: &RunDir) -> Result<Saved, TrainError> {
         step: get("step")? as usize,
         t_d: get("opt_d.t")?,
         t_g: get("opt_g.t")?,
+        data_cursor: match f.metadata.get("data_cursor") {
+            None => 0,
+            Some(_) => get("data_cursor")?,
+        },
         tensors: f.tensors,
     })
 }

@@ -178,8 +178,9 @@ pub struct StageConfig {
     /// (the learner's, then draws from seeds derived from `train_seed`) trains
     /// `select_after` steps against its own fresh discriminator; the one whose
     /// discriminator value (the closed form's `(1/2) sum_g w_g ||R_g - F_g||^2`,
-    /// averaged over the last fifth of those steps) is smallest goes on. The
-    /// choice reads only real and generated samples, never a truth metric.
+    /// averaged over the last fifth of those steps; with `adversarial = 0`,
+    /// the generator's L1 loss) is smallest goes on. The choice reads only
+    /// real and generated samples, never a truth metric.
     #[serde(default = "default_candidates")]
     pub candidates: usize,
     /// Steps of each random start before the choice (`candidates > 1`).
@@ -232,6 +233,28 @@ fn default_init_bias() -> f64 {
     0.0
 }
 
+/// Where a run's real samples come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataMode {
+    /// A dataset of `N` samples (`dataset`, or `samples` drawn from the truth
+    /// when the run starts): batches walk seeded shuffled epochs of its
+    /// training split, the metrics compare against its held-out split
+    /// (`train::data`). The truth, where there is one, only scores.
+    #[default]
+    Dataset,
+    /// Every real batch a fresh draw of the truth (the population, `N = inf`):
+    /// for population-level experiments. Needs a truth.
+    Oracle,
+}
+
+fn default_samples() -> usize {
+    100_000
+}
+fn default_heldout() -> usize {
+    10_000
+}
+
 /// Switches that break the trainer on purpose, so tests can show a broken
 /// trainer misses its targets. Leave them off.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,6 +275,12 @@ pub struct Debug {
     /// against `seed`'s truth.
     #[serde(default)]
     pub real_truth_seed: Option<u64>,
+    /// A control: every level of the training split is permuted by its own
+    /// seeded permutation, so each real child sits beside *another*
+    /// sample's parent (`data = "dataset"` only; the held-out split, which
+    /// the metrics read, keeps its true pairs).
+    #[serde(default)]
+    pub shuffle_pairs: bool,
 }
 
 /// The whole training config.
@@ -264,6 +293,25 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Seed of the learner's initialisation and of every batch.
     pub train_seed: u64,
+    /// Where the real samples come from: `"dataset"` (the default) or
+    /// `"oracle"` (fresh draws of the truth every batch).
+    #[serde(default)]
+    pub data: DataMode,
+    /// The dataset (`fsrgan train --data`): a directory written by `fsrgan
+    /// sample` (its truth scores the run), or a plain `.npz` /
+    /// `.safetensors` file or directory of `.npy` files holding `x1..xL`
+    /// (no truth: the run reports what the data alone can measure). Unset:
+    /// the run samples `samples` samples of the truth of `seed` when it
+    /// starts, exactly as `fsrgan sample --seed SEED --n SAMPLES` stores them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<std::path::PathBuf>,
+    /// Samples of the dataset drawn when `dataset` is unset (held-out included).
+    #[serde(default = "default_samples")]
+    pub samples: usize,
+    /// Held-out samples: the last `min(heldout, N / 2)` of the dataset,
+    /// never trained on; the metrics' real side.
+    #[serde(default = "default_heldout")]
+    pub heldout: usize,
     /// Precision.
     pub precision: Precision,
     /// Samples per batch (real and fake each).
@@ -356,6 +404,14 @@ impl TrainConfig {
             model,
             seed: 1,
             train_seed: 1,
+            data: DataMode::Dataset,
+            dataset: None,
+            samples: if name == "paper" {
+                20_000
+            } else {
+                default_samples()
+            },
+            heldout: default_heldout(),
             precision,
             batch,
             eval_batch: 4096,
@@ -456,8 +512,8 @@ impl TrainConfig {
         cfg.condition = Condition::Real;
         cfg.superres.adversarial = 0.0;
         cfg.superres.recon = 1.0;
-        // Without the adversarial term there is no discriminator value to choose by.
-        cfg.superres.candidates = 1;
+        // As many random starts as the GAN's, chosen by the L1 loss (there
+        // is no discriminator value to choose by).
         Ok(cfg)
     }
 
@@ -628,6 +684,8 @@ impl TrainConfig {
             ("checkpoint_every", self.checkpoint_every, 1),
             ("warm_samples", self.warm_samples, 100),
             ("real_samples", self.real_samples, 100),
+            ("samples", self.samples, 4),
+            ("heldout", self.heldout, 2),
         ] {
             if v < min {
                 return Err(bad(field, format!("must be at least {min}, got {v}")));
@@ -639,6 +697,24 @@ impl TrainConfig {
         ] {
             if !v.is_finite() {
                 return Err(bad(field, format!("must be finite, got {v}")));
+            }
+        }
+        if self.data == DataMode::Oracle {
+            if let Some(d) = &self.dataset {
+                return Err(bad(
+                    "dataset",
+                    format!(
+                        "data = \"oracle\" draws every batch afresh from the truth and reads no dataset, but dataset = {}: remove one",
+                        d.display()
+                    ),
+                ));
+            }
+            if self.debug.shuffle_pairs {
+                return Err(bad(
+                    "debug.shuffle_pairs",
+                    "shuffles the pairs of a dataset's training split: it needs data = \"dataset\""
+                        .into(),
+                ));
             }
         }
         if self.cpu.threads == Some(0) {
@@ -675,12 +751,6 @@ impl TrainConfig {
                 return Err(bad(
                     &f("candidates"),
                     "the choice between random starts reads the discriminator's value at its best response: it needs disc = \"closed\" or \"witness\"".into(),
-                ));
-            }
-            if s.candidates > 1 && s.adversarial == 0.0 && s.recon > 0.0 {
-                return Err(bad(
-                    &f("candidates"),
-                    "the choice between random starts reads the discriminator's value, and with adversarial = 0 there is no discriminator: set candidates = 1".into(),
                 ));
             }
             if s.disc == DiscKind::Witness && name != "superres" {

@@ -10,7 +10,8 @@
 //! | `dict{l}_min_cos`, `dict{l}_mean_cos` | Hungarian-matched `|cos|` of `M'_l` with `M_l` |
 //! | `alpha_err`, `beta_err`, `c_err` | level-1 recovery after matching channels |
 //! | `sparsity{l}` | mean active channels per patch of the learner (target `k_l`) |
-//! | `sr_residual{l}` | A5 residual of the learner's level `l` on real data (`l >= 2`) |
+//! | `sr_residual{l}` | A5 residual of the learner's level `l` (`l >= 2`) on the truth's samples (on the held-out split for a dataset without truth) |
+//! | `sr_residual{l}_heldout`, `sr_residual{l}_train` | the same on the dataset's held-out and training splits |
 //! | `align{l}_learner`, `align{l}_truth` | mean best `|cos|` of the stage discriminator's filters with `M'_l`, `M_l` |
 //!
 //! Moment gaps: for patch dimension `D <= 16` the moment tensors are formed
@@ -53,6 +54,59 @@ pub struct Eval {
     seeds: (u64, u64, u64),
     final_n: usize,
     chunk: usize,
+    /// The held-out half the floors are drawn from (`RealRef::Heldout`).
+    floor_set: Option<Vec<Array4<f64>>>,
+    /// Fresh samples of the truth for the A5 residual (`RealRef::Heldout`
+    /// with a truth): the super-resolution layers scored against the truth.
+    truth_x: Option<Vec<Array4<f64>>>,
+    /// Training samples for the A5 residual on the training split
+    /// (`sr_residual{l}_train`, beside `sr_residual{l}_heldout`).
+    train_x: Option<Vec<Array4<f64>>>,
+}
+
+/// The real side of the metrics.
+pub enum RealRef<'a> {
+    /// Fresh samples of the truth (`data = "oracle"`).
+    Oracle(&'a Generator),
+    /// A dataset's held-out split, per level: its first half is the
+    /// reference (moment tensors, SWD rows, A5 residual), its second half
+    /// the independent real set of the floors. The fake sets are as large
+    /// as the floor sets, `min(n, h/2)` and `min(final_n, h/2)`.
+    Heldout {
+        /// The held-out split.
+        x: &'a [Array4<f64>],
+        /// The model's shapes.
+        cfg: &'a crate::model::Config,
+        /// Training samples (the A5 residual on the training split).
+        train: Vec<Array4<f64>>,
+        /// The truth, if the dataset has one: the A5 residual `sr_residual{l}`
+        /// is then taken on its fresh samples.
+        truth: Option<&'a Generator>,
+    },
+}
+
+/// The first `n` samples of every level.
+fn head(x: &[Array4<f64>], n: usize) -> Vec<Array4<f64>> {
+    x.iter()
+        .map(|a| {
+            a.slice(ndarray::s![..n.min(a.shape()[0]), .., .., ..])
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Moment tensors (where `D <= 16`) of images `x`, per level.
+fn tensors_of_images(cfg: &crate::model::Config, x: &[Array4<f64>]) -> Vec<Option<MomentTensors>> {
+    let d = cfg.d();
+    x.iter()
+        .map(|a| {
+            (d <= metrics::EXPLICIT_MAX_D).then(|| {
+                let mut t = MomentTensors::new(d);
+                t.add(metrics::patches(a.view(), cfg.patch).view());
+                t
+            })
+        })
+        .collect()
 }
 
 fn pick(a: &Array2<f64>) -> Array2<f64> {
@@ -114,16 +168,36 @@ fn tensors_of(
 }
 
 impl Eval {
-    /// Real references from `final_n` samples, a floor set of `n` real samples,
-    /// and `n` fixed fake latents; `seeds = (real, real2, fake)`.
+    /// Real references, a floor set of `n` real samples, and `n` fixed fake
+    /// latents; `seeds = (real, real2, fake)`. From the oracle: references
+    /// from `final_n` fresh samples; from a held-out split: see [`RealRef`].
     pub fn new(
-        target: &Generator,
+        real: RealRef<'_>,
         n: usize,
         final_n: usize,
         seeds: (u64, u64, u64),
         kind: Kind,
         device: tch::Device,
     ) -> Result<Eval, TrainError> {
+        let target = match real {
+            RealRef::Oracle(t) => t,
+            RealRef::Heldout {
+                x,
+                cfg,
+                train,
+                truth,
+            } => {
+                let mut e = Eval::heldout(x, cfg, n, final_n, seeds, kind, device)?;
+                e.train_x = Some(train);
+                if let Some(t) = truth {
+                    let z = latents(seeds.0, e.real_x[0].shape()[0], cfg.d0, kind, device);
+                    e.truth_x = Some(tch::no_grad(|| {
+                        t.images(&z).iter().map(array4).collect::<Result<_, _>>()
+                    })?);
+                }
+                return Ok(e);
+            }
+        };
         let cfg = &target.config;
         let q = cfg.patch;
         let chunk = n.clamp(1, 4096);
@@ -161,8 +235,62 @@ impl Eval {
             seeds,
             final_n,
             chunk,
+            floor_set: None,
+            truth_x: None,
+            train_x: None,
         };
         eval.floor = eval.floors(target, n, "", kind, device)?;
+        Ok(eval)
+    }
+
+    /// [`Eval::new`] on a held-out split `x`.
+    fn heldout(
+        x: &[Array4<f64>],
+        cfg: &crate::model::Config,
+        n: usize,
+        final_n: usize,
+        seeds: (u64, u64, u64),
+        kind: Kind,
+        device: tch::Device,
+    ) -> Result<Eval, TrainError> {
+        let h = x.first().map_or(0, |a| a.shape()[0]);
+        if h < 2 {
+            return Err(TrainError::InvalidConfig {
+                field: "heldout".into(),
+                rule: format!(
+                    "the metrics need at least 2 held-out samples (one reference, one floor), got {h}"
+                ),
+            });
+        }
+        let r = h / 2;
+        let a = head(x, r);
+        let b: Vec<Array4<f64>> = x
+            .iter()
+            .map(|l| l.slice(ndarray::s![r.., .., .., ..]).to_owned())
+            .collect();
+        let (n, final_n) = (n.min(r).min(h - r), final_n.min(h - r));
+        let real_x = head(&a, n);
+        let refs = tensors_of_images(cfg, &a)
+            .into_iter()
+            .zip(&real_x)
+            .map(|(tensors, xl)| Reference {
+                tensors,
+                rows: pick(&metrics::patches(xl.view(), cfg.patch)),
+            })
+            .collect();
+        let mut eval = Eval {
+            z_fake: latents(seeds.2, n, cfg.d0, kind, device),
+            real_x,
+            refs,
+            floor: BTreeMap::new(),
+            seeds,
+            final_n,
+            chunk: n.clamp(1, 4096),
+            floor_set: Some(b),
+            truth_x: None,
+            train_x: None,
+        };
+        eval.floor = eval.floors_of(cfg, n, "");
         Ok(eval)
     }
 
@@ -188,16 +316,43 @@ impl Eval {
         })?;
         for (l, (t, x)) in tensors.iter().zip(&x2).enumerate() {
             let p2 = pick(&metrics::patches(x.view(), cfg.patch));
-            let gaps = self.gaps(l, t.as_ref(), &p2);
-            for (c, g) in gaps.iter().enumerate() {
-                out.insert(format!("floor{}_c{}{suffix}", l + 1, c + 1), *g);
-            }
-            out.insert(
-                format!("swd_floor{}{suffix}", l + 1),
-                metrics::sliced_wasserstein(self.refs[l].rows.view(), p2.view(), 32, 7),
-            );
+            self.insert_floors(&mut out, l, t.as_ref(), &p2, suffix);
         }
         Ok(out)
+    }
+
+    /// The floors of the first `n` samples of the held-out floor set.
+    fn floors_of(
+        &self,
+        cfg: &crate::model::Config,
+        n: usize,
+        suffix: &str,
+    ) -> BTreeMap<String, f64> {
+        let mut out = BTreeMap::new();
+        let x = head(self.floor_set.as_deref().unwrap_or(&[]), n);
+        for (l, (t, xl)) in tensors_of_images(cfg, &x).iter().zip(&x).enumerate() {
+            let rows = head(std::slice::from_ref(xl), EVAL_ROWS).remove(0);
+            let p2 = pick(&metrics::patches(rows.view(), cfg.patch));
+            self.insert_floors(&mut out, l, t.as_ref(), &p2, suffix);
+        }
+        out
+    }
+
+    fn insert_floors(
+        &self,
+        out: &mut BTreeMap<String, f64>,
+        l: usize,
+        t: Option<&MomentTensors>,
+        p2: &Array2<f64>,
+        suffix: &str,
+    ) {
+        for (c, g) in self.gaps(l, t, p2).iter().enumerate() {
+            out.insert(format!("floor{}_c{}{suffix}", l + 1, c + 1), *g);
+        }
+        out.insert(
+            format!("swd_floor{}{suffix}", l + 1),
+            metrics::sliced_wasserstein(self.refs[l].rows.view(), p2.view(), 32, 7),
+        );
     }
 
     /// Gaps `c = 1..4` of level `l` against the real reference: exact tensors
@@ -226,7 +381,7 @@ impl Eval {
     /// floors (suffix `_final`), with the other metrics of [`Eval::evaluate`].
     pub fn evaluate_final(
         &self,
-        truth: &Params,
+        truth: Option<&Params>,
         learner: &Generator,
         kind: Kind,
         device: tch::Device,
@@ -252,24 +407,29 @@ impl Eval {
             }
         }
         if tensors.iter().any(Option::is_some) {
-            let target = Generator::from_params(truth, kind, device);
-            out.extend(
-                self.floors(&target, self.final_n, "_final", kind, device)?
-                    .into_iter()
-                    .filter(|(k, _)| !k.starts_with("swd")),
-            );
+            let floors = match (&self.floor_set, truth) {
+                (Some(_), _) => self.floors_of(&learner.config, self.final_n, "_final"),
+                (None, Some(truth)) => {
+                    let target = Generator::from_params(truth, kind, device);
+                    self.floors(&target, self.final_n, "_final", kind, device)?
+                }
+                (None, None) => BTreeMap::new(),
+            };
+            out.extend(floors.into_iter().filter(|(k, _)| !k.starts_with("swd")));
         }
         Ok(out)
     }
 
-    /// All metrics of `learner` (and of the stage discriminator `disc` at level `l`).
+    /// All metrics of `learner` (and of the stage discriminator `disc` at
+    /// level `l`); those that compare with the truth (dictionaries, level-1
+    /// law, filter alignment with the truth) only when there is one.
     pub fn evaluate(
         &self,
-        truth: &Params,
+        truth: Option<&Params>,
         learner: &Generator,
         disc: Option<(&Disc, usize)>,
     ) -> Result<BTreeMap<String, f64>, TrainError> {
-        let cfg = &truth.config;
+        let cfg = &learner.config;
         let q = cfg.patch;
         let lp = learner.to_params()?;
         let mut out = self.floor.clone();
@@ -299,23 +459,42 @@ impl Eval {
                 format!("swd{lv}"),
                 metrics::sliced_wasserstein(self.refs[l].rows.view(), pf.view(), 32, 7),
             );
-            let m = metrics::dictionary_recovery(truth, &lp, l)?;
-            out.insert(format!("dict{lv}_min_cos"), m.min);
-            out.insert(format!("dict{lv}_mean_cos"), m.mean);
-            if l == 0 {
-                let r = metrics::level1_recovery(truth, &lp, &m.perm);
-                out.insert("alpha_err".into(), r.alpha_err);
-                out.insert("beta_err".into(), r.beta_err);
-                out.insert("c_err".into(), r.c_err);
+            if let Some(truth) = truth {
+                let m = metrics::dictionary_recovery(truth, &lp, l)?;
+                out.insert(format!("dict{lv}_min_cos"), m.min);
+                out.insert(format!("dict{lv}_mean_cos"), m.mean);
+                if l == 0 {
+                    let r = metrics::level1_recovery(truth, &lp, &m.perm);
+                    out.insert("alpha_err".into(), r.alpha_err);
+                    out.insert("beta_err".into(), r.beta_err);
+                    out.insert("c_err".into(), r.c_err);
+                }
             }
             out.insert(
                 format!("sparsity{lv}"),
                 diagnostics::activity_of_codes(fake_s[l].view(), 0.0).mean(),
             );
         }
-        let views: Vec<ArrayView4<'_, f64>> = self.real_x.iter().map(|a| a.view()).collect();
-        for (i, r) in diagnostics::a5_residual(&lp, &views).iter().enumerate() {
-            out.insert(format!("sr_residual{}", i + 2), r.relative());
+        // The A5 residual: on the truth's samples where there is a truth,
+        // else on the real reference; on a dataset also on its held-out and
+        // training splits (`_heldout`, `_train`: overfitting shows as a gap).
+        let a5 = |x: &[Array4<f64>]| -> Vec<f64> {
+            let views: Vec<ArrayView4<'_, f64>> = x.iter().map(|a| a.view()).collect();
+            diagnostics::a5_residual(&lp, &views)
+                .iter()
+                .map(|r| r.relative())
+                .collect()
+        };
+        let main = a5(self.truth_x.as_deref().unwrap_or(&self.real_x));
+        for (i, r) in main.iter().enumerate() {
+            out.insert(format!("sr_residual{}", i + 2), *r);
+        }
+        if let Some(train) = &self.train_x {
+            for (suffix, x) in [("_heldout", &self.real_x), ("_train", train)] {
+                for (i, r) in a5(x).iter().enumerate() {
+                    out.insert(format!("sr_residual{}{suffix}", i + 2), *r);
+                }
+            }
         }
         if let Some((d, l)) = disc
             && let Some(f) = d.filters()
@@ -326,10 +505,15 @@ impl Eval {
                 format!("align{lv}_learner"),
                 metrics::mean_best_alignment(&metrics::alignment(&fm, &metrics::atoms(&lp, l)?)),
             );
-            out.insert(
-                format!("align{lv}_truth"),
-                metrics::mean_best_alignment(&metrics::alignment(&fm, &metrics::atoms(truth, l)?)),
-            );
+            if let Some(truth) = truth {
+                out.insert(
+                    format!("align{lv}_truth"),
+                    metrics::mean_best_alignment(&metrics::alignment(
+                        &fm,
+                        &metrics::atoms(truth, l)?,
+                    )),
+                );
+            }
         }
         Ok(out)
     }

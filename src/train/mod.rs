@@ -6,6 +6,8 @@
 //!   real data at training speed) and for the learner (trainable);
 //! * [`disc`] — the discriminators: degree-4 patch discriminator, linear
 //!   discriminator on moment features of decoded codes, pair discriminator;
+//! * [`data`] — the real samples: a dataset's training split in seeded
+//!   shuffled epochs, its held-out split for the metrics (or the oracle);
 //! * [`optim`] — SGD and Adam with serialisable state (for exact resume);
 //! * [`warm`] — each stage's start: its discriminator and the learner's
 //!   theory-driven warm start;
@@ -22,6 +24,7 @@
 pub mod checkpoint;
 pub mod closed;
 pub mod config;
+pub mod data;
 pub mod disc;
 pub mod eval;
 pub mod executor;

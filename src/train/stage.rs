@@ -23,6 +23,7 @@ use tch::{Kind, Tensor};
 use super::TrainError;
 use super::closed::Closed;
 use super::config::{Condition, Init, Loss, StageConfig, Update};
+use super::data::Samples;
 use super::disc::{Degree4, Moments, Pair, normalize_rows};
 use super::generator::{Generator, decode, latents, orthonormalize_rows};
 use super::optim::Optim;
@@ -66,11 +67,41 @@ impl StageKind {
     }
 }
 
+/// Where a stage's real samples come from.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    /// Fresh draws of a generator (the truth, or the truth of
+    /// `debug.real_truth_seed`) for every batch: `data = "oracle"`.
+    Oracle(&'a Generator),
+    /// A dataset's training split (`data = "dataset"`, [`Samples`]).
+    Samples(&'a Samples),
+}
+
+/// Which real samples a draw asks for.
+#[derive(Debug, Clone, Copy)]
+pub enum Draw {
+    /// A training batch of `ctx.batch` samples: the oracle's latents of this
+    /// seed, or the dataset's next batch of its epochs.
+    Batch(u64),
+    /// A fixed set of `n` samples of this seed: the oracle's latents, or the
+    /// first `n` of a seeded permutation of the training split.
+    Fixed {
+        /// Seed.
+        seed: u64,
+        /// Samples.
+        n: usize,
+    },
+    /// `ctx.batch` evaluation samples of this seed: the oracle's latents, or
+    /// held-out samples of the dataset.
+    Heldout(u64),
+}
+
 /// Shared read-only context of a stage.
 pub struct Ctx<'a> {
-    /// The generator of the real data (the truth, or the truth of
-    /// `debug.real_truth_seed`).
-    pub target: &'a Generator,
+    /// The real samples.
+    pub source: Source<'a>,
+    /// Latent dimension `d0` (of the truth's and the learner's config).
+    pub d0: usize,
     /// Batch size.
     pub batch: usize,
     /// Decoder threshold.
@@ -92,13 +123,7 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// Latents for `seed`.
     pub fn z(&self, seed: u64) -> Tensor {
-        latents(
-            seed,
-            self.batch,
-            self.target.config.d0,
-            self.kind,
-            self.device,
-        )
+        latents(seed, self.batch, self.d0, self.kind, self.device)
     }
 }
 
@@ -161,24 +186,70 @@ impl Disc {
 /// (parent codes, child images) (super-resolution).
 pub type Inputs = Vec<Tensor>;
 
-/// Real inputs of `kind` from latents `z` (no gradient).
-pub fn real_inputs(kind: StageKind, ctx: &Ctx<'_>, learner: &Generator, z: &Tensor) -> Inputs {
-    tch::no_grad(|| {
-        let t = ctx.target;
-        let q = t.config.patch;
-        match kind {
-            StageKind::Dictionary(l) => vec![codes_image(t, z, l)],
-            StageKind::Level1 => {
-                let x = t.image(0, &t.level1(z));
-                vec![decode(&x, &learner.out[0], q, ctx.tau)]
-            }
-            StageKind::Superres(l) => {
-                let s = t.codes(z);
-                let parent = decode(&t.image(l - 1, &s[l - 1]), &learner.out[l - 1], q, ctx.tau);
-                vec![parent, t.image(l, &s[l])]
-            }
+/// Real inputs of `kind` for `draw` (no gradient): from the oracle's
+/// latents, or from the dataset's images ([`inputs_from_images`]).
+pub fn real_inputs(kind: StageKind, ctx: &Ctx<'_>, learner: &Generator, draw: Draw) -> Inputs {
+    tch::no_grad(|| match ctx.source {
+        Source::Oracle(t) => {
+            let z = match draw {
+                Draw::Batch(seed) | Draw::Heldout(seed) => ctx.z(seed),
+                Draw::Fixed { seed, n } => latents(seed, n, ctx.d0, ctx.kind, ctx.device),
+            };
+            oracle_inputs(kind, ctx, t, learner, &z)
+        }
+        Source::Samples(d) => {
+            let x = match draw {
+                Draw::Batch(_) => d.next(ctx.batch),
+                Draw::Fixed { seed, n } => d.fixed(n, seed),
+                Draw::Heldout(seed) => d.heldout(ctx.batch, seed),
+            };
+            inputs_from_images(kind, ctx, learner, &x)
         }
     })
+}
+
+/// The discriminator's real inputs from images `x1..xL` of the same
+/// samples: level-`l` images (dictionary), level-1 codes decoded with the
+/// learner's `M'_1` (level 1), or (level-`l-1` codes decoded with `M'_{l-1}`,
+/// level-`l` images) (super-resolution).
+pub fn inputs_from_images(
+    kind: StageKind,
+    ctx: &Ctx<'_>,
+    learner: &Generator,
+    x: &[Tensor],
+) -> Inputs {
+    let q = learner.config.patch;
+    match kind {
+        StageKind::Dictionary(l) => vec![x[l].shallow_clone()],
+        StageKind::Level1 => vec![decode(&x[0], &learner.out[0], q, ctx.tau)],
+        StageKind::Superres(l) => vec![
+            decode(&x[l - 1], &learner.out[l - 1], q, ctx.tau),
+            x[l].shallow_clone(),
+        ],
+    }
+}
+
+/// Real inputs of `kind` from the generator `t`'s latents `z`.
+fn oracle_inputs(
+    kind: StageKind,
+    ctx: &Ctx<'_>,
+    t: &Generator,
+    learner: &Generator,
+    z: &Tensor,
+) -> Inputs {
+    let q = t.config.patch;
+    match kind {
+        StageKind::Dictionary(l) => vec![codes_image(t, z, l)],
+        StageKind::Level1 => {
+            let x = t.image(0, &t.level1(z));
+            vec![decode(&x, &learner.out[0], q, ctx.tau)]
+        }
+        StageKind::Superres(l) => {
+            let s = t.codes(z);
+            let parent = decode(&t.image(l - 1, &s[l - 1]), &learner.out[l - 1], q, ctx.tau);
+            vec![parent, t.image(l, &s[l])]
+        }
+    }
 }
 
 fn codes_image(g: &Generator, z: &Tensor, l: usize) -> Tensor {
@@ -426,15 +497,15 @@ pub fn gan_step(
                     disc.project();
                 }
             }
-            let z_r = ctx
-                .z(a.seed
-                    .wrapping_mul(4)
-                    .wrapping_add(2 * a.cfg.n_d as u64 + 2));
+            let r_seed = a
+                .seed
+                .wrapping_mul(4)
+                .wrapping_add(2 * a.cfg.n_d as u64 + 2);
             let z_f = ctx
                 .z(a.seed
                     .wrapping_mul(4)
                     .wrapping_add(2 * a.cfg.n_d as u64 + 3));
-            let real = real_inputs(a.kind, ctx, learner, &z_r);
+            let real = real_inputs(a.kind, ctx, learner, Draw::Batch(r_seed));
             let fake = fake_inputs(a.kind, ctx, learner, &z_f, &real);
             let gl = g_loss(a.cfg, disc, &real, &fake) * sign;
             let gv = gl.double_value(&[]) * sign;
@@ -442,9 +513,8 @@ pub fn gan_step(
             Ok(StepLosses { d: dl, g: gv })
         }
         Update::Simultaneous => {
-            let z_r = ctx.z(a.seed.wrapping_mul(4));
             let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(1));
-            let real = real_inputs(a.kind, ctx, learner, &z_r);
+            let real = real_inputs(a.kind, ctx, learner, Draw::Batch(a.seed.wrapping_mul(4)));
             let fake = fake_inputs(a.kind, ctx, learner, &z_f, &real);
             let dloss = d_loss(a.cfg.loss, disc, &real, &score(disc, &fake)) + disc.reg() * gamma;
             let gloss = g_loss(a.cfg, disc, &real, &fake) * sign;
@@ -490,8 +560,12 @@ fn closed_step(
     let adversarial = a.cfg.adversarial > 0.0;
     let needs_real = ctx.condition == Condition::Real || a.cfg.recon > 0.0;
     let real_b = if needs_real {
-        let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(1));
-        real_inputs(a.kind, ctx, learner, &z_r)
+        real_inputs(
+            a.kind,
+            ctx,
+            learner,
+            Draw::Batch(a.seed.wrapping_mul(4).wrapping_add(1)),
+        )
     } else {
         Vec::new()
     };
@@ -585,9 +659,9 @@ fn witness_step(
             ascend(&mut d.params(), &loss, opt_d, a.lr_d)?;
         }
     }
-    let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * n_d as u64 + 2));
+    let r_seed = a.seed.wrapping_mul(4).wrapping_add(2 * n_d as u64 + 2);
     let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * n_d as u64 + 3));
-    let real = real_inputs(a.kind, ctx, learner, &z_r);
+    let real = real_inputs(a.kind, ctx, learner, Draw::Batch(r_seed));
     let fake = fake_inputs(a.kind, ctx, learner, &z_f, &real);
     let mut total = Tensor::zeros([], (ctx.kind, ctx.device));
     if adversarial {
@@ -607,9 +681,9 @@ fn witness_step(
 /// generator step: latents from the step's seed, the fake batch conditioned
 /// on the real one (the same parents with `condition = "real"`).
 fn d_batches(a: &StepArgs<'_>, ctx: &Ctx<'_>, learner: &Generator, i: usize) -> (Inputs, Inputs) {
-    let z_r = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64));
+    let r_seed = a.seed.wrapping_mul(4).wrapping_add(2 * i as u64);
     let z_f = ctx.z(a.seed.wrapping_mul(4).wrapping_add(2 * i as u64 + 1));
-    let real = real_inputs(a.kind, ctx, learner, &z_r);
+    let real = real_inputs(a.kind, ctx, learner, Draw::Batch(r_seed));
     let fake: Inputs = tch::no_grad(|| fake_inputs(a.kind, ctx, learner, &z_f, &real))
         .iter()
         .map(Tensor::detach)

@@ -17,13 +17,17 @@ use super::TrainError;
 use super::checkpoint::{
     Saved, dtype, load_state, restore, restore_stage, save_checkpoint, saved_learner,
 };
+use super::config::DataMode;
 use super::config::{Precision, Schedule, StageConfig, TrainConfig};
+use super::data::{Samples, sample_dataset};
 use super::eval::Eval;
+use super::eval::RealRef;
 use super::executor::{Executor, Flow, Observer, Position, Stage, Values};
-use super::generator::{Generator, array2};
+use super::generator::{Generator, array2, array4};
 use super::optim::Optim;
 use super::stage::{
-    Ctx, Disc, StageKind, StepArgs, StepLosses, fake_inputs, g_params, gan_step, real_inputs,
+    Ctx, Disc, Draw, Source, StageKind, StepArgs, StepLosses, fake_inputs, g_params, gan_step,
+    real_inputs,
 };
 use super::warm::start_stage;
 use crate::io::atomic::write_bytes;
@@ -42,8 +46,9 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Device.
     pub device: Device,
-    /// Called after every step with (stage name, stage step, stage steps, global step, total steps, losses).
-    pub quiet: bool,
+    /// The dataset of `cfg.dataset`, read by the caller (`None` when the
+    /// config names none: the run samples its own, or uses the oracle).
+    pub data: Option<super::data::Loaded>,
 }
 
 /// Result of a run.
@@ -61,6 +66,8 @@ pub struct TrainOutcome {
     pub secs: f64,
     /// Whether the run stopped early (`debug.stop_after_steps`).
     pub stopped_early: bool,
+    /// Where its real samples came from, in words (also in `data.json`).
+    pub data: String,
 }
 
 pub use super::executor::Progress;
@@ -80,6 +87,7 @@ fn stopped(
         rows: exec.rows,
         secs: t0.elapsed().as_secs_f64(),
         stopped_early: true,
+        data: String::new(),
     })
 }
 
@@ -253,7 +261,8 @@ struct TheoryStage<'a, 'c> {
     opt_d: Optim,
     opt_g: Optim,
     eval: &'a Eval,
-    truth: &'a Params,
+    truth: Option<&'a Params>,
+    samples: Option<&'a Samples>,
     run: &'a RunDir,
     /// The level whose discriminator filters are reported (E2), if any.
     observed: Option<usize>,
@@ -278,7 +287,10 @@ impl TheoryStage<'_, '_> {
             "level": l + 1,
             "stage_step": stage_step,
             "filters_vs_learner": rows(metrics::alignment(&fm, &metrics::atoms(&learner, l)?)),
-            "filters_vs_truth": rows(metrics::alignment(&fm, &metrics::atoms(self.truth, l)?)),
+            "filters_vs_truth": match self.truth {
+                Some(t) => serde_json::json!(rows(metrics::alignment(&fm, &metrics::atoms(t, l)?))),
+                None => serde_json::Value::Null,
+            },
         });
         write_bytes(
             &self
@@ -370,9 +382,14 @@ impl Stage for TheoryStage<'_, '_> {
                 k.unwrap_or(0) as u64,
                 0,
             );
-            let (za, zb) = (self.ctx.z(seed), self.ctx.z(seed ^ 0x5555));
-            let ra = real_inputs(self.kind, self.ctx, self.learner, &za);
-            let rb = real_inputs(self.kind, self.ctx, self.learner, &zb);
+            let za = self.ctx.z(seed);
+            let ra = real_inputs(self.kind, self.ctx, self.learner, Draw::Heldout(seed));
+            let rb = real_inputs(
+                self.kind,
+                self.ctx,
+                self.learner,
+                Draw::Heldout(seed ^ 0x5555),
+            );
             let (floor, value) = tch::no_grad(|| {
                 let fa = fake_inputs(self.kind, self.ctx, self.learner, &za, &ra);
                 let mean = |i: &Vec<Tensor>| {
@@ -396,6 +413,7 @@ impl Stage for TheoryStage<'_, '_> {
             &mut self.disc,
             (&self.opt_d, &self.opt_g),
             (next.stage, next.stage_step, next.step),
+            self.samples.map_or(0, Samples::cursor),
         )
     }
 
@@ -423,10 +441,11 @@ struct Chosen {
 /// Tries `candidates` random starts of the stage's generator parameters
 /// (the learner's own, then starts drawn as [`init_learner`] draws them from
 /// seeds derived from `train_seed`, stage and candidate), each for
-/// `select_after` steps of [`Stage::step`] against its own fresh closed-form
+/// `select_after` steps of [`Stage::step`] against its own fresh
 /// discriminator, and leaves the stage (learner, discriminator, both
 /// optimisers) in the state of the one whose discriminator value (mean over
-/// the last fifth of its steps) is smallest. Ties keep the earlier start.
+/// the last fifth of its steps; without a discriminator, the generator's
+/// L1 loss) is smallest. Ties keep the earlier start.
 fn choose_start(
     c: &Choice<'_>,
     st: &mut TheoryStage<'_, '_>,
@@ -495,16 +514,14 @@ fn choose_start(
                 }
             }
             if 5 * (k + 1) > 4 * n1 {
-                // Random starts are compared by the discriminator's loss; a
-                // stage without one (adversarial = 0) cannot have several:
-                // `StageConfig` validation rejects candidates > 1 there.
-                let Some(d) = losses.d else {
-                    unreachable!(
-                        "stage {}: candidates > 1 without a discriminator's loss passed validation",
-                        st.name
-                    )
-                };
-                tail.push(-d);
+                // Random starts are compared by the discriminator's value at
+                // its best response; a stage without a discriminator
+                // (adversarial = 0, the supervised baseline) by its
+                // generator's loss, the L1 term on real pairs.
+                tail.push(match losses.d {
+                    Some(d) => -d,
+                    None => losses.g,
+                });
             }
             observer.step(
                 &st.name,
@@ -573,6 +590,32 @@ fn choose_start(
     Ok(chosen)
 }
 
+/// The learner's children of the first `n` real parents of `real` (levels
+/// `x1..xL`): for each level `l >= 2`, `M'_l up'_{l-1}(decode(X_{l-1}, M'_{l-1}))`.
+fn learner_children(
+    learner: &Generator,
+    real: &[Array4<f64>],
+    n: usize,
+    ctx: &Ctx<'_>,
+) -> Result<Vec<Array4<f64>>, TrainError> {
+    let q = learner.config.patch;
+    tch::no_grad(|| {
+        (1..real.len())
+            .map(|l| {
+                let parent =
+                    real[l - 1].slice(ndarray::s![..n.min(real[l - 1].shape()[0]), .., .., ..]);
+                let shape: Vec<i64> = parent.shape().iter().map(|&d| d as i64).collect();
+                let x = Tensor::from_slice(&parent.iter().copied().collect::<Vec<f64>>())
+                    .reshape(shape)
+                    .to_kind(ctx.kind)
+                    .to_device(ctx.device);
+                let s = super::generator::decode(&x, &learner.out[l - 1], q, ctx.tau);
+                array4(&learner.image(l, &learner.up(l - 1, &s)))
+            })
+            .collect()
+    })
+}
+
 /// Trains (or resumes) according to `cfg` in `opts.out`.
 ///
 /// # Errors
@@ -612,18 +655,101 @@ pub fn train(
     };
     let device = opts.device;
     let run = RunDir::create(&opts.out)?;
-    let truth = Params::generate(&cfg.model, cfg.seed)?;
-    let target = Generator::from_params(&truth, kind, device);
-    // The source of real batches: the truth, or (sabotage) another truth.
-    let other = match cfg.debug.real_truth_seed {
-        Some(s) => Some(Generator::from_params(
+    // The truth (where there is one) and the real samples.
+    let generated = || Params::generate(&cfg.model, cfg.seed);
+    let real_seed = cfg.debug.real_truth_seed.unwrap_or(cfg.seed);
+    let (truth, samples, data_words) = match (cfg.data, &opts.data, &cfg.dataset) {
+        (DataMode::Oracle, _, _) => (
+            Some(generated()?),
+            None,
+            format!(
+                "the oracle: every real batch a fresh draw of the truth (seed {real_seed}), N = infinity"
+            ),
+        ),
+        (DataMode::Dataset, Some(loaded), path) => (
+            loaded.truth.clone(),
+            Some(std::borrow::Cow::Borrowed(&loaded.x[..])),
+            match path {
+                Some(p) => format!("{} ({})", p.display(), loaded.what),
+                None => loaded.what.clone(),
+            },
+        ),
+        (DataMode::Dataset, None, Some(path)) => {
+            return Err(TrainError::InvalidConfig {
+                field: "dataset".into(),
+                rule: format!(
+                    "{} is not loaded: pass it to the trainer (`TrainOptions::data`, as `fsrgan train --data` does)",
+                    path.display()
+                ),
+            });
+        }
+        (DataMode::Dataset, None, None) => {
+            let truth = generated()?;
+            let source_truth = match cfg.debug.real_truth_seed {
+                Some(s) => Params::generate(&cfg.model, s)?,
+                None => truth.clone(),
+            };
+            let x = sample_dataset(&source_truth, real_seed, cfg.samples);
+            (
+                Some(truth),
+                Some(std::borrow::Cow::Owned(x)),
+                format!(
+                    "{} samples of the truth (seed {real_seed}), drawn when the run started as `fsrgan sample --seed {real_seed} --n {}` stores them",
+                    cfg.samples, cfg.samples
+                ),
+            )
+        }
+    };
+    if truth.is_none() && cfg.debug.real_truth_seed.is_some() {
+        return Err(TrainError::InvalidConfig {
+            field: "debug.real_truth_seed".into(),
+            rule: "draws the real samples from another truth; a dataset of arrays has none".into(),
+        });
+    }
+    let samples = match samples {
+        Some(x) => {
+            let s = Samples::new(
+                &x,
+                cfg.heldout,
+                mix(cfg.train_seed, 0xDA7A, 0, 0),
+                cfg.debug.shuffle_pairs,
+                kind,
+                device,
+            )?;
+            Some(s)
+        }
+        None => None,
+    };
+    let data_words = match &samples {
+        Some(s) => format!(
+            "{data_words}: {} training samples, {} held out for the metrics{}",
+            s.n_train(),
+            s.n_heldout(),
+            if cfg.debug.shuffle_pairs {
+                " (control: the training pairs shuffled)"
+            } else {
+                ""
+            }
+        ),
+        None => data_words,
+    };
+    let target = truth
+        .as_ref()
+        .map(|t| Generator::from_params(t, kind, device));
+    // The source of the oracle's batches: the truth, or (sabotage) another truth.
+    let other = match (cfg.data, cfg.debug.real_truth_seed) {
+        (DataMode::Oracle, Some(s)) => Some(Generator::from_params(
             &Params::generate(&cfg.model, s)?,
             kind,
             device,
         )),
-        None => None,
+        _ => None,
     };
-    let source = other.as_ref().unwrap_or(&target);
+    let source = match (&samples, other.as_ref().or(target.as_ref())) {
+        (Some(s), _) => Source::Samples(s),
+        (None, Some(g)) => Source::Oracle(g),
+        (None, None) => unreachable!("the oracle has a truth"),
+    };
 
     // Learner and position.
     let saved: Option<Saved> = if opts.resume {
@@ -632,7 +758,7 @@ pub fn train(
         None
     };
     let learner_params = match &saved {
-        Some(s) => saved_learner(s, &truth.config, &run)?,
+        Some(s) => saved_learner(s, &cfg.model, &run)?,
         None => init_learner(&cfg),
     };
     let mut learner = Generator::from_params(&learner_params, kind, device);
@@ -654,14 +780,15 @@ pub fn train(
             run.resume_rows(&names, (s.stage_index, s.stage_step))?
         }
         None => {
-            run.start_new(&cfg.to_toml(), &truth, cfg.seed)?;
+            run.start_new(&cfg.to_toml(), truth.as_ref(), cfg.seed)?;
             Vec::new()
         }
     };
 
     let orthonormal = cfg.model.dictionary == crate::model::Dictionary::Orthonormal;
     let mut ctx = Ctx {
-        target: source,
+        source,
+        d0: cfg.model.d0,
         batch: cfg.batch,
         tau: cfg.decode_tau,
         condition: cfg.condition,
@@ -675,7 +802,45 @@ pub fn train(
         mix(cfg.train_seed, 92, 0, 0),
         mix(cfg.train_seed, 91, 0, 0),
     );
-    let eval = Eval::new(&target, cfg.eval_batch, cfg.final_eval, seeds, kind, device)?;
+    let real_ref = match (&samples, &target) {
+        (Some(s), t) => RealRef::Heldout {
+            x: s.heldout_images(),
+            cfg: &cfg.model,
+            train: tch::no_grad(|| {
+                s.fixed(cfg.eval_batch.min(s.n_heldout() / 2).max(1), seeds.0)
+                    .iter()
+                    .map(array4)
+                    .collect::<Result<Vec<_>, _>>()
+            })?,
+            truth: t.as_ref(),
+        },
+        (None, Some(t)) => RealRef::Oracle(t),
+        (None, None) => unreachable!("the oracle has a truth"),
+    };
+    let eval = Eval::new(
+        real_ref,
+        cfg.eval_batch,
+        cfg.final_eval,
+        seeds,
+        kind,
+        device,
+    )?;
+    if let Some(s) = &saved
+        && let Some(d) = &samples
+    {
+        d.set_cursor(s.data_cursor);
+    }
+    if saved.is_none() {
+        let json = serde_json::json!({
+            "data": match cfg.data { DataMode::Dataset => "dataset", DataMode::Oracle => "oracle" },
+            "description": data_words,
+            "n_train": samples.as_ref().map(Samples::n_train),
+            "n_heldout": samples.as_ref().map(Samples::n_heldout),
+            "truth": truth.is_some(),
+            "shuffle_pairs": cfg.debug.shuffle_pairs,
+        });
+        write_bytes(&run.file("data.json"), format!("{json:#}\n").as_bytes())?;
+    }
     let stages = StageKind::all(cfg.model.levels);
     let total = total_steps(&cfg);
     let secs0 = rows.last().map_or(0.0, |r| r.secs);
@@ -697,7 +862,12 @@ pub fn train(
     };
     if saved.is_none() {
         // The random learner, before any warm start: the reference of "x below init".
-        let mut row = exec.row("init", 0, None, eval.evaluate(&truth, &learner, None)?);
+        let mut row = exec.row(
+            "init",
+            0,
+            None,
+            eval.evaluate(truth.as_ref(), &learner, None)?,
+        );
         row.secs = 0.0;
         exec.log(row)?;
     }
@@ -728,7 +898,8 @@ pub fn train(
             opt_d,
             opt_g,
             eval: &eval,
-            truth: &truth,
+            truth: truth.as_ref(),
+            samples: samples.as_ref(),
             run: &run,
             observed,
         };
@@ -781,7 +952,7 @@ pub fn train(
         let dst = run.file(&format!("checkpoint/stage-{name}.safetensors"));
         std::fs::copy(&src, &dst).map_err(os(&dst))?;
     }
-    let values = eval.evaluate_final(&truth, &learner, kind, device)?;
+    let values = eval.evaluate_final(truth.as_ref(), &learner, kind, device)?;
     let row = exec.row("final", 0, None, values);
     exec.log(row)?;
     let last = exec.last();
@@ -798,7 +969,9 @@ pub fn train(
     let fake = eval.fake_images(&learner)?;
     let fv: Vec<_> = fake.iter().map(|a| a.view()).collect();
     let rv: Vec<_> = eval.real_images().iter().map(|a| a.view()).collect();
-    crate::plot::run_figures(&run.path, &rv, &fv, || {
+    let children = learner_children(&learner, eval.real_images(), 8, &ctx)?;
+    let cv: Vec<_> = children.iter().map(|a| a.view()).collect();
+    crate::plot::run_figures_with(&run.path, &rv, &fv, Some(&cv), || {
         crate::plot::training_plots(&run.path, &rows)
     });
     Ok(TrainOutcome {
@@ -808,5 +981,6 @@ pub fn train(
         steps_run,
         secs: t0.elapsed().as_secs_f64(),
         stopped_early: false,
+        data: data_words,
     })
 }

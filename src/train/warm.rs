@@ -18,8 +18,8 @@ use super::TrainError;
 use super::closed::{Closed, Family};
 use super::config::{DiscKind, Init, StageConfig, TrainConfig};
 use super::disc::{Degree4, Moments, Pair, moment_features};
-use super::generator::{Generator, array4, decode, latents, seeded_randn};
-use super::stage::{Ctx, Disc, StageKind, real_inputs};
+use super::generator::{Generator, array4, decode, seeded_randn};
+use super::stage::{Ctx, Disc, Draw, Source, StageKind, inputs_from_images, real_inputs};
 use crate::metrics;
 
 /// Codes below `ACTIVE_REL * max` count as inactive when measuring rates
@@ -163,22 +163,7 @@ fn closed_disc(
     seed: u64,
 ) -> Closed {
     let chunk = cfg.batch.clamp(1, 8192);
-    let mut chunks = Vec::new();
-    let mut done = 0;
-    let mut i = 0u64;
-    while done < cfg.real_samples {
-        let b = chunk.min(cfg.real_samples - done);
-        let z = latents(
-            seed.wrapping_add(0x5EA1).wrapping_add(i),
-            b,
-            cfg.model.d0,
-            ctx.kind,
-            ctx.device,
-        );
-        chunks.push(real_inputs(kind, ctx, learner, &z));
-        done += b;
-        i += 1;
-    }
+    let chunks = real_chunks(kind, ctx, learner, cfg.real_samples, seed, chunk);
     let inverse_variance = super::trainer::stage_cfg(cfg, kind).inverse_variance;
     Closed::from_real(
         family(kind, cfg),
@@ -186,6 +171,50 @@ fn closed_disc(
         &chunks,
         inverse_variance,
     )
+}
+
+/// `n` real samples of `kind` seeded by `seed`, in chunks of at most
+/// `chunk`: the oracle's latents of `seed + 0x5EA1 + i` for chunk `i`, or
+/// the dataset's fixed set of `n` training samples ([`Draw::Fixed`]).
+fn real_chunks(
+    kind: StageKind,
+    ctx: &Ctx<'_>,
+    learner: &Generator,
+    n: usize,
+    seed: u64,
+    chunk: usize,
+) -> Vec<Vec<Tensor>> {
+    let mut chunks = Vec::new();
+    match ctx.source {
+        Source::Oracle(_) => {
+            let mut done = 0;
+            let mut i = 0u64;
+            while done < n {
+                let b = chunk.min(n - done);
+                let draw = Draw::Fixed {
+                    seed: seed.wrapping_add(0x5EA1).wrapping_add(i),
+                    n: b,
+                };
+                chunks.push(real_inputs(kind, ctx, learner, draw));
+                done += b;
+                i += 1;
+            }
+        }
+        Source::Samples(d) => {
+            let x = d.fixed(n, seed);
+            let total = x[0].size()[0];
+            let mut start = 0;
+            while start < total {
+                let b = (chunk as i64).min(total - start);
+                let part: Vec<Tensor> = x.iter().map(|t| t.narrow(0, start, b)).collect();
+                chunks.push(tch::no_grad(|| {
+                    inputs_from_images(kind, ctx, learner, &part)
+                }));
+                start += b;
+            }
+        }
+    }
+    chunks
 }
 
 /// Random unit rows `(j, d)` from `seed` (the discriminator's own start).
@@ -221,8 +250,11 @@ fn ascent_disc(
             Ok(Disc::Degree4(Degree4::new(&v, 0.0, q)))
         }
         StageKind::Level1 => {
-            let z = latents(seed, cfg.warm_samples, cfg.model.d0, ctx.kind, ctx.device);
-            let real = real_inputs(kind, ctx, learner, &z).remove(0);
+            let draw = Draw::Fixed {
+                seed,
+                n: cfg.warm_samples,
+            };
+            let real = real_inputs(kind, ctx, learner, draw).remove(0);
             let feats = tch::no_grad(|| moment_features(&real));
             Ok(Disc::Moments(Moments::new(&feats, moments)))
         }
@@ -255,12 +287,15 @@ fn warm_start(
 ) -> Result<(), TrainError> {
     let q = cfg.model.patch;
     let frozen = cfg.debug.freeze_discriminator;
-    let z = latents(seed, cfg.warm_samples, cfg.model.d0, ctx.kind, ctx.device);
+    let draw = Draw::Fixed {
+        seed,
+        n: cfg.warm_samples,
+    };
     let mix = |k: u64| seed.wrapping_mul(0x9E37_79B9).wrapping_add(k);
     match kind {
         StageKind::Dictionary(l) => {
             if !frozen {
-                let x = real_inputs(kind, ctx, learner, &z).remove(0);
+                let x = real_inputs(kind, ctx, learner, draw).remove(0);
                 let atoms = dictionary_from(&x, l, cfg, mix(1), ctx)?;
                 tch::no_grad(|| learner.out[l].copy_(&atoms));
                 if l == 0 {
@@ -270,7 +305,7 @@ fn warm_start(
             }
         }
         StageKind::Level1 => {
-            let real = real_inputs(kind, ctx, learner, &z).remove(0);
+            let real = real_inputs(kind, ctx, learner, draw).remove(0);
             let fit = crate::theory::level1_fit::fit_level1(array4(&real)?.view(), cfg.model.d0)
                 .map_err(|e| {
                     failed(
@@ -297,7 +332,7 @@ fn warm_start(
         StageKind::Superres(l) => {
             let mut c = Ctx { ..*ctx };
             c.condition = super::config::Condition::Real;
-            let real = real_inputs(kind, &c, learner, &z);
+            let real = real_inputs(kind, &c, learner, draw);
             if !frozen {
                 let atoms = dictionary_from(&real[1], l, cfg, mix(2), ctx)?;
                 tch::no_grad(|| learner.out[l].copy_(&atoms));

@@ -785,7 +785,7 @@ pub fn train_practice_with(
         let names: Vec<String> = game.phases().iter().map(|p| p.name.clone()).collect();
         rows = run.resume_rows(&names, (position.stage, position.stage_step))?;
     } else {
-        run.start_new(&cfg.to_toml(), truth, 0)?;
+        run.start_new(&cfg.to_toml(), Some(truth), 0)?;
     }
     let seed = cfg.practice.seed;
     // A CycleGAN's samples are its translations into domain B: scored
