@@ -287,6 +287,29 @@ fn every_gan_stage_learns_from_random_and_every_sabotage_fails() {
     }
 }
 
+/// The control that tells a conditional GAN from a regression on pairs:
+/// with every real child beside *another* sample's parent
+/// (`debug.shuffle_pairs`: the training split's levels permuted apart, the
+/// held-out pairs and the truth untouched) the paired game has nothing to
+/// learn from the parent, and the super-resolution residual on the truth's
+/// pairs stays where it started (>= 0.9, against <= 0.6 for the same run on
+/// true pairs, asserted above). The lower levels, which see `x1` alone,
+/// still learn.
+#[test]
+fn the_paired_game_does_not_learn_super_resolution_from_shuffled_pairs() {
+    let rows = rows_of("[debug]\nshuffle_pairs = true", Sabotage::None);
+    let [dict, _, sr] = margins(&rows);
+    eprintln!("shuffled pairs: {} | {}", dict.0, sr.0);
+    assert!(
+        dict.1,
+        "dict1 sees x1 alone and must still learn: {}",
+        dict.0
+    );
+    assert!(!sr.1, "shuffled pairs still made the margin: {}", sr.0);
+    let (_, r1) = start_end(&rows, "superres2", "sr_residual2");
+    assert!(r1 >= 0.9, "shuffled pairs: sr_residual2 ends at {r1:.4}");
+}
+
 /// The learner's step-0 state is a function of the shapes and `train_seed`
 /// only: two different truths give bit-identical initial learners (and a
 /// different training seed a different one).
