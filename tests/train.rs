@@ -484,6 +484,7 @@ fn invalid_training_configs_name_the_field() {
             "debug.shuffle_pairs",
         ),
         ("heldout = 1", "heldout"),
+        ("heldout = 10\nsamples = 11", "heldout"),
         ("[level1]\ndisc = \"witness\"", "level1.disc"),
         ("[superres]\nhidden = 0", "superres.hidden"),
         ("track = \"Practice\"", "track"),

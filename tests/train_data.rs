@@ -39,7 +39,7 @@ fn ids(t: &tch::Tensor) -> Vec<i64> {
 fn epochs_serve_each_training_sample_once_and_never_a_heldout_one() {
     let (n, h) = (103, 20);
     let x = indexed(n, 2);
-    let d = Samples::new(&x, h, 7, false, Kind::Double, Device::Cpu).unwrap();
+    let d = Samples::new(&x, Some(h), 7, false, Kind::Double, Device::Cpu).unwrap();
     let n_train = n - h;
     assert_eq!((d.n_train(), d.n_heldout()), (n_train, h));
     // Batches of 10 across three epochs (249 samples, batches straddle epochs).
@@ -64,7 +64,7 @@ fn epochs_serve_each_training_sample_once_and_never_a_heldout_one() {
     assert_ne!(served[..n_train], served[n_train..2 * n_train]);
     assert!(served.iter().all(|&i| (i as usize) < n_train));
     // The same seed, resumed at cursor 57, continues the same stream.
-    let d2 = Samples::new(&x, h, 7, false, Kind::Double, Device::Cpu).unwrap();
+    let d2 = Samples::new(&x, Some(h), 7, false, Kind::Double, Device::Cpu).unwrap();
     d2.set_cursor(57);
     assert_eq!(ids(&d2.next(60)[0]), served[57..117].to_vec());
     // Another seed, another order.
@@ -74,11 +74,12 @@ fn epochs_serve_each_training_sample_once_and_never_a_heldout_one() {
 
 /// Fixed sets are distinct training samples (all of them when more are
 /// asked for) and leave the cursor alone; held-out draws come from the
-/// held-out split only; the held-out split is at most half the data.
+/// held-out split only; an unset held-out split is at most half the data,
+/// and a set one that leaves fewer than 2 training samples is refused.
 #[test]
 fn fixed_and_heldout_sets_come_from_their_own_split() {
     let x = indexed(103, 2);
-    let d = Samples::new(&x, 20, 7, false, Kind::Double, Device::Cpu).unwrap();
+    let d = Samples::new(&x, Some(20), 7, false, Kind::Double, Device::Cpu).unwrap();
     let f = ids(&d.fixed(50, 3)[0]);
     assert_eq!(f.iter().collect::<BTreeSet<_>>().len(), 50);
     assert!(f.iter().all(|&i| i < 83));
@@ -94,9 +95,9 @@ fn fixed_and_heldout_sets_come_from_their_own_split() {
     assert!(held.iter().all(|&i| (83..103).contains(&i)));
     let host = d.heldout_images();
     assert_eq!(host[0][[0, 0, 0, 0]], 83.0);
-    let half = Samples::new(&x, 1000, 7, false, Kind::Double, Device::Cpu).unwrap();
+    let half = Samples::new(&x, None, 7, false, Kind::Double, Device::Cpu).unwrap();
     assert_eq!((half.n_train(), half.n_heldout()), (52, 51));
-    assert!(Samples::new(&indexed(2, 1), 10, 7, false, Kind::Double, Device::Cpu).is_err());
+    assert!(Samples::new(&x, Some(102), 7, false, Kind::Double, Device::Cpu).is_err());
 }
 
 /// The shuffled-pairs control permutes each level of the training split by
@@ -107,7 +108,7 @@ fn fixed_and_heldout_sets_come_from_their_own_split() {
 #[test]
 fn shuffled_pairs_break_the_training_pairs_and_keep_the_heldout_ones() {
     let x = indexed(103, 2);
-    let d = Samples::new(&x, 20, 7, true, Kind::Double, Device::Cpu).unwrap();
+    let d = Samples::new(&x, Some(20), 7, true, Kind::Double, Device::Cpu).unwrap();
     let b = d.fixed(83, 1);
     let (a, c) = (ids(&b[0]), ids(&b[1]));
     let kept = a.iter().zip(&c).filter(|(p, q)| p == q).count();

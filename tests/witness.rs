@@ -10,11 +10,17 @@
 //! (hidden features frozen at the zero function: only the offsets `c_o`
 //! learn) reaches only the part of `B*` explained by the mean residual per
 //! offset — the "span" obstacle of fixed features, shown to fail.
+//!
+//! At the truth, on independent draws of the sampler, the paired value is 0
+//! up to rounding and the unpaired one (two independent real batches) is
+//! within its Monte Carlo bound `Z_MC * se` of 0, `se` from the per-sample
+//! scores; a wrong child (scaled, or another sample's) is far outside it.
 #![cfg(feature = "torch")]
 
-use fsrgan::model::{Config, Params};
+use fsrgan::model::{Config, Params, Sampler};
+use fsrgan::testing::{Z_MC, mean_se, within_mc_bound};
 use fsrgan::train::config::Optimizer;
-use fsrgan::train::generator::{Generator, decode, latents};
+use fsrgan::train::generator::{Generator, decode, latents, tensor_from};
 use fsrgan::train::optim::Optim;
 use fsrgan::train::stage::witness_loss;
 use fsrgan::train::witness::Witness;
@@ -116,31 +122,144 @@ fn the_witness_reaches_the_supervised_bound_and_a_blind_one_does_not() {
     );
 }
 
-/// At the truth the paired objective is exactly zero for any witness state,
-/// and the unpaired one (independent real batches) is not: the noise floor
-/// the paired game removes.
+/// Per-sample scores `(B,)` of children `x` beside `h` of their parents.
+fn scores(w: &Witness, h: &Tensor, x: &Tensor) -> Vec<f64> {
+    Vec::<f64>::try_from(&w.score_with(h, x).contiguous()).expect("a 1-D tensor of scores")
+}
+
+/// Mean and standard error of the per-sample differences `a_i - b_i` of one
+/// batch scored twice (the paired game).
+fn paired_value(a: &[f64], b: &[f64]) -> (f64, f64) {
+    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    mean_se(&d)
+}
+
+/// Mean and standard error of `mean(a) - mean(b)` for independent batches
+/// (the unpaired game).
+fn unpaired_value(a: &[f64], b: &[f64]) -> (f64, f64) {
+    let ((ma, sa), (mb, sb)) = (mean_se(a), mean_se(b));
+    (ma - mb, sa.hypot(sb))
+}
+
+/// The witness's value `E_real D - E_fake D` at the truth, on independent
+/// draws of the crate's sampler (not the generator that scores them),
+/// within its Monte Carlo bound `Z_MC * se` (`se` from the per-sample
+/// scores), and the same value for a wrong child far outside it. The
+/// witness is fixed before any sample is drawn: its features are the
+/// truth's child map, `h_o(w) = M_2^T ReLU(W_o^T w - b)` (the paired game's
+/// best response to the zero generator at `gamma = 1`), so it scores a real
+/// pair by the child's squared norm.
+///
+/// * Paired (real parents with their real children beside the *same*
+///   parents with the truth's children, made as the learner makes them,
+///   from the decoded parents): the per-sample differences are rounding,
+///   so the value is 0 with no sampling floor (`tiny` has `sigma = 0`: the
+///   child is a function of its parent).
+/// * Unpaired (two independent real batches: the paper's game at the
+///   truth): the value is sampling noise within `Z_MC` standard errors of
+///   0, and that noise floor is not small.
+/// * Wrong children (scaled by 1.5, or each sample's child beside the next
+///   sample's parent) move the value of either game by more than 4 times
+///   the unpaired bound (about 10x and 18x in a Python prototype).
 #[test]
-fn the_paired_value_at_the_truth_is_exactly_zero() {
-    let w = {
-        let mut w = Witness::new(4, 16, 4, 2, 2, 9, Kind::Double, Device::Cpu);
-        tch::no_grad(|| {
-            let _ = w.a.normal_(0.0, 1.0);
-        });
-        w
-    };
-    let (real, _) = pairs(3, 256);
-    let (other, _) = pairs(4, 256);
-    let value = |a: &[Tensor], b: &[Tensor]| {
-        tch::no_grad(|| {
-            (w.score_with(&w.h(&a[0]), &a[1]).mean(None::<Kind>)
-                - w.score_with(&w.h(&b[0]), &b[1]).mean(None::<Kind>))
-            .double_value(&[])
-        })
-    };
-    assert_eq!(value(&real, &real), 0.0);
-    assert!(
-        value(&real, &other).abs() > 1e-4,
-        "{}",
-        value(&real, &other)
+fn the_witness_value_at_the_truth_is_within_its_monte_carlo_bound_and_a_wrong_child_is_not() {
+    let n = 65_536;
+    let cfg = Config::preset("tiny").unwrap();
+    assert_eq!(cfg.kernel, 2, "the child map below is written for kernel 2");
+    let truth = Params::generate(&cfg, 11).unwrap();
+    let t = Generator::from_params(&truth, Kind::Double, Device::Cpu);
+    let (m1, m2) = (cfg.m[0] as i64, cfg.m[1] as i64);
+    let d = t.out[1].size()[1];
+    let mut w = Witness::new(
+        m1,
+        m2,
+        d,
+        cfg.kernel,
+        cfg.patch,
+        0,
+        Kind::Double,
+        Device::Cpu,
     );
+    tch::no_grad(|| {
+        // Offset o = 2 oy + ox of the ConvT weight (m_1, m_2, 2, 2), the
+        // thresholds b, and the output atoms (m_2, D) as the child filters.
+        let (weight, bias) = &t.up[0];
+        let u: Vec<Tensor> = (0..4)
+            .map(|o| weight.select(2, o / 2).select(2, o % 2))
+            .collect();
+        w.u.copy_(&Tensor::stack(&u, 0));
+        w.tau.copy_(&bias.view([1, 1, -1]).repeat([4, 1, 1]));
+        w.a.copy_(&t.out[1].unsqueeze(0).repeat([4, 1, 1]));
+    });
+    // Samples start..start+n of the truth: parents decoded with the true
+    // M_1 (as the stage decodes with the learner's frozen M'_1), children.
+    let sampler = Sampler::new(&truth, 11);
+    let batch = |start: u64| {
+        let b = sampler.sample(start, n);
+        let x1 = tensor_from(&b.x[0], Kind::Double, Device::Cpu);
+        let x2 = tensor_from(&b.x[1], Kind::Double, Device::Cpu);
+        (decode(&x1, &t.out[0], cfg.patch, 0.0), x2)
+    };
+    tch::no_grad(|| {
+        let (pa, xa) = batch(0);
+        let (pb, xb) = batch(n as u64);
+        let (ha, hb) = (w.h(&pa), w.h(&pb));
+        let err = (&ha - w.children(&xa)).abs().max().double_value(&[]);
+        assert!(err < 1e-9, "h_o(w_p) is not the real child: off by {err}");
+        let real_a = scores(&w, &ha, &xa);
+        let real_b = scores(&w, &hb, &xb);
+        let tol = 1e-9 * mean_se(&real_a).0; // rounding
+
+        // Unpaired: two independent real batches.
+        let (v, se) = unpaired_value(&real_a, &real_b);
+        let floor = Z_MC * se;
+        eprintln!("unpaired at the truth: value {v:.4e}, bound {floor:.4e}");
+        assert!(
+            within_mc_bound(v, 0.0, se, Z_MC),
+            "unpaired value {v} outside {floor}"
+        );
+        assert!(
+            floor > 1e-3 * mean_se(&real_a).0,
+            "the unpaired noise floor {floor}"
+        );
+
+        // Paired: the same parents with the truth's children.
+        let fake = t.image(1, &t.up(0, &pa));
+        let (v, se) = paired_value(&real_a, &scores(&w, &ha, &fake));
+        eprintln!("paired at the truth: value {v:.4e}, se {se:.4e}");
+        assert!(
+            v.abs() <= Z_MC * se + tol && se <= tol,
+            "paired value {v} (se {se}) is not 0 up to rounding"
+        );
+
+        // Wrong children, in both games.
+        let wrong = [
+            (
+                "paired, children x 1.5",
+                paired_value(&real_a, &scores(&w, &ha, &(&fake * 1.5))),
+            ),
+            (
+                "paired, another sample's child",
+                paired_value(&real_a, &scores(&w, &ha, &fake.roll([1], [0]))),
+            ),
+            (
+                "unpaired, children x 1.5",
+                unpaired_value(&real_a, &scores(&w, &hb, &(&xb * 1.5))),
+            ),
+            (
+                "unpaired, another sample's child",
+                unpaired_value(&real_a, &scores(&w, &hb, &xb.roll([1], [0]))),
+            ),
+        ];
+        for (name, (v, se)) in wrong {
+            eprintln!(
+                "{name}: value {v:.4e} ({:.1}x the unpaired bound)",
+                v.abs() / floor
+            );
+            assert!(
+                !within_mc_bound(v, 0.0, se, Z_MC) && v.abs() > 4.0 * floor,
+                "{name}: value {v} (se {se}) is not far outside the bound {floor}"
+            );
+        }
+    });
 }

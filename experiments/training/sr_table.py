@@ -9,7 +9,7 @@ label = {
     "supervised": "supervised L1 on real parents (reference, not a GAN)",
     "closed-gen": "closed-form moment pair D, learner's own pairs (old default)",
     "closed-real": "closed-form moment pair D, real parents, independent batches",
-    "witness-real": "witness D, real parents, paired batches (**GAN default**)",
+    "witness-real": "witness D, real parents, paired batches (**GAN default**: the paired conditional game)",
     "witness-gen": "witness D, learner's own pairs (the paper's game, unpaired)",
 }
 res = {}

@@ -14,10 +14,19 @@ use crate::train::{TrainConfig, TrainOptions, train};
 #[command(
     after_help = "Stages (theory track, ../shared/spec/training.md): dict1 (M'_1 and the level-1
 code law; patch moments c = 1..4), level1 (alpha, beta, C; moments of codes decoded with
-the frozen M'_1), superres2..L (W'_l, b'_l, M'_l; offset-aware pair cross moments of the
-learner's own (X'_{l-1}, X'_l)). The GAN default (the presets): every stage starts from the
-learner's random state (`init = \"random\"`) and plays a closed-form discriminator
-(`disc = \"closed\"`: the exact best response of a regularised linear discriminator).
+the frozen M'_1), superres2..L (W'_l, b'_l, M'_l; the witness pair discriminator). The GAN
+default (the presets): every stage starts from the learner's random state (`init = \"random\"`);
+dict1 and level1 play a closed-form discriminator (`disc = \"closed\"`: the exact best response
+of a regularised linear discriminator), the super-resolution stages the learned witness in the
+paired conditional game (`condition = \"real\"`: real parents, the real child beside the learner's
+child of the same parent; `condition = \"generated\"` is the paper's unpaired game).
+
+Data: real batches come from a dataset's training split in seeded shuffled epochs, and the
+metrics from its held-out split: `--data DIR` (a dataset of `fsrgan sample`, scored against its
+truth) or `--data FILE.npz` (any arrays x1..xL shaped as the config's model, no truth); without
+--data the run first samples `samples` (100 000) samples of the truth in memory, as `fsrgan
+sample` would store them. `data = \"oracle\"` in a config draws every batch afresh from the truth
+(N = infinity); data.json in the run says which.
 Baselines: PRESET:moments (warm starts by the estimators, T5/T6: `init = \"moments\"`),
 PRESET:supervised (super-resolution by the L1 term on real parents).
 
@@ -26,10 +35,11 @@ The run directory holds config.toml, truth.safetensors, metrics.jsonl/.csv, chec
 and report.md; see src/io/rundir.rs.
 
 Examples:
-  fsrgan train --preset tiny --out runs/tiny            # about 5 minutes on 2 CPU cores
+  fsrgan train --preset tiny --out runs/tiny            # a few minutes on 2 CPU cores
   fsrgan train --preset tiny:moments --out runs/tiny-moments   # the estimators' baseline
   fsrgan train --config experiments/training/configs/ascent-tiny.toml --out runs/ascent
-  fsrgan train --preset small --data out/demo/data --out runs/small   # a dataset's truth
+  fsrgan train --preset small --data out/demo/data --out runs/small   # a dataset's samples
+  fsrgan train --preset tiny --data my_arrays.npz --out runs/mine      # x1, x2 of your own
   fsrgan train --resume runs/small            # continue a stopped or killed run
   fsrgan train --preset paper --device cuda --out runs/paper
   fsrgan report runs/small                    # Markdown report with tables and plots"
@@ -42,12 +52,15 @@ pub struct Args {
     /// A training config (TOML); `preset = "NAME"` inside starts from a preset.
     #[arg(long, value_name = "FILE", conflicts_with = "resume")]
     pub config: Option<PathBuf>,
-    /// Train against the ground truth of this dataset directory (its
-    /// `manifest.json` config and seed, checked against its
-    /// `params.safetensors`) instead of the preset's model. Theory track:
-    /// batches are drawn afresh from that truth; practice track (a config
-    /// with `track = "practice"`, which requires it): minibatches are drawn
-    /// from the stored samples, the truth only scores.
+    /// Train on this dataset's samples: a directory of `fsrgan sample` (its
+    /// model and seed are adopted, its `params.safetensors` checked against
+    /// them, and its truth only scores), or, theory track, a plain `.npz` /
+    /// `.safetensors` file or directory of `.npy` files holding `x1..xL`
+    /// shaped as the config's model (no truth: only what the data can
+    /// measure is reported). Theory track: batches walk seeded shuffled
+    /// epochs of its training split, the metrics read its held-out split;
+    /// practice track (which requires it): minibatches from the stored
+    /// samples.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Device: auto (CUDA if available), cpu, cuda.

@@ -4,7 +4,8 @@
 //! | file | content |
 //! |---|---|
 //! | `config.toml` | the resolved training config |
-//! | `truth.safetensors` | the ground truth (interchange names) |
+//! | `truth.safetensors` | the ground truth (interchange names); absent for a dataset of arrays without one |
+//! | `data.json` | where the real samples came from: `dataset` (training and held-out counts) or `oracle` |
 //! | `metrics.jsonl`, `metrics.csv` | one row per evaluation (stage, steps, losses, metrics) |
 //! | `checkpoint/learner.safetensors` | the learner, same tensor names as `params.safetensors` |
 //! | `checkpoint/state.safetensors` | discriminator, optimiser moments, exact `t`, position (metadata) |
@@ -13,6 +14,7 @@
 //! | `alignment-levelL.json` | E2: `|cos|` of the level's discriminator filters with `M'_l` and `M_l` |
 //! | `moment-gaps.png`, `alignment-levelL.png` | E1, E2 plots |
 //! | `samples.png`, `samples-real.png` | real and learner samples side by side (one colour scale per level), real alone |
+//! | `superres.png` | for the same real parents, the real child beside the learner's child, every level `>= 2` |
 //! | `plot-warnings.txt` | the plots that could not be drawn (absent when all were) |
 //! | `report.md` | `fsrgan report`: the metrics table and the plots |
 //! | `.fsrgan.lock` | the advisory lock of the one process training here ([`super::lock`]) |

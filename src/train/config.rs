@@ -11,7 +11,7 @@
 //! init_threshold = 2.0  # learner's initial level-1 thresholds t' (a sparse start)
 //! [dictionary]        # stage "dict1": M'_1 with the level-1 code law (patch and image moments)
 //! init = "random"     # random (GAN default) | moments (method-of-moments warm start)
-//! disc = "closed"     # closed (exact best response of a regularised linear D) | ascent
+//! disc = "closed"     # closed (exact best response of a regularised linear D) | ascent | witness (superres only)
 //! steps = 1500
 //! loss = "linear"     # linear | minimax | non_saturating (ascent only)
 //! optimizer = "adam"  # adam | sgd (SGDA: gradient descent-ascent)
@@ -24,7 +24,7 @@
 //! adversarial = 1.0   # weight of the adversarial term in the generator's loss
 //! recon = 0.0         # weight of the L1 (pix2pix) term, super-resolution stages only
 //! [level1]            # stage "level1": alpha, beta, C (moments of decoded codes)
-//! [superres]          # stages "superres{l}": W'_l, b'_l, M'_l (offset-aware pair discriminator)
+//! [superres]          # stages "superres{l}": W'_l, b'_l, M'_l (the witness pair discriminator)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -88,9 +88,12 @@ pub enum Precision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
-    /// Codes decoded from the *real* low-resolution image (pix2pix-style pairs).
+    /// The paired conditional game (the default): codes decoded from the
+    /// *real* low-resolution image, the real child beside the learner's
+    /// child of the same parent (pix2pix without its L1 term).
     Real,
-    /// Codes from the learner's own (frozen) lower levels.
+    /// The paper's unpaired game: the learner's own pairs (codes from its
+    /// frozen lower levels) against real pairs of independent batches.
     Generated,
 }
 
@@ -164,7 +167,8 @@ pub struct StageConfig {
     /// method-of-moments baseline).
     pub init: Init,
     /// The discriminator: `closed` (closed-form regularised linear, the GAN
-    /// default) or `ascent` (trained by its own ascent steps).
+    /// default of `dict1` and `level1`), `ascent` (trained by its own ascent
+    /// steps) or `witness` (super-resolution only, the GAN default there).
     pub disc: DiscKind,
     /// Weight of the adversarial term in the generator's loss.
     #[serde(default = "default_one")]
@@ -251,8 +255,9 @@ pub enum DataMode {
 fn default_samples() -> usize {
     100_000
 }
-fn default_heldout() -> usize {
-    10_000
+/// Held-out samples of a dataset of `n` when `heldout` is unset.
+pub fn default_heldout(n: usize) -> usize {
+    10_000.min(n / 2)
 }
 
 /// Switches that break the trainer on purpose, so tests can show a broken
@@ -308,10 +313,10 @@ pub struct TrainConfig {
     /// Samples of the dataset drawn when `dataset` is unset (held-out included).
     #[serde(default = "default_samples")]
     pub samples: usize,
-    /// Held-out samples: the last `min(heldout, N / 2)` of the dataset,
-    /// never trained on; the metrics' real side.
-    #[serde(default = "default_heldout")]
-    pub heldout: usize,
+    /// Held-out samples: the last `heldout` of the dataset (unset:
+    /// `min(10 000, N / 2)`), never trained on; the metrics' real side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout: Option<usize>,
     /// Precision.
     pub precision: Precision,
     /// Samples per batch (real and fake each).
@@ -363,9 +368,12 @@ impl TrainConfig {
     /// GAN default. Every stage starts from the learner's random state
     /// (`init = "random"`) and plays the closed-form moment discriminator
     /// (`disc = "closed"`, `lr_d = 1`: its exact best response on each fake
-    /// batch) with Adam and a cosine schedule; the super-resolution stages
-    /// see the learner's own pairs (`condition = "generated"`) and have no
-    /// L1 term. Sizes measured in `experiments/training`.
+    /// batch) with Adam and a cosine schedule in `dict1` and `level1`; the
+    /// super-resolution stages play the witness pair discriminator in the
+    /// paired conditional game (`condition = "real"`), two random starts, no
+    /// L1 term. Real samples: a dataset of `samples` samples of the truth
+    /// (100 000; 20 000 for `paper`) drawn when the run starts, `min(10 000,
+    /// N/2)` of them held out. Sizes measured in `experiments/training`.
     ///
     /// # Errors
     /// [`TrainError::Model`] for an unknown name.
@@ -411,7 +419,7 @@ impl TrainConfig {
             } else {
                 default_samples()
             },
-            heldout: default_heldout(),
+            heldout: None,
             precision,
             batch,
             eval_batch: 4096,
@@ -503,7 +511,8 @@ impl TrainConfig {
     /// default for `dict1` and `level1`, then every super-resolution layer
     /// from the learner's random start by the L1 term alone on real parents
     /// decoded with the GAN's own lower levels (`adversarial = 0`, `recon = 1`,
-    /// `condition = "real"`).
+    /// `condition = "real"`), with as many random starts as the GAN (chosen by
+    /// the L1 loss).
     ///
     /// # Errors
     /// [`TrainError::Model`] for an unknown name.
@@ -685,7 +694,7 @@ impl TrainConfig {
             ("warm_samples", self.warm_samples, 100),
             ("real_samples", self.real_samples, 100),
             ("samples", self.samples, 4),
-            ("heldout", self.heldout, 2),
+            ("heldout", self.heldout.unwrap_or(2), 2),
         ] {
             if v < min {
                 return Err(bad(field, format!("must be at least {min}, got {v}")));
@@ -698,6 +707,19 @@ impl TrainConfig {
             if !v.is_finite() {
                 return Err(bad(field, format!("must be finite, got {v}")));
             }
+        }
+        if let Some(h) = self.heldout
+            && self.dataset.is_none()
+            && self.samples < h + 2
+        {
+            return Err(bad(
+                "heldout",
+                format!(
+                    "{h} held-out samples leave {} of the {} sampled for training; at least 2 must train",
+                    self.samples.saturating_sub(h),
+                    self.samples
+                ),
+            ));
         }
         if self.data == DataMode::Oracle {
             if let Some(d) = &self.dataset {

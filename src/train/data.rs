@@ -14,7 +14,7 @@
 //!   discriminators and the method-of-moments warm starts (all of the
 //!   training split when `n >= n_train`). They do not move the cursor.
 //! * **Held-out** ([`Samples::heldout`]): the last `h` samples of the
-//!   dataset, `h = min(heldout, N / 2)`; the metrics' real side
+//!   dataset (`heldout`, by default `min(10 000, N / 2)`); the metrics' real side
 //!   ([`crate::train::eval`]) and the witness's noise floor.
 //!
 //! The whole set lives on the run's device in the run's precision, so a
@@ -71,8 +71,8 @@ fn to_tensor(a: &Array4<f64>, kind: Kind, device: Device) -> Tensor {
 
 impl Samples {
     /// Splits `x` (levels `x1..xL`, the same `N` samples each) into the
-    /// first `N - h` training samples and the last `h = min(heldout, N / 2)`
-    /// held-out ones. `shuffle_pairs` (a control) permutes the training
+    /// first `N - h` training samples and the last `h` held-out ones
+    /// (`h = heldout`, or `min(10 000, N / 2)` when `None`). `shuffle_pairs` (a control) permutes the training
     /// split of every level by its own seeded permutation, so each real
     /// child sits beside another sample's parent; the held-out split is
     /// left as it is.
@@ -82,7 +82,7 @@ impl Samples {
     /// different sample counts or fewer than 2 training samples remain.
     pub fn new(
         x: &[Array4<f64>],
-        heldout: usize,
+        heldout: Option<usize>,
         seed: u64,
         shuffle_pairs: bool,
         kind: Kind,
@@ -100,8 +100,8 @@ impl Samples {
                 a.len_of(Axis(0))
             )));
         }
-        let h = heldout.min(n / 2);
-        let n_train = n - h;
+        let h = heldout.unwrap_or_else(|| super::config::default_heldout(n));
+        let n_train = n.saturating_sub(h);
         if n_train < 2 {
             return Err(bad(format!(
                 "{n} samples leave {n_train} for training after {h} held out; at least 2 are needed"

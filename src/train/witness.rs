@@ -26,9 +26,11 @@
 //! `h* = (x - G(s)) / gamma` and `V(h*) = E ||x - G(s)||^2 / (2 gamma)`
 //! (per child): the generator, descending `-E_fake D`, then follows the
 //! gradient of the supervised squared loss — the precise sense in which
-//! "the GAN simulates supervised learning" (seed 001). The value is exactly
-//! 0 at the truth whatever the batch, so no sampling floor hides a small
-//! residual. With independent real and fake parents (`condition =
+//! "the GAN simulates supervised learning" (seed 001). At the truth the
+//! value is 0 up to rounding whatever the batch, where the child is a
+//! function of its decoded parent (`sigma = 0`), so no sampling floor hides
+//! a small residual (`tests/witness.rs`, against two independent real
+//! batches and wrong children). With independent real and fake parents (`condition =
 //! "generated"`, the paper's game) the penalty is averaged over both parent
 //! sets; then the maximiser is the same when the parent laws agree.
 
