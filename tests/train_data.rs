@@ -68,7 +68,7 @@ fn epochs_serve_each_training_sample_once_and_never_a_heldout_one() {
     d2.set_cursor(57);
     assert_eq!(ids(&d2.next(60)[0]), served[57..117].to_vec());
     // Another seed, another order.
-    let d3 = Samples::new(&x, h, 8, false, Kind::Double, Device::Cpu).unwrap();
+    let d3 = Samples::new(&x, Some(h), 8, false, Kind::Double, Device::Cpu).unwrap();
     assert_ne!(ids(&d3.next(n_train)[0]), served[..n_train].to_vec());
 }
 
