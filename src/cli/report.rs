@@ -66,7 +66,11 @@ const GLOSSARY: &[(&str, &str)] = &[
     ),
     (
         "`sr_residual{l}`",
-        "A5 residual of the learner's level `l` on real data (`l >= 2`)",
+        "A5 residual of the learner's level `l` (`l >= 2`) on the truth's samples (on the held-out split for a dataset without a truth)",
+    ),
+    (
+        "`sr_residual{l}_heldout`, `sr_residual{l}_train`",
+        "the same on the dataset's held-out and training splits (training below held-out is overfitting)",
     ),
     (
         "`align{l}_learner`, `align{l}_truth`",
@@ -127,12 +131,26 @@ fn render(run: &RunDir, rows: &[Row], config: Option<&str>, out: &Path) -> anyho
     let levels = crate::plot::gap_levels(rows);
     let mut md = header(run, rows);
     md += &training_path(config);
+    md += &data_source(run);
     md += &recovery_table(rows, levels);
     md += &gaps_vs_init(rows, levels);
     md += &plots(run, out)?;
     md += &glossary();
     md += &config_block(config);
     Ok(md)
+}
+
+/// The run's real samples, from its `data.json` (runs before it trained
+/// from the oracle).
+fn data_source(run: &RunDir) -> String {
+    let words = std::fs::read_to_string(run.file("data.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["description"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| {
+            "the oracle (no data.json: the run predates training from datasets)".into()
+        });
+    format!("**Data:** {words}.\n\n")
 }
 
 /// Whether a run config is a practice-track one (`track = "practice"`).
