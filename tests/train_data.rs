@@ -281,3 +281,82 @@ fn cli_train_checks_a_plain_set() {
     assert!(err.contains("no array `x2`"), "{err}");
     assert!(!out_dir.join("learner.safetensors").exists());
 }
+
+/// The path of a user's own arrays end to end: `fsrgan sample` writes a
+/// dataset whose truth is kept aside, its `x1, x2` go into a plain `.npz`,
+/// `fsrgan train --data` trains from it without a truth (and says so),
+/// `fsrgan report --truth` scores the learner against the truth kept aside
+/// (dict1's margin: min |cos| >= 0.99, as the GAN default's dict1 makes in
+/// tests/train.rs), and `fsrgan generate` + `fsrgan score` score its
+/// samples against the truth's dataset.
+#[test]
+fn cli_a_plain_set_trains_and_is_scored_against_the_truth_kept_aside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
+    let o = fsrgan(&[
+        "sample",
+        "--preset",
+        "tiny",
+        "--n",
+        "20000",
+        "--seed",
+        "4",
+        "--out",
+        &p("data"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, arrays) = fsrgan::io::dataset::open_samples(&tmp.path().join("data")).unwrap();
+    let level = |name: &str| {
+        arrays[name]
+            .to_f32()
+            .into_dimensionality::<ndarray::Ix4>()
+            .unwrap()
+    };
+    write_npz(
+        &tmp.path().join("plain.npz"),
+        &[("x1", level("x1")), ("x2", level("x2"))],
+    );
+    std::fs::write(
+        tmp.path().join("cfg.toml"),
+        "preset = \"tiny\"\neval_batch = 1024\nfinal_eval = 4096\n[dictionary]\nsteps = 300\n[level1]\nsteps = 1\n[superres]\nsteps = 1\ncandidates = 1\n",
+    )
+    .unwrap();
+    let o = fsrgan(&[
+        "train",
+        "--config",
+        &p("cfg.toml"),
+        "--data",
+        &p("plain.npz"),
+        "--out",
+        &p("run"),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("no truth") && err.contains("10000 training samples"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("run/truth.safetensors").exists());
+    let o = fsrgan(&["report", &p("run"), "--truth", &p("data")]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    let cos: f64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("against the truth: dict1_min_cos "))
+        .unwrap_or_else(|| panic!("{err}"))
+        .parse()
+        .unwrap();
+    assert!(
+        cos >= 0.99,
+        "dict1 min |cos| against the truth kept aside: {cos}"
+    );
+    let md = std::fs::read_to_string(tmp.path().join("run/report.md")).unwrap();
+    assert!(
+        md.contains("## Against the truth kept aside") && md.contains("**Data:**"),
+        "{md}"
+    );
+    let o = fsrgan(&["generate", &p("run"), "--n", "2000", "--out", &p("fake")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = fsrgan(&["score", &p("data"), &p("fake"), "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

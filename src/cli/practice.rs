@@ -160,6 +160,7 @@ fn run_sized(
     super::report::run(super::report::Args {
         dir: out.to_path_buf(),
         out: None,
+        truth: None,
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -22,6 +22,7 @@ use crate::io::rundir::{Row, RunDir};
 #[command(after_help = "Examples:
   fsrgan report runs/small            # writes runs/small/report.md
   fsrgan report runs/small --out small.md
+  fsrgan report runs/mine --truth data/tiny    # a run on plain arrays, scored against the truth kept aside
 Redraws moment-gaps.png and alignment-level*.png in RUN_DIR.")]
 pub struct Args {
     /// A run directory written by `fsrgan train` (holds `metrics.jsonl`).
@@ -30,6 +31,12 @@ pub struct Args {
     /// linked relative to it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Score the run's final learner against this truth as well: a dataset
+    /// directory of `fsrgan sample` (its `params.safetensors`) or a
+    /// parameters file. For runs trained on plain arrays without a truth
+    /// (`fsrgan train --data x.npz`), whose truth was kept aside.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub truth: Option<PathBuf>,
 }
 
 /// The meaning of every metric name, copied from the table at the top of
@@ -108,7 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let text = if practice {
         render_practice(&run, &rows, config.as_deref(), &out)?
     } else {
-        render(&run, &rows, config.as_deref(), &out)?
+        render(&run, &rows, config.as_deref(), &out, args.truth.as_deref())?
     };
     write_bytes(&out, text.as_bytes())
         .with_context(|| format!("writing the report {}", out.display()))?;
@@ -127,17 +134,88 @@ fn read_config(run: &RunDir) -> anyhow::Result<Option<String>> {
 }
 
 /// The whole report.
-fn render(run: &RunDir, rows: &[Row], config: Option<&str>, out: &Path) -> anyhow::Result<String> {
+fn render(
+    run: &RunDir,
+    rows: &[Row],
+    config: Option<&str>,
+    out: &Path,
+    truth: Option<&Path>,
+) -> anyhow::Result<String> {
     let levels = crate::plot::gap_levels(rows);
     let mut md = header(run, rows);
     md += &training_path(config);
     md += &data_source(run);
     md += &recovery_table(rows, levels);
+    if let Some(t) = truth {
+        md += &against_truth(run, t)?;
+    }
     md += &gaps_vs_init(rows, levels);
     md += &plots(run, out)?;
     md += &glossary();
     md += &config_block(config);
     Ok(md)
+}
+
+/// Samples of the truth for the A5 residual of [`against_truth`].
+const TRUTH_SAMPLES: usize = 4096;
+
+/// The final learner (`learner.safetensors`) against a truth kept aside:
+/// every level's Hungarian-matched dictionary `|cos|`, the level-1 law's
+/// errors and the A5 super-resolution residual on [`TRUTH_SAMPLES`] fresh
+/// samples of the truth (seed 0 of its sampler). Also printed.
+fn against_truth(run: &RunDir, path: &Path) -> anyhow::Result<String> {
+    let learner = crate::io::params::read_params_checked(&run.file("learner.safetensors"), None)
+        .with_context(|| format!("reading the learner of {}", run.path.display()))?;
+    let truth = if path.is_dir() {
+        crate::io::Dataset::open(path)
+            .with_context(|| format!("opening the truth's dataset {}", path.display()))?
+            .params
+    } else {
+        crate::io::params::read_params(path, Some(&learner.config))
+            .with_context(|| format!("reading the truth {}", path.display()))?
+    };
+    if truth.config.levels != learner.config.levels
+        || truth.config.m != learner.config.m
+        || truth.config.d() != learner.config.d()
+    {
+        anyhow::bail!(
+            "{}: the truth's model (`{}`) has other shapes than the run's learner (`{}`)",
+            path.display(),
+            truth.config.name,
+            learner.config.name
+        );
+    }
+    let mut s = format!(
+        "## Against the truth kept aside\n\nThe final learner against `{}`: matched \
+         dictionary \\|cos\\|, level-1 errors, and the A5 residual on {TRUTH_SAMPLES} fresh \
+         samples of that truth.\n\n| metric | value |\n|---|---:|\n",
+        path.display()
+    );
+    let mut line = |k: String, v: f64| {
+        eprintln!("against the truth: {k} {v:.4}");
+        let _ = writeln!(s, "| `{k}` | {} |", sig4(v));
+    };
+    for l in 0..truth.config.levels {
+        let m = crate::metrics::dictionary_recovery(&truth, &learner, l)?;
+        line(format!("dict{}_min_cos", l + 1), m.min);
+        line(format!("dict{}_mean_cos", l + 1), m.mean);
+        if l == 0 {
+            let r = crate::metrics::level1_recovery(&truth, &learner, &m.perm);
+            line("alpha_err".into(), r.alpha_err);
+            line("beta_err".into(), r.beta_err);
+            line("c_err".into(), r.c_err);
+        }
+    }
+    let batch = crate::model::Sampler::new(&truth, 0).sample(0, TRUTH_SAMPLES);
+    let views: Vec<_> = batch.x.iter().map(|a| a.view()).collect();
+    for (i, r) in crate::model::diagnostics::a5_residual(&learner, &views)
+        .iter()
+        .enumerate()
+    {
+        line(format!("sr_residual{}", i + 2), r.relative());
+    }
+    s.push('\n');
+    Ok(s)
 }
 
 /// The run's real samples, from its `data.json` (runs before it trained

@@ -363,11 +363,19 @@ fn train_sized(
             .copied()
             .unwrap_or(f64::NAN)
     };
+    let scored = v.contains_key("dict1_min_cos");
     for l in 1..=cfg.model.levels {
+        let dict = if scored {
+            format!(
+                "dictionary min |cos| {:.4} (mean {:.4}); ",
+                get(&format!("dict{l}_min_cos")),
+                get(&format!("dict{l}_mean_cos"))
+            )
+        } else {
+            String::new()
+        };
         eprintln!(
-            "level {l}: dictionary min |cos| {:.4} (mean {:.4}); moment gaps c=2 {:.2e} (floor {:.1e}), c=4 {:.2e} (floor {:.1e}); active channels {:.3} (target {})",
-            get(&format!("dict{l}_min_cos")),
-            get(&format!("dict{l}_mean_cos")),
+            "level {l}: {dict}moment gaps c=2 {:.2e} (floor {:.1e}), c=4 {:.2e} (floor {:.1e}); active channels {:.3} (target {})",
             pick(&format!("gap{l}_c2")),
             pick(&format!("floor{l}_c2")),
             pick(&format!("gap{l}_c4")),
@@ -382,16 +390,24 @@ fn train_sized(
             );
         }
     }
-    eprintln!(
-        "level 1: alpha err {:.3}, beta err {:.3}, C err {:.3}",
-        get("alpha_err"),
-        get("beta_err"),
-        get("c_err")
-    );
+    if scored {
+        eprintln!(
+            "level 1: alpha err {:.3}, beta err {:.3}, C err {:.3}",
+            get("alpha_err"),
+            get("beta_err"),
+            get("c_err")
+        );
+    } else {
+        eprintln!(
+            "no truth: recovery is not scored (super-resolution residual on the held-out split); `fsrgan report {} --truth DIR` scores the learner against a truth kept aside",
+            out.display()
+        );
+    }
     if !outcome.stopped_early {
         super::report::run(super::report::Args {
             dir: out.to_path_buf(),
             out: None,
+            truth: None,
         })?;
     }
     Ok(ExitCode::SUCCESS)
