@@ -11,6 +11,9 @@ Usage: python experiments/samples/table.py OUT_DIR [--markdown FILE] [--json FIL
 """
 import json, math, os, re, sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "training"))
+from compare import final  # noqa: E402  (the final row of a run, one reader for both tables)
+
 METRICS = [
     ("dict_min_cos", "worst min \\|cos\\|"),
     ("alpha_err", "alpha err"),
@@ -20,15 +23,6 @@ METRICS = [
     ("sr_heldout", "SR held-out"),
     ("sr_train", "SR train"),
 ]
-
-
-def final(d):
-    path = os.path.join(d, "metrics.jsonl")
-    if not os.path.exists(path):
-        return None
-    rows = [json.loads(l) for l in open(path) if l.strip()]
-    fin = [r for r in rows if r["stage"] == "final"]
-    return (fin[-1]["values"], fin[-1]["secs"]) if fin else None
 
 
 def summary(v):
