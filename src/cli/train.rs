@@ -114,18 +114,14 @@ pub(super) fn device(name: &str) -> anyhow::Result<tch::Device> {
 /// when `dir` is a dataset directory of `fsrgan sample`; a plain set of
 /// arrays keeps the config's model. Records the dataset's absolute path in
 /// the config (`dataset`), so a resumed run reads it again.
-fn adopt_dataset(
-    cfg: &mut TrainConfig,
-    dir: &std::path::Path,
-) -> anyhow::Result<Option<crate::io::Manifest>> {
+fn adopt_dataset(cfg: &mut TrainConfig, dir: &std::path::Path) -> anyhow::Result<()> {
     cfg.dataset = Some(std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()));
-    if !dir.join("manifest.json").is_file() {
-        return Ok(None);
+    if dir.join("manifest.json").is_file() {
+        let m = crate::io::Manifest::read(&dir.join("manifest.json"))?;
+        cfg.model = m.config;
+        cfg.seed = m.seed;
     }
-    let m = crate::io::Manifest::read(&dir.join("manifest.json"))?;
-    cfg.model = m.config.clone();
-    cfg.seed = m.seed;
-    Ok(Some(m))
+    Ok(())
 }
 
 /// Reads the training set `path` (`TrainConfig::dataset`): a dataset
@@ -233,7 +229,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return super::practice::run(&args, Some(&text));
         }
     }
-    let mut manifest = None;
     let (cfg, out, resume) = if let Some(dir) = &args.resume {
         let text = std::fs::read_to_string(dir.join("config.toml"))
             .with_context(|| format!("reading {}/config.toml", dir.display()))?;
@@ -259,7 +254,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (None, None) => TrainConfig::preset("small")?,
         };
         if let Some(dir) = &args.data {
-            manifest = adopt_dataset(&mut cfg, dir)?;
+            adopt_dataset(&mut cfg, dir)?;
         }
         let model = cfg.model.clone();
         let (ts, ws) = cfg
@@ -289,10 +284,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Every pool is sized before any parallel work (the truth check below
     // is the first).
     let n = cfg.cpu.threads_for(&cfg.model);
-    threads::with_threads(Some(n), || {
-        train_sized(&args, &cfg, &out, resume, manifest.as_ref(), n)
-    })
-    .context("sizing the thread pools")?
+    threads::with_threads(Some(n), || train_sized(&args, &cfg, &out, resume, n))
+        .context("sizing the thread pools")?
 }
 
 /// `fsrgan train` once the pools are sized: the dataset's truth checked,
@@ -302,10 +295,8 @@ fn train_sized(
     cfg: &TrainConfig,
     out: &std::path::Path,
     resume: bool,
-    manifest: Option<&crate::io::Manifest>,
     n: usize,
 ) -> anyhow::Result<ExitCode> {
-    let _ = manifest;
     let data = match &cfg.dataset {
         Some(p) => Some(load_training_set(p, cfg)?),
         None => None,

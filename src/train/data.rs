@@ -29,6 +29,7 @@ use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
 
 use super::TrainError;
+use super::generator::tensor_from;
 use crate::model::rng::derive_seed;
 
 /// Stream tags of [`derive_seed`] for the data source.
@@ -58,15 +59,6 @@ fn permutation(n: usize, seed: u64) -> Vec<i64> {
     let mut v: Vec<i64> = (0..n as i64).collect();
     v.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     v
-}
-
-fn to_tensor(a: &Array4<f64>, kind: Kind, device: Device) -> Tensor {
-    let shape: Vec<i64> = a.shape().iter().map(|&d| d as i64).collect();
-    let v: Vec<f64> = a.iter().copied().collect();
-    Tensor::from_slice(&v)
-        .reshape(shape)
-        .to_kind(kind)
-        .to_device(device)
 }
 
 impl Samples {
@@ -116,13 +108,16 @@ impl Samples {
             } else {
                 part
             };
-            train.push(to_tensor(&part, kind, device));
+            train.push(tensor_from(&part, kind, device));
         }
         let heldout: Vec<Array4<f64>> = x
             .iter()
             .map(|a| a.slice(s![n_train.., .., .., ..]).to_owned())
             .collect();
-        let heldout_t = heldout.iter().map(|a| to_tensor(a, kind, device)).collect();
+        let heldout_t = heldout
+            .iter()
+            .map(|a| tensor_from(a, kind, device))
+            .collect();
         Ok(Samples {
             train,
             heldout,

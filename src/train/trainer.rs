@@ -602,13 +602,10 @@ fn learner_children(
     tch::no_grad(|| {
         (1..real.len())
             .map(|l| {
-                let parent =
-                    real[l - 1].slice(ndarray::s![..n.min(real[l - 1].shape()[0]), .., .., ..]);
-                let shape: Vec<i64> = parent.shape().iter().map(|&d| d as i64).collect();
-                let x = Tensor::from_slice(&parent.iter().copied().collect::<Vec<f64>>())
-                    .reshape(shape)
-                    .to_kind(ctx.kind)
-                    .to_device(ctx.device);
+                let parent = real[l - 1]
+                    .slice(ndarray::s![..n.min(real[l - 1].shape()[0]), .., .., ..])
+                    .to_owned();
+                let x = super::generator::tensor_from(&parent, ctx.kind, ctx.device);
                 let s = super::generator::decode(&x, &learner.out[l - 1], q, ctx.tau);
                 array4(&learner.image(l, &learner.up(l - 1, &s)))
             })
@@ -616,46 +613,16 @@ fn learner_children(
     })
 }
 
-/// Trains (or resumes) according to `cfg` in `opts.out`.
-///
-/// # Errors
-/// [`TrainError`] for invalid configs, I/O failures, a run that cannot be
-/// resumed, or a non-finite loss or parameter (the last checkpoint is kept).
-pub fn train(
+/// The truth (where there is one), the dataset's samples (`None` for the
+/// oracle) and where they came from, in words: the caller's dataset
+/// (`opts.data`), else `cfg.samples` samples of the truth drawn now, else
+/// (`data = "oracle"`) no samples at all.
+fn real_data(
     cfg: &TrainConfig,
     opts: &TrainOptions,
-    progress: Progress<'_>,
-) -> Result<TrainOutcome, TrainError> {
-    let t0 = Instant::now();
-    let mut cfg = cfg.clone().validated()?;
-    // Threads: the config's, else the model's default; recorded in the run's
-    // config.toml (written below for a new run) so a resume reuses them.
-    let threads = cfg.cpu.threads_for(&cfg.model);
-    cfg.cpu.threads = Some(threads);
-    if crate::threads::WaitPolicy::from_env() != Ok(cfg.cpu.wait) {
-        return Err(TrainError::InvalidConfig {
-            field: "cpu.wait".into(),
-            rule: format!(
-                "OpenMP reads its wait policy when libtorch loads, so the process must start with OMP_WAIT_POLICY={} (fsrgan train re-executes itself with it); the environment has {:?}",
-                cfg.cpu.wait.env_value().unwrap_or("(unset)"),
-                std::env::var("OMP_WAIT_POLICY").ok()
-            ),
-        });
-    }
-    crate::threads::set_compute_threads(threads);
-    if cfg.model.output != crate::model::OutputKernel::Patch {
-        return Err(TrainError::InvalidConfig {
-            field: "model.output".into(),
-            rule: "training supports output = \"patch\"".into(),
-        });
-    }
-    let kind = match cfg.precision {
-        Precision::F32 => Kind::Float,
-        Precision::F64 => Kind::Double,
-    };
-    let device = opts.device;
-    let run = RunDir::create(&opts.out)?;
-    // The truth (where there is one) and the real samples.
+    kind: Kind,
+    device: Device,
+) -> Result<(Option<Params>, Option<Samples>, String), TrainError> {
     let generated = || Params::generate(&cfg.model, cfg.seed);
     let real_seed = cfg.debug.real_truth_seed.unwrap_or(cfg.seed);
     let (truth, samples, data_words) = match (cfg.data, &opts.data, &cfg.dataset) {
@@ -733,6 +700,49 @@ pub fn train(
         ),
         None => data_words,
     };
+    Ok((truth, samples, data_words))
+}
+
+/// Trains (or resumes) according to `cfg` in `opts.out`.
+///
+/// # Errors
+/// [`TrainError`] for invalid configs, I/O failures, a run that cannot be
+/// resumed, or a non-finite loss or parameter (the last checkpoint is kept).
+pub fn train(
+    cfg: &TrainConfig,
+    opts: &TrainOptions,
+    progress: Progress<'_>,
+) -> Result<TrainOutcome, TrainError> {
+    let t0 = Instant::now();
+    let mut cfg = cfg.clone().validated()?;
+    // Threads: the config's, else the model's default; recorded in the run's
+    // config.toml (written below for a new run) so a resume reuses them.
+    let threads = cfg.cpu.threads_for(&cfg.model);
+    cfg.cpu.threads = Some(threads);
+    if crate::threads::WaitPolicy::from_env() != Ok(cfg.cpu.wait) {
+        return Err(TrainError::InvalidConfig {
+            field: "cpu.wait".into(),
+            rule: format!(
+                "OpenMP reads its wait policy when libtorch loads, so the process must start with OMP_WAIT_POLICY={} (fsrgan train re-executes itself with it); the environment has {:?}",
+                cfg.cpu.wait.env_value().unwrap_or("(unset)"),
+                std::env::var("OMP_WAIT_POLICY").ok()
+            ),
+        });
+    }
+    crate::threads::set_compute_threads(threads);
+    if cfg.model.output != crate::model::OutputKernel::Patch {
+        return Err(TrainError::InvalidConfig {
+            field: "model.output".into(),
+            rule: "training supports output = \"patch\"".into(),
+        });
+    }
+    let kind = match cfg.precision {
+        Precision::F32 => Kind::Float,
+        Precision::F64 => Kind::Double,
+    };
+    let device = opts.device;
+    let run = RunDir::create(&opts.out)?;
+    let (truth, samples, data_words) = real_data(&cfg, opts, kind, device)?;
     let target = truth
         .as_ref()
         .map(|t| Generator::from_params(t, kind, device));
