@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use fsrgan::io::rundir::{RunDir, Row};
+use fsrgan::io::rundir::{Row, RunDir};
 use fsrgan::model::{Config, Params, Sampler};
 use fsrgan::train::practice::run::{PracticeOptions, PracticeRun, train_practice};
 use fsrgan::train::{TrainConfig, TrainOptions, train};
