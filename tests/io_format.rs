@@ -13,6 +13,7 @@ use fsrgan::io::params::{read_params, write_params};
 use fsrgan::io::reader::read_tensors;
 use fsrgan::io::{Dataset, Dtype, Format, IoError, TensorSpec, TensorWriter};
 use fsrgan::model::{Config, Params, Sampler};
+use fsrgan::testing::F64_ROUNDOFF;
 
 fn tiny() -> Params {
     Params::generate(&Config::preset("tiny").unwrap(), 3).unwrap()
@@ -351,7 +352,7 @@ fn numpy_loads_what_we_write() {
     );
     let got: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     assert!(
-        (got - want).abs() <= 1e-12 * want,
+        (got - want).abs() <= F64_ROUNDOFF * want,
         "numpy {got} vs ours {want}"
     );
 }

@@ -19,6 +19,7 @@ use fsrgan::metrics::cluster::{ARI_CHANCE, adjusted_rand_index, purity, purity_c
 use fsrgan::metrics::score::{fresh_labelled, fresh_paired};
 use fsrgan::metrics::translation::{cycle_error, translation_error};
 use fsrgan::model::{Config, Labelled, Paired, Params, Sampler};
+use fsrgan::testing::{F32_ROUNDING, F64_FEW_OPS, F64_ROUNDOFF};
 use ndarray::{Array4, ArrayD, Axis, s};
 
 fn tiny_config() -> Config {
@@ -175,7 +176,7 @@ fn paired_round_trip_shares_the_codes() {
         let err = (&want - &xb[l])
             .mapv(f64::abs)
             .fold(0.0f64, |a, &b| a.max(b));
-        assert!(err < 1e-12, "level {}: {err}", l + 1);
+        assert!(err < F64_ROUNDOFF, "level {}: {err}", l + 1);
         // ... and A's dictionary does not give it.
         let not = paint(&ba.s[l], &pair.a.out[l]);
         assert!((&not - &xb[l]).mapv(f64::abs).sum() > 1.0);
@@ -667,10 +668,10 @@ fn translation_and_cycle_errors_of_a_hand_case() {
     let real = Array4::from_shape_vec((2, 1, 1, 2), vec![1.0, 2.0, 2.0, 0.0]).unwrap();
     let fake = Array4::from_shape_vec((2, 1, 1, 2), vec![1.0, 0.0, 2.0, 1.0]).unwrap();
     let e = translation_error(std::slice::from_ref(&fake), std::slice::from_ref(&real));
-    assert!((e[0] - 5.0 / 9.0).abs() < 1e-15, "{e:?}");
+    assert!((e[0] - 5.0 / 9.0).abs() < F64_FEW_OPS, "{e:?}");
     // cycle_error(x, back) normalises by x: ||back - x||^2 / ||x||^2.
     let c = cycle_error(std::slice::from_ref(&fake), std::slice::from_ref(&real));
-    assert!((c[0] - 5.0 / 6.0).abs() < 1e-15, "{c:?}");
+    assert!((c[0] - 5.0 / 6.0).abs() < F64_FEW_OPS, "{c:?}");
     // The zero map scores 1.
     let z = translation_error(&[real.mapv(|_| 0.0)], std::slice::from_ref(&real));
     assert_eq!(z, vec![1.0]);
@@ -682,16 +683,16 @@ fn adjusted_rand_index_of_hand_and_published_cases() {
     let ari = adjusted_rand_index;
     assert_eq!(ari(&[0, 0, 1, 1], &[0, 0, 1, 1]), 1.0);
     assert_eq!(ari(&[0, 0, 1, 1], &[1, 1, 0, 0]), 1.0);
-    assert!((ari(&[0, 0, 1, 2], &[0, 0, 1, 1]) - 4.0 / 7.0).abs() < 1e-15);
-    assert!((ari(&[0, 0, 1, 1], &[0, 0, 1, 2]) - 4.0 / 7.0).abs() < 1e-15);
+    assert!((ari(&[0, 0, 1, 2], &[0, 0, 1, 1]) - 4.0 / 7.0).abs() < F64_FEW_OPS);
+    assert!((ari(&[0, 0, 1, 1], &[0, 0, 1, 2]) - 4.0 / 7.0).abs() < F64_FEW_OPS);
     assert_eq!(ari(&[0, 0, 0, 0], &[0, 1, 2, 3]), 0.0);
-    assert!((ari(&[0, 0, 1, 1], &[0, 1, 0, 1]) + 0.5).abs() < 1e-15);
+    assert!((ari(&[0, 0, 1, 1], &[0, 1, 0, 1]) + 0.5).abs() < F64_FEW_OPS);
     // Hand case: a = (0 0 0 1 1 1), b = (0 0 1 1 2 2).
     // n_ij: (0,0)=2 (0,1)=1 (1,1)=1 (1,2)=2 -> sum C = 2; rows 3,3 -> 6;
     // cols 2,2,2 -> 3; C(6) = 15; E = 6*3/15 = 1.2; max = 4.5;
     // ARI = 0.8 / 3.3.
     let v = ari(&[0, 0, 0, 1, 1, 1], &[0, 0, 1, 1, 2, 2]);
-    assert!((v - 0.8 / 3.3).abs() < 1e-15, "{v}");
+    assert!((v - 0.8 / 3.3).abs() < F64_FEW_OPS, "{v}");
     // Degenerate partitions: identical, index 1.
     assert_eq!(ari(&[5, 5, 5], &[1, 1, 1]), 1.0);
     assert_eq!(ari(&[0, 1, 2], &[2, 0, 1]), 1.0);
@@ -707,13 +708,13 @@ fn adjusted_rand_index_of_hand_and_published_cases() {
 #[test]
 fn purity_and_its_chance_level() {
     // Clusters {0,0,1} and {1,1,2}: 2 + 2 of 6.
-    assert!((purity(&[0, 0, 0, 1, 1, 1], &[0, 0, 1, 1, 1, 2]) - 4.0 / 6.0).abs() < 1e-15);
+    assert!((purity(&[0, 0, 0, 1, 1, 1], &[0, 0, 1, 1, 1, 2]) - 4.0 / 6.0).abs() < F64_FEW_OPS);
     assert_eq!(purity(&[3, 3, 4, 4], &[0, 0, 1, 1]), 1.0);
     // One cluster: the largest class's share, whatever the permutation.
     let truth = [0, 0, 0, 1, 1, 2, 2, 2, 2, 0];
     let one = [0; 10];
     assert_eq!(purity(&one, &truth), 0.4);
-    assert!((purity_chance(&one, &truth, 10, 0) - 0.4).abs() < 1e-15);
+    assert!((purity_chance(&one, &truth, 10, 0) - 0.4).abs() < F64_FEW_OPS);
     // Singletons: 1.
     let single: Vec<usize> = (0..10).collect();
     assert_eq!(purity_chance(&single, &truth, 10, 0), 1.0);
@@ -782,7 +783,7 @@ fn inspect_prints_label_counts_and_checks_the_shared_codes() {
     assert_eq!(j["classes"], 3);
     assert_eq!(j["label_counts"], serde_json::json!(counts));
     // A5 with each sample's own truth is at float32 precision.
-    assert!(j["levels"][1]["a5_residual_stored"].as_f64().unwrap() < 1e-6);
+    assert!(j["levels"][1]["a5_residual_stored"].as_f64().unwrap() < F32_ROUNDING);
 
     let pair = dir.path().join("pair");
     let o = fsrgan(&[

@@ -4,6 +4,7 @@
 
 use fsrgan::metrics::{MetricsError, atoms, dictionary_recovery};
 use fsrgan::model::{Config, Params};
+use fsrgan::testing::F64_ROUNDOFF;
 
 fn tiny() -> Params {
     Params::generate(&Config::preset("tiny").unwrap(), 11).unwrap()
@@ -40,7 +41,7 @@ fn rectangular_matching_finds_the_true_atoms_among_extra_ones() {
     }
     let m = dictionary_recovery(&truth, &learner, 0).unwrap();
     assert_eq!(m.perm, place.to_vec());
-    assert!(m.min > 1.0 - 1e-12, "min |cos| {}", m.min);
+    assert!(m.min > 1.0 - F64_ROUNDOFF, "min |cos| {}", m.min);
     // One matched pair per true atom; the decoys stay unmatched.
     assert_eq!(m.cos.len(), 4);
     assert!(!m.perm.contains(&0) && !m.perm.contains(&1));

@@ -8,6 +8,9 @@ use approx::assert_abs_diff_eq;
 use fsrgan::metrics::score::{Reference, Score, ScoreOptions, check_set};
 use fsrgan::metrics::{MetricsError, coverage, msssim, pyramid, swd};
 use fsrgan::model::{Config, Params, Sampler};
+use fsrgan::testing::{
+    F64_EXACT_DYADIC, F64_FEW_OPS, F64_ROUNDOFF, F64_SUM, FAULT_GAP, PYRAMID_BOUNDARY_GAP, Z_MC,
+};
 use ndarray::{Array2, Array3, Array4, s};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -82,7 +85,7 @@ fn laplacian_pyramid_of_an_8x8_impulse_matches_the_hand_computation() {
     let d = [0.0, 1.0 / 16.0, 6.0 / 16.0, 1.0 / 16.0];
     for y in 0..4 {
         for x in 0..4 {
-            assert_abs_diff_eq!(bands[1][[0, y, x]], d[y] * d[x], epsilon = 1e-16);
+            assert_abs_diff_eq!(bands[1][[0, y, x]], d[y] * d[x], epsilon = F64_EXACT_DYADIC);
         }
     }
     let expect = |u: &[f64; 8], y: usize, x: usize| {
@@ -95,13 +98,13 @@ fn laplacian_pyramid_of_an_8x8_impulse_matches_the_hand_computation() {
             assert_abs_diff_eq!(
                 bands[0][[0, y, x]],
                 expect(&U_MIRROR, y, x),
-                epsilon = 1e-16
+                epsilon = F64_EXACT_DYADIC
             );
             worst_zero = worst_zero.max((bands[0][[0, y, x]] - expect(&U_ZERO, y, x)).abs());
         }
     }
     // The wrong (zero-padded) boundary is off by 10^-3 at the edge pixels.
-    assert!(worst_zero > 5e-4, "{worst_zero}");
+    assert!(worst_zero > PYRAMID_BOUNDARY_GAP, "{worst_zero}");
 }
 
 /// Closed forms: a constant image has a zero detail band and a constant
@@ -117,9 +120,9 @@ fn laplacian_pyramid_of_constants_and_its_reconstruction() {
         vec![16, 8, 4]
     );
     for b in &bands[..2] {
-        assert!(b.iter().all(|v| v.abs() < 1e-15));
+        assert!(b.iter().all(|v| v.abs() < F64_FEW_OPS));
     }
-    assert!(bands[2].iter().all(|v| (v - 0.75).abs() < 1e-15));
+    assert!(bands[2].iter().all(|v| (v - 0.75).abs() < F64_FEW_OPS));
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let img = Array3::from_shape_fn((3, 16, 16), |_| rng.random::<f64>() - 0.5);
     let bands = pyramid::laplacian_pyramid(img.view(), 3);
@@ -128,13 +131,13 @@ fn laplacian_pyramid_of_constants_and_its_reconstruction() {
         rec = pyramid::pyr_up(rec.view()) + b;
     }
     let err = (&rec - &img).iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    assert!(err < 1e-14, "{err}");
+    assert!(err < F64_SUM, "{err}");
     // A wrong coarse band (off by 0.01) does not reconstruct.
     let mut rec = &bands[2] + 0.01;
     for b in bands[..2].iter().rev() {
         rec = pyramid::pyr_up(rec.view()) + b;
     }
-    assert!((&rec - &img).iter().any(|v| v.abs() > 1e-3));
+    assert!((&rec - &img).iter().any(|v| v.abs() > FAULT_GAP));
 }
 
 /// The radix sort orders exactly as `f64::total_cmp`, negative zero, ties
@@ -185,11 +188,11 @@ fn w1_equals_the_cdf_integral_and_the_shift() {
         b.sort_by(f64::total_cmp);
         let got = swd::wasserstein1_sorted(&a, &b);
         let want = w1_by_cdfs(&a, &b);
-        assert_abs_diff_eq!(got, want, epsilon = 1e-12 * want.max(1.0));
+        assert_abs_diff_eq!(got, want, epsilon = F64_ROUNDOFF * want.max(1.0));
         // A shift by c moves every quantile by c: W1 = |c| exactly.
         let shifted: Vec<f64> = a.iter().map(|v| v - 0.3).collect();
         let w = swd::wasserstein1_sorted(&a, &shifted);
-        assert_abs_diff_eq!(w, 0.3, epsilon = 1e-12);
+        assert_abs_diff_eq!(w, 0.3, epsilon = F64_ROUNDOFF);
         assert!((w - 0.6).abs() > 0.1, "a wrong shift must not match");
     }
 }
@@ -232,7 +235,7 @@ fn swd_of_a_translate_matches_the_closed_form() {
     assert_abs_diff_eq!(
         swd::sliced_wasserstein(x.view(), y.view(), 3, 1),
         w1_by_cdfs(&xs, &ys),
-        epsilon = 1e-12
+        epsilon = F64_ROUNDOFF
     );
 }
 
@@ -251,11 +254,11 @@ fn msssim_of_constant_images_matches_the_closed_form() {
     let w_last = 0.3001 / (0.0448 + 0.2856 + 0.3001);
     let got = msssim::msssim(a.view(), b.view(), l);
     // Round-off: the variances `E[a^2] - mu^2` cancel to ~1e-17, divided by `C2 ~ 1e-4`.
-    assert_abs_diff_eq!(got, ssim.powf(w_last), epsilon = 1e-12);
-    assert!((got - ssim.powf(0.3001)).abs() > 1e-3);
+    assert_abs_diff_eq!(got, ssim.powf(w_last), epsilon = F64_ROUNDOFF);
+    assert!((got - ssim.powf(0.3001)).abs() > FAULT_GAP);
     // 4x4: one scale, plain SSIM.
     let got4 = msssim::msssim(a.slice(s![.., ..4, ..4]), b.slice(s![.., ..4, ..4]), l);
-    assert_abs_diff_eq!(got4, ssim, epsilon = 1e-12);
+    assert_abs_diff_eq!(got4, ssim, epsilon = F64_ROUNDOFF);
 }
 
 /// Identical images give MS-SSIM 1 (to round-off) at every size; unrelated
@@ -268,7 +271,7 @@ fn msssim_is_one_for_identical_pairs_and_lower_for_unrelated_ones() {
         assert_abs_diff_eq!(
             msssim::msssim(a.view(), a.view(), 1.0),
             1.0,
-            epsilon = 1e-12
+            epsilon = F64_ROUNDOFF
         );
     }
     let noise = Array4::from_shape_fn((400, 3, 16, 16), |_| rng.random::<f64>());
@@ -277,7 +280,7 @@ fn msssim_is_one_for_identical_pairs_and_lower_for_unrelated_ones() {
     assert!(m + fsrgan::testing::Z_MC * se < 0.2, "{m} +- {se}");
     let copies = Array4::from_shape_fn((10, 3, 16, 16), |(_, c, y, x)| noise[[0, c, y, x]]);
     let (m1, _, _) = msssim::mean_msssim_pairs(copies.view(), 1.0, 1000, 1);
-    assert_abs_diff_eq!(m1, 1.0, epsilon = 1e-12);
+    assert_abs_diff_eq!(m1, 1.0, epsilon = F64_ROUNDOFF);
 }
 
 /// A collapsed generator: every patch of every level is one atom (atom 0 of
@@ -431,7 +434,7 @@ fn real_against_real_is_at_its_floor_and_a_wrong_truth_is_not() {
     for s in &scores {
         for lv in &s.levels {
             let m = &lv.msssim;
-            let bound = 5.0 * (m.fake_se.powi(2) + m.real_se.powi(2)).sqrt();
+            let bound = Z_MC * (m.fake_se.powi(2) + m.real_se.powi(2)).sqrt();
             assert!((m.fake - m.real).abs() <= bound, "{m:?}");
             let cv = &lv.coverage;
             assert_eq!(cv.fake.atoms_covered, cv.fake.atoms_real);

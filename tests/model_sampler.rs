@@ -6,7 +6,9 @@ mod common;
 use common::{concat, same_bits};
 use fsrgan::model::diagnostics::{self, Activity};
 use fsrgan::model::{Config, Params, Sampler};
-use fsrgan::testing::Z_MC;
+use fsrgan::testing::{
+    A5_BROKEN, A5_RESIDUAL, F64_ROUNDOFF, FAULT_GAP, LINALG_ROUNDOFF, SCALE_FLOOR, Z_MC,
+};
 use ndarray::{Array4, ArrayView4, Axis, s};
 
 fn params(name: &str, seed: u64) -> Params {
@@ -137,14 +139,14 @@ fn orthonormal_dictionaries_have_coherence_below_1e12() {
         for l in 0..p.config.levels {
             let cols = p.dictionary_columns(l);
             let mu = diagnostics::coherence(&cols);
-            assert!(mu < 1e-12, "{name} level {}: mu = {mu}", l + 1);
+            assert!(mu < LINALG_ROUNDOFF, "{name} level {}: mu = {mu}", l + 1);
             // Independent check (nalgebra SVD): all singular values are 1.
             let d = cols[0].len();
             let m = nalgebra::DMatrix::from_fn(d, cols.len(), |r, c| cols[c][r]);
             let svd = m.try_svd(false, false, 1e-15, 1000).expect("svd converges");
             for sv in svd.singular_values.iter() {
                 assert!(
-                    (sv - 1.0).abs() < 1e-12,
+                    (sv - 1.0).abs() < LINALG_ROUNDOFF,
                     "{name} level {}: singular value {sv}",
                     l + 1
                 );
@@ -155,7 +157,7 @@ fn orthonormal_dictionaries_have_coherence_below_1e12() {
     let mut cfg = Config::preset("small").unwrap();
     cfg.dictionary = fsrgan::model::Dictionary::Unit;
     let p = Params::generate(&cfg, 5).unwrap();
-    assert!(diagnostics::coherence(&p.dictionary_columns(0)) > 1e-3);
+    assert!(diagnostics::coherence(&p.dictionary_columns(0)) > FAULT_GAP);
 }
 
 /// Naive second implementation of the generator from the formulas of model.md
@@ -233,7 +235,7 @@ fn naive_forward(p: &Params, z: &[f64]) -> (Vec<Array4<f64>>, Vec<Array4<f64>>) 
 fn rel_err(a: ArrayView4<'_, f64>, b: ArrayView4<'_, f64>) -> f64 {
     let num: f64 = a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum();
     let den: f64 = b.iter().map(|y| y * y).sum();
-    (num / den.max(1e-300)).sqrt()
+    (num / den.max(SCALE_FLOOR)).sqrt()
 }
 
 #[test]
@@ -249,8 +251,16 @@ fn sampler_matches_a_naive_implementation_of_the_formulas() {
             for l in 0..p.config.levels {
                 let got_s = batch.s[l].slice(s![b..b + 1, .., .., ..]);
                 let got_x = batch.x[l].slice(s![b..b + 1, .., .., ..]);
-                assert!(rel_err(got_s, ss[l].view()) < 1e-12, "{name} s{}", l + 1);
-                assert!(rel_err(got_x, xs[l].view()) < 1e-12, "{name} x{}", l + 1);
+                assert!(
+                    rel_err(got_s, ss[l].view()) < F64_ROUNDOFF,
+                    "{name} s{}",
+                    l + 1
+                );
+                assert!(
+                    rel_err(got_x, xs[l].view()) < F64_ROUNDOFF,
+                    "{name} x{}",
+                    l + 1
+                );
             }
         }
         // A wrong parameter (one atom flipped) breaks the agreement.
@@ -265,7 +275,7 @@ fn sampler_matches_a_naive_implementation_of_the_formulas() {
             .iter()
             .any(|&v| v > 0.0);
         if any_active {
-            assert!(rel_err(batch.x[0].slice(s![0..1, .., .., ..]), xs[0].view()) > 1e-3);
+            assert!(rel_err(batch.x[0].slice(s![0..1, .., .., ..]), xs[0].view()) > FAULT_GAP);
         }
     }
 }
@@ -277,7 +287,11 @@ fn a5_super_resolution_residual_is_below_1e5_without_noise() {
         let batch = Sampler::new(&p, 2).sample(0, 200);
         let views: Vec<_> = batch.x.iter().map(|x| x.view()).collect();
         for r in diagnostics::a5_residual(&p, &views) {
-            assert!(r.relative() < 1e-5, "{name}: A5 residual {}", r.relative());
+            assert!(
+                r.relative() < A5_RESIDUAL,
+                "{name}: A5 residual {}",
+                r.relative()
+            );
         }
         // Also on float32-rounded data, as stored in files.
         let rounded: Vec<Array4<f64>> = batch
@@ -288,7 +302,7 @@ fn a5_super_resolution_residual_is_below_1e5_without_noise() {
         let views: Vec<_> = rounded.iter().map(|x| x.view()).collect();
         for r in diagnostics::a5_residual(&p, &views) {
             assert!(
-                r.relative() < 1e-5,
+                r.relative() < A5_RESIDUAL,
                 "{name} (f32): A5 residual {}",
                 r.relative()
             );
@@ -297,7 +311,7 @@ fn a5_super_resolution_residual_is_below_1e5_without_noise() {
         let mut wrong = p.clone();
         wrong.up[0].bias.mapv_inplace(|b| 0.5 * b);
         let views: Vec<_> = batch.x.iter().map(|x| x.view()).collect();
-        assert!(diagnostics::a5_residual(&wrong, &views)[0].relative() > 1e-2);
+        assert!(diagnostics::a5_residual(&wrong, &views)[0].relative() > A5_BROKEN);
     }
     // With noise (sigma_2 > 0), level 2 is no longer a function of level 1.
     let mut cfg = Config::preset("small").unwrap();
@@ -305,7 +319,7 @@ fn a5_super_resolution_residual_is_below_1e5_without_noise() {
     let p = Params::generate(&cfg, 2).unwrap();
     let batch = Sampler::new(&p, 2).sample(0, 200);
     let views: Vec<_> = batch.x.iter().map(|x| x.view()).collect();
-    assert!(diagnostics::a5_residual(&p, &views)[0].relative() > 1e-2);
+    assert!(diagnostics::a5_residual(&p, &views)[0].relative() > A5_BROKEN);
 }
 
 #[test]
@@ -319,7 +333,7 @@ fn codes_are_sparse_nonnegative_and_decodable() {
         let err = (&dec - &batch.s[l])
             .iter()
             .fold(0.0f64, |m, v| m.max(v.abs()));
-        assert!(err < 1e-12, "level {}: decode error {err}", l + 1);
+        assert!(err < F64_ROUNDOFF, "level {}: decode error {err}", l + 1);
     }
     let _ = Axis(0);
 }

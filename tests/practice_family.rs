@@ -17,6 +17,7 @@
 //!   uninterrupted one exactly; incompatible switches name field and rule.
 
 use fsrgan::model::Config;
+use fsrgan::testing::{BEYOND_ROUNDING, F64_FEW_OPS, F64_ROUNDOFF, F64_SUM, FAULT_GAP, Z_MC};
 mod common;
 
 use common::field_of;
@@ -70,7 +71,10 @@ fn infogan_bound_is_the_mutual_information_at_the_true_posterior() {
     let bound = mi_lower_bound(f64::try_from(code_cross_entropy(&lg, &oh)).unwrap(), 2);
     assert!(exact > 0.05, "the toy law has information: {exact}");
     // Rounding only: a dozen logs and a mean in f64.
-    assert!((bound - exact).abs() < 1e-14, "bound {bound} vs I {exact}");
+    assert!(
+        (bound - exact).abs() < F64_SUM,
+        "bound {bound} vs I {exact}"
+    );
     // Any other Q gives a strictly smaller bound (the gap is E KL(p(c|x) || q(c|x))).
     let uniform = |_: usize, _: usize| 0.5;
     let swapped = |c: usize, x: usize| posterior(1 - c, x);
@@ -89,11 +93,11 @@ fn infogan_bound_is_the_mutual_information_at_the_true_posterior() {
             })
             .sum();
         assert!(
-            (exact - b - gap).abs() < 1e-14,
+            (exact - b - gap).abs() < F64_SUM,
             "{name}: I - L = {} vs E KL {gap}",
             exact - b
         );
-        assert!(b < exact - 1e-3, "{name}: {b} is not below {exact}");
+        assert!(b < exact - FAULT_GAP, "{name}: {b} is not below {exact}");
     }
 }
 
@@ -105,9 +109,12 @@ fn began_k_follows_its_closed_form_and_is_clipped() {
     for n in 1..=200 {
         k = began_k_update(k, lambda, gamma, lr, lf);
         let closed = (0.2 + n as f64 * lambda * (gamma * lr - lf)).min(1.0);
-        assert!((k - closed).abs() < 1e-12, "step {n}: {k} vs {closed}");
+        assert!(
+            (k - closed).abs() < F64_ROUNDOFF,
+            "step {n}: {k} vs {closed}"
+        );
     }
-    assert!((k - 0.26).abs() < 1e-12);
+    assert!((k - 0.26).abs() < F64_ROUNDOFF);
     // Clipped at both ends.
     assert_eq!(began_k_update(0.999, 1.0, 0.5, 1.0, 0.0), 1.0);
     assert_eq!(began_k_update(0.001, 1.0, 0.5, 0.0, 1.0), 0.0);
@@ -161,7 +168,7 @@ fn the_began_game_updates_k_by_its_own_losses() {
         assert_eq!(l.k_t, Some(k));
         assert_eq!(game.k_t, k);
         let m = l.d_real + (cfg.began_gamma * l.d_real - l.d_fake).abs();
-        assert!((l.convergence.unwrap() - m).abs() < 1e-12);
+        assert!((l.convergence.unwrap() - m).abs() < F64_ROUNDOFF);
         assert!(l.d_real > 0.0 && l.d_fake > 0.0);
     }
 }
@@ -192,7 +199,10 @@ fn minibatch_features_match_the_loops_by_hand() {
             let want: f64 = (0..n)
                 .map(|j| (-(0..c).map(|k| (m(i, b, k) - m(j, b, k)).abs()).sum::<f64>()).exp())
                 .sum();
-            assert!((got[i * kernels + b] - want).abs() < 1e-12, "o[{i}][{b}]");
+            assert!(
+                (got[i * kernels + b] - want).abs() < F64_ROUNDOFF,
+                "o[{i}][{b}]"
+            );
             // Self-closeness is 1 and is included: o >= 1; the wrong input
             // (leaving it out) is 1 smaller.
             assert!(want >= 1.0);
@@ -204,7 +214,7 @@ fn minibatch_features_match_the_loops_by_hand() {
         &t64(&t, &[a as i64, (kernels * c) as i64]),
         kernels as i64,
     );
-    assert!(f64s(&same).iter().all(|&v| (v - 3.0).abs() < 1e-12));
+    assert!(f64s(&same).iter().all(|&v| (v - 3.0).abs() < F64_ROUNDOFF));
 }
 
 #[test]
@@ -214,10 +224,10 @@ fn the_cycle_term_is_zero_for_an_exact_inverse_pair() {
     let g = |x: &Tensor| x * 2.0 + 1.0;
     let f = |x: &Tensor| (x - 1.0) / 2.0;
     let zero = f64::try_from(cycle_loss(g, f, &a, &b)).unwrap();
-    assert!(zero.abs() < 1e-15, "{zero}");
+    assert!(zero.abs() < F64_FEW_OPS, "{zero}");
     // A wrong inverse F(y) = y / 2: F(G(a)) - a = 1/2 and G(F(b)) - b = 1, so 3/2.
     let wrong = f64::try_from(cycle_loss(g, |x: &Tensor| x / 2.0, &a, &b)).unwrap();
-    assert!((wrong - 1.5).abs() < 1e-12, "{wrong}");
+    assert!((wrong - 1.5).abs() < F64_ROUNDOFF, "{wrong}");
 }
 
 #[test]
@@ -281,19 +291,19 @@ fn the_vae_bound_of_a_linear_gaussian_model_matches_its_closed_form() {
     let (mean, se, closed) = check(&m, &s);
     // 5 standard errors: a false failure has probability below 1e-6.
     assert!(
-        (mean - closed).abs() < 5.0 * se,
+        (mean - closed).abs() < Z_MC * se,
         "MC {mean} vs closed {closed} (se {se})"
     );
     // At the exact posterior the bound is tight: -ELBO = -log p(x).
     assert!(
-        (closed + log_px).abs() < 1e-12,
+        (closed + log_px).abs() < F64_ROUNDOFF,
         "-ELBO {closed} vs -log p(x) {}",
         -log_px
     );
     // Any other q is looser, and the Monte Carlo mean sees it.
     let (mean2, se2, closed2) = check(&[m[0] + 0.5, m[1]], &s);
     assert!(closed2 > -log_px + 0.1);
-    assert!((mean2 - closed2).abs() < 5.0 * se2);
+    assert!((mean2 - closed2).abs() < Z_MC * se2);
     assert!(mean2 - (-log_px) > 10.0 * se2);
 }
 
@@ -307,13 +317,13 @@ fn one_sided_label_smoothing_puts_the_optimum_at_alpha() {
     let g = Tensor::run_backward(&[&l], &[&d_r], false, false);
     let at_alpha = f64::try_from(&g[0]).unwrap();
     assert!(
-        at_alpha.abs() < 1e-12,
+        at_alpha.abs() < F64_ROUNDOFF,
         "gradient at sigma(D) = alpha: {at_alpha}"
     );
     // Without smoothing the gradient there pushes D up: sigma(D) - 1 = -0.1.
     let l1 = d_loss_smoothed(&d_r, &d_f, 1.0);
     let g1 = f64::try_from(&Tensor::run_backward(&[&l1], &[&d_r], false, false)[0]).unwrap();
-    assert!((g1 + 0.1).abs() < 1e-12, "{g1}");
+    assert!((g1 + 0.1).abs() < F64_ROUNDOFF, "{g1}");
 }
 
 #[test]
@@ -344,7 +354,7 @@ fn virtual_batch_norm_does_not_mix_the_examples_of_a_batch() {
     let got = f64s(&ya.narrow(0, 4, 1).select(1, 1));
     for (g, v) in got.iter().zip(&e) {
         let want = 0.5 * (v - mu) / (m2 - mu * mu + 1e-5).sqrt() - 0.2;
-        assert!((g - want).abs() < 1e-12, "{g} vs {want}");
+        assert!((g - want).abs() < F64_ROUNDOFF, "{g} vs {want}");
     }
     // Ordinary batch norm mixes them: the wrong input differs.
     let bn_a = bn.forward(
@@ -355,11 +365,12 @@ fn virtual_batch_norm_does_not_mix_the_examples_of_a_batch() {
         &Tensor::cat(&[a.narrow(0, 0, 1), b.narrow(0, 1, 1)], 0),
         true,
     );
-    assert!(
-        !bn_a
-            .narrow(0, 0, 1)
-            .allclose(&bn_b.narrow(0, 0, 1), 1e-9, 1e-9, false)
-    );
+    assert!(!bn_a.narrow(0, 0, 1).allclose(
+        &bn_b.narrow(0, 0, 1),
+        BEYOND_ROUNDING,
+        BEYOND_ROUNDING,
+        false
+    ));
 }
 
 fn state(game: &PracticeGame) -> Vec<Tensor> {
@@ -602,7 +613,7 @@ fn labelled_data_train_a_cgan_and_an_infogan_scored_per_class() {
     for k in ["ari", "purity", "purity_chance"] {
         assert!(v[k].is_finite() && v[k] <= 1.0, "{k} = {}", v[k]);
     }
-    assert!(v["purity"] >= 1.0 / 3.0 - 1e-12 && v["purity_chance"] >= 1.0 / 3.0 - 0.05);
+    assert!(v["purity"] >= 1.0 / 3.0 - F64_ROUNDOFF && v["purity_chance"] >= 1.0 / 3.0 - 0.05);
     // A cGAN on unlabelled data says what it needs.
     let plain = tmp.path().join("plain");
     sample(&plain, 500, &[]);

@@ -14,6 +14,10 @@
 //! * WGAN with a clipped linear critic on two Diracs `delta_u`, `delta_v`:
 //!   `L_D = -c ||u - v||_1` at `w = c sign(u - v)`.
 
+use fsrgan::testing::{
+    CENTRAL_DIFF_PENALTY, CENTRAL_DIFF_REL, EXACT_AT_LARGE_LOGITS, F64_FEW_OPS, F64_SUM, FAULT_GAP,
+    GD_LSGAN_OPTIMUM, GD_MINIMAX_OPTIMUM, SATURATED_GRADIENT,
+};
 use fsrgan::train::practice::config::LossKind;
 use fsrgan::train::practice::layers::normal_tensor;
 use fsrgan::train::practice::loss::{clip_, d_loss, g_loss, gradient_penalty, interpolates};
@@ -90,7 +94,7 @@ fn minimax_optimum_is_p_over_p_plus_q_with_value_log4_minus_2js() {
         let at_star = s(&toy_d_loss(kind, &logits(&star)));
         // f64 round-off of ~10 softplus terms: well under 1e-14.
         assert!(
-            (at_star - target).abs() < 1e-14,
+            (at_star - target).abs() < F64_SUM,
             "{kind:?}: {at_star} vs {target}"
         );
     }
@@ -99,7 +103,7 @@ fn minimax_optimum_is_p_over_p_plus_q_with_value_log4_minus_2js() {
     for i in 0..4 {
         let d = 1.0 / (1.0 + (-a[i]).exp());
         assert!(
-            (d - p[i] / (p[i] + q[i])).abs() < 1e-9,
+            (d - p[i] / (p[i] + q[i])).abs() < GD_MINIMAX_OPTIMUM,
             "point {i}: D = {d}"
         );
     }
@@ -107,7 +111,7 @@ fn minimax_optimum_is_p_over_p_plus_q_with_value_log4_minus_2js() {
     // (the optimum of the reversed game) gives log 4 - 2 JS only by symmetry
     // of JS, so use a D that is optimal for another pair.
     let half = s(&toy_d_loss(LossKind::Minimax, &logits(&[0.0; 4])));
-    assert!((half - 4f64.ln()).abs() < 1e-14);
+    assert!((half - 4f64.ln()).abs() < F64_SUM);
     assert!(
         (half - target).abs() > 0.1,
         "JS = {} must be visible",
@@ -130,8 +134,8 @@ fn generator_losses_at_the_optimal_discriminator() {
     let ns: f64 = (0..4).map(|i| -q[i] * (p[i] / (p[i] + q[i])).ln()).sum();
     let got_mm = s(&g_loss(LossKind::Minimax, &d_f));
     let got_ns = s(&g_loss(LossKind::NonSaturating, &d_f));
-    assert!((got_mm - mm).abs() < 1e-14, "{got_mm} vs {mm}");
-    assert!((got_ns - ns).abs() < 1e-14, "{got_ns} vs {ns}");
+    assert!((got_mm - mm).abs() < F64_SUM, "{got_mm} vs {mm}");
+    assert!((got_ns - ns).abs() < F64_SUM, "{got_ns} vs {ns}");
     // The two are different functions: each fails the other's closed form.
     assert!((got_mm - ns).abs() > 0.1 && (got_ns - mm).abs() > 0.1);
     // LSGAN: E_q (D* - 1)^2 / 2 with D* = p / (p + q).
@@ -141,12 +145,12 @@ fn generator_losses_at_the_optimal_discriminator() {
         LossKind::Lsgan,
         &logits(&d_ls).index_select(0, &i_f),
     ));
-    assert!((got_ls - ls).abs() < 1e-15, "{got_ls} vs {ls}");
+    assert!((got_ls - ls).abs() < F64_FEW_OPS, "{got_ls} vs {ls}");
     // WGAN / hinge: -E_q D.
     let lin: f64 = -(0..4).map(|i| q[i] * star[i]).sum::<f64>();
     for kind in [LossKind::Wgan, LossKind::WganGp, LossKind::Hinge] {
         let got = s(&g_loss(kind, &d_f));
-        assert!((got - lin).abs() < 1e-14, "{kind:?}: {got} vs {lin}");
+        assert!((got - lin).abs() < F64_SUM, "{kind:?}: {got} vs {lin}");
     }
 }
 
@@ -160,14 +164,14 @@ fn saturation_and_stability_of_the_log_sigmoid_forms() {
     let (gm, gn) = (v(&g_mm[0]), v(&g_ns[0]));
     let sig = 1.0 / (1.0 + 30f64.exp());
     // d/dD log(1 - sigma(D)) = -sigma(D); d/dD -log sigma(D) = -(1 - sigma(D)); mean over 2.
-    assert!((gm[0] - (-sig / 2.0)).abs() < 1e-25, "{gm:?}");
-    assert!((gn[0] - (-(1.0 - sig) / 2.0)).abs() < 1e-15, "{gn:?}");
+    assert!((gm[0] - (-sig / 2.0)).abs() < SATURATED_GRADIENT, "{gm:?}");
+    assert!((gn[0] - (-(1.0 - sig) / 2.0)).abs() < F64_FEW_OPS, "{gn:?}");
     // Logits of +-1000: probabilities round to 0 or 1, the losses stay exact.
     let dr = logits(&[-1000.0]);
     let df = logits(&[1000.0]);
     let l = s(&d_loss(LossKind::Minimax, &dr, &df));
     assert!(
-        (l - 2000.0).abs() < 1e-9,
+        (l - 2000.0).abs() < EXACT_AT_LARGE_LOGITS,
         "softplus(1000) + softplus(1000) = {l}"
     );
     // The naive form log(sigmoid) is -inf there: the wrong computation fails.
@@ -181,11 +185,14 @@ fn lsgan_optimum_and_value() {
     let target: f64 = 0.5 * (0..4).map(|i| p[i] * q[i] / (p[i] + q[i])).sum::<f64>();
     let star: Vec<f64> = (0..4).map(|i| p[i] / (p[i] + q[i])).collect();
     let at_star = s(&toy_d_loss(LossKind::Lsgan, &logits(&star)));
-    assert!((at_star - target).abs() < 1e-15, "{at_star} vs {target}");
+    assert!(
+        (at_star - target).abs() < F64_FEW_OPS,
+        "{at_star} vs {target}"
+    );
     let a = minimise(LossKind::Lsgan, 500, 2.0);
     for i in 0..4 {
         assert!(
-            (a[i] - star[i]).abs() < 1e-10,
+            (a[i] - star[i]).abs() < GD_LSGAN_OPTIMUM,
             "point {i}: {} vs {}",
             a[i],
             star[i]
@@ -202,7 +209,10 @@ fn hinge_optimum_is_sign_p_minus_q_with_value_2_minus_2tv() {
     let target = 2.0 - 2.0 * tv;
     let star: Vec<f64> = (0..4).map(|i| (p[i] - q[i]).signum()).collect();
     let at_star = s(&toy_d_loss(LossKind::Hinge, &logits(&star)));
-    assert!((at_star - target).abs() < 1e-15, "{at_star} vs {target}");
+    assert!(
+        (at_star - target).abs() < F64_FEW_OPS,
+        "{at_star} vs {target}"
+    );
     // No other output vector does better: 2000 random ones in [-3, 3]^4 and
     // the optimum with every coordinate moved by +-0.1.
     let mut rng = 0x1234_5678_u64;
@@ -214,18 +224,18 @@ fn hinge_optimum_is_sign_p_minus_q_with_value_2_minus_2tv() {
     };
     for _ in 0..2000 {
         let a: Vec<f64> = (0..4).map(|_| 6.0 * uni() - 3.0).collect();
-        assert!(s(&toy_d_loss(LossKind::Hinge, &logits(&a))) >= target - 1e-15);
+        assert!(s(&toy_d_loss(LossKind::Hinge, &logits(&a))) >= target - F64_FEW_OPS);
     }
     for i in 0..4 {
         for d in [-0.1, 0.1] {
             let mut a = star.clone();
             a[i] += d;
-            assert!(s(&toy_d_loss(LossKind::Hinge, &logits(&a))) >= target - 1e-15);
+            assert!(s(&toy_d_loss(LossKind::Hinge, &logits(&a))) >= target - F64_FEW_OPS);
         }
     }
     // Wrong input: D = 0 gives 2.
     let zero = s(&toy_d_loss(LossKind::Hinge, &logits(&[0.0; 4])));
-    assert!((zero - 2.0).abs() < 1e-15 && zero - target > 0.5);
+    assert!((zero - 2.0).abs() < F64_FEW_OPS && zero - target > 0.5);
 }
 
 #[test]
@@ -252,11 +262,11 @@ fn wgan_with_clipping_on_two_diracs_reaches_minus_c_l1_distance() {
         clip_(&mut ps, c);
     }
     let got = s(&d_loss(LossKind::Wgan, &xr.mv(&w), &xf.mv(&w)));
-    assert!((got - target).abs() < 1e-15, "{got} vs {target}");
+    assert!((got - target).abs() < F64_FEW_OPS, "{got} vs {target}");
     let wv = v(&w);
     for i in 0..3 {
         assert!(
-            (wv[i] - c * (u[i] - vv[i]).signum()).abs() < 1e-15,
+            (wv[i] - c * (u[i] - vv[i]).signum()).abs() < F64_FEW_OPS,
             "{wv:?}"
         );
     }
@@ -367,7 +377,7 @@ fn gradient_penalty_matches_central_differences_and_its_double_backward() {
     // Central differences in f64: truncation O(h^2 D''') ~ 1e-12, round-off
     // ~ eps |D| / h ~ 1e-10 per coordinate; a LeakyReLU kink inside +-h
     // (probability ~1e-6 per unit and coordinate) would show as O(1) errors.
-    let tol = 1e-7 * fd.abs().max(1.0);
+    let tol = CENTRAL_DIFF_PENALTY * fd.abs().max(1.0);
     assert!(
         (got - fd).abs() < tol,
         "penalty {got} vs finite differences {fd}"
@@ -399,12 +409,12 @@ fn gradient_penalty_matches_central_differences_and_its_double_backward() {
         bump(h, &mut w_mut);
         let num = (up - dn) / (2.0 * h);
         assert!(
-            (num - analytic[j]).abs() < 1e-6 * num.abs().max(1.0),
+            (num - analytic[j]).abs() < CENTRAL_DIFF_REL * num.abs().max(1.0),
             "{name}[{j}]: double backward {} vs finite difference {num}",
             analytic[j]
         );
     }
     // Without create_graph the penalty would not depend on theta: its
     // gradient would be zero, which the finite differences above exclude.
-    assert!(analytic.iter().any(|g| g.abs() > 1e-3), "{analytic:?}");
+    assert!(analytic.iter().any(|g| g.abs() > FAULT_GAP), "{analytic:?}");
 }

@@ -6,6 +6,7 @@ mod common;
 
 use common::field_of;
 use fsrgan::model::Config;
+use fsrgan::testing::F32_ROUNDING;
 use fsrgan::train::TrainError;
 use fsrgan::train::practice::config::{DNorm, FirstLayer, GNorm, Resample, ToRgb};
 use fsrgan::train::practice::layers::{normal_tensor, up2};
@@ -222,7 +223,7 @@ fn fade_zero_is_the_lower_level_upsampled() {
         let xh = g.forward(&z, pass(2, 0.5)).x;
         assert!(!x1[2].equal(&up2(&lower[1])));
         let mid = &x1[2] * 0.5 + up2(&lower[1]) * 0.5;
-        assert!(f64::try_from((xh[2].shallow_clone() - mid).abs().max()).unwrap() < 1e-6);
+        assert!(f64::try_from((xh[2].shallow_clone() - mid).abs().max()).unwrap() < F32_ROUNDING);
         // The critic at fade 0 equals the critic of the phase below.
         let c = Critic::new(
             "d",

@@ -4,6 +4,7 @@
 //! known generator); the other `theory_*` tests compare the library with
 //! further independent truths and show that wrong inputs fail.
 
+use fsrgan::testing::F64_FEW_OPS;
 use fsrgan::theory::claims::{self, Check, Options, Relation, failures};
 
 /// Runs claim `id` at `samples` and checks that every one of its `expected`
@@ -36,7 +37,7 @@ fn the_registry_lists_t1_to_t8_in_order() {
 fn the_harness_reports_what_fails() {
     // Wrong inputs: each relation rejects a violating pair.
     let c = Check::new("T0", "within", 1.0, 1.5, Relation::Within, 0.4);
-    assert!(!c.pass && (c.diff - 0.5).abs() < 1e-15);
+    assert!(!c.pass && (c.diff - 0.5).abs() < F64_FEW_OPS);
     assert!(Check::new("T0", "within", 1.0, 1.3, Relation::Within, 0.4).pass);
     assert!(!Check::new("T0", "at most", 2.0, 1.0, Relation::AtMost, 0.0).pass);
     assert!(!Check::new("T0", "at least", 0.5, 1.0, Relation::AtLeast, 0.0).pass);

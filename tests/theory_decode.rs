@@ -2,7 +2,7 @@
 //! (sparse decoding and its coherence window, with the corrected upper end).
 
 use fsrgan::numerics::montecarlo::MeanCov;
-use fsrgan::testing::Z_MC;
+use fsrgan::testing::{F64_FEW_OPS, F64_ROUNDOFF, F64_SUM, Z_MC};
 use fsrgan::theory::discriminator::*;
 use fsrgan::theory::sparse_decode::*;
 use fsrgan::theory::tensor_decomp::random_orthonormal;
@@ -18,12 +18,12 @@ fn t7_optimum_is_delta_over_gamma_and_gradient_ascent_finds_it() {
         let delta: Vec<f64> = (0..6).map(|_| StandardNormal.sample(&mut rng)).collect();
         let gamma = rng.random_range(0.1..3.0);
         let (lambda, v) = optimum(&delta, gamma);
-        assert!((objective(&lambda, &delta, gamma) - v).abs() < 1e-14 * v.max(1.0));
+        assert!((objective(&lambda, &delta, gamma) - v).abs() < F64_SUM * v.max(1.0));
         // Gradient ascent contracts by (1 - eta gamma) per step: after 400 steps
         // with eta gamma = 0.5 the distance is 2^-400 of the start, i.e. round-off.
         let ga = gradient_ascent(&delta, gamma, 0.5 / gamma, 400);
         for (a, b) in ga.iter().zip(&lambda) {
-            assert!((a - b).abs() < 1e-12 * b.abs().max(1.0));
+            assert!((a - b).abs() < F64_ROUNDOFF * b.abs().max(1.0));
         }
         for _ in 0..5 {
             let pert: Vec<f64> = lambda
@@ -86,7 +86,7 @@ fn t7_gan_value_with_moment_features_is_squared_moment_matching() {
     assert!(est.covers(truth, Z_MC), "{est:?} vs {truth}");
     // Wrong gamma: the same estimate is far outside the bound.
     assert!(!est.covers(optimum(&delta, 1.5 * gamma).1, Z_MC));
-    assert!((moment_features(&[1.0, 2.0], 2)[1] - 2.5).abs() < 1e-15);
+    assert!((moment_features(&[1.0, 2.0], 2)[1] - 2.5).abs() < F64_FEW_OPS);
 }
 
 #[test]
@@ -101,9 +101,9 @@ fn t8_orthonormal_decoding_is_exact() {
         .collect();
     let d = decode(&atoms, &x, 0.0);
     for (a, b) in d.iter().zip(&s) {
-        assert!((a - b).abs() < 1e-15);
+        assert!((a - b).abs() < F64_FEW_OPS);
     }
-    assert!(coherence(&atoms) < 1e-15);
+    assert!(coherence(&atoms) < F64_FEW_OPS);
 }
 
 #[test]

@@ -2,7 +2,11 @@
 //! losses, WGAN duality, least-squares and hinge discriminators; divergences
 //! against closed forms, quadrature and Monte Carlo.
 
-use fsrgan::testing::Z_MC;
+use fsrgan::testing::{
+    BEYOND_ROUNDING, CENTRAL_DIFF, CENTRAL_DIFF_OF_QUADRATURE, F64_FEW_OPS, F64_LOG_SUM,
+    F64_PER_TERM, F64_ROUNDOFF, F64_SUM, FAULT_GAP, NEAR_EQUAL_KL_REL, QUAD_DIVERGENCE_ABS,
+    QUAD_DIVERGENCE_REL, QUAD_VS_CLOSED_FORM, STRICT_GAP, VANISHED_GRADIENT, Z_MC,
+};
 use fsrgan::theory::divergence::*;
 use fsrgan::theory::gan::*;
 use rand::{Rng, SeedableRng};
@@ -27,7 +31,10 @@ fn t1_discrete_value_at_d_star_is_minus_log4_plus_2_jsd_and_d_star_is_the_maximi
             let (p, q) = (dirichlet(&mut rng, n), dirichlet(&mut rng, n));
             let (v, rhs) = jsd_identity_discrete(&p, &q).unwrap();
             // Both are sums of n terms of size <= 1: agreement to 1e-14 n.
-            assert!((v - rhs).abs() <= 1e-14 * n as f64, "n = {n}: {v} vs {rhs}");
+            assert!(
+                (v - rhs).abs() <= F64_PER_TERM * n as f64,
+                "n = {n}: {v} vs {rhs}"
+            );
             let j = js(&p, &q).unwrap();
             assert!((0.0..=std::f64::consts::LN_2).contains(&j));
             // Any other D is worse: perturb the logits.
@@ -47,15 +54,15 @@ fn t1_discrete_value_at_d_star_is_minus_log4_plus_2_jsd_and_d_star_is_the_maximi
     // p = q: V(D*) = -log 4 exactly (JS = 0), and only then.
     let p = dirichlet(&mut rng, 10);
     let (v, _) = jsd_identity_discrete(&p, &p).unwrap();
-    assert!((v + 4f64.ln()).abs() < 1e-15);
+    assert!((v + 4f64.ln()).abs() < F64_FEW_OPS);
     let mut q = p.clone();
     q[0] += 1e-3;
     q[1] -= 1e-3;
-    assert!(jsd_identity_discrete(&p, &q).unwrap().0 > -4f64.ln() + 1e-9);
+    assert!(jsd_identity_discrete(&p, &q).unwrap().0 > -4f64.ln() + BEYOND_ROUNDING);
     // Wrong input: the identity with JS replaced by KL fails.
     let (p, q) = (dirichlet(&mut rng, 5), dirichlet(&mut rng, 5));
     let (v, _) = jsd_identity_discrete(&p, &q).unwrap();
-    assert!((v - (-4f64.ln() + 2.0 * kl(&p, &q).unwrap())).abs() > 1e-3);
+    assert!((v - (-4f64.ln() + 2.0 * kl(&p, &q).unwrap())).abs() > FAULT_GAP);
     // Bad input is an error, not a panic.
     assert!(jsd_identity_discrete(&[0.5, 0.6], &[0.5, 0.5]).is_err());
     assert!(jsd_identity_discrete(&[1.0], &[0.5, 0.5]).is_err());
@@ -77,7 +84,7 @@ fn t1_gaussians_and_mixtures_by_quadrature() {
         assert!(v.converged && j.converged);
         // Quadrature errors ~1e-13 relative; 1e-11 absolute leaves a margin.
         assert!(
-            (v.value - (-4f64.ln() + 2.0 * j.value)).abs() < 1e-11,
+            (v.value - (-4f64.ln() + 2.0 * j.value)).abs() < QUAD_VS_CLOSED_FORM,
             "{} vs {}",
             v.value,
             j.value
@@ -85,9 +92,9 @@ fn t1_gaussians_and_mixtures_by_quadrature() {
         // The same V through the logit path, and a perturbed D, lower.
         let star = |x: f64| p.log_pdf(x) - q.log_pdf(x);
         let v2 = value_density(p, q, star);
-        assert!((v2.value - v.value).abs() < 1e-11);
+        assert!((v2.value - v.value).abs() < QUAD_VS_CLOSED_FORM);
         let worse = value_density(p, q, |x| star(x) + 0.3 * (x).sin());
-        assert!(worse.value < v.value - 1e-6);
+        assert!(worse.value < v.value - STRICT_GAP);
     }
 }
 
@@ -160,19 +167,26 @@ fn divergences_closed_forms_vs_quadrature_vs_monte_carlo() {
         let (p, q) = (Gaussian { mean: m1, sd: s1 }, Gaussian { mean: m2, sd: s2 });
         let k = kl_density(&p, &q);
         assert!(
-            (kl_gaussian(p, q) - k.value).abs() <= 1e-12 + 1e-10 * k.value,
+            (kl_gaussian(p, q) - k.value).abs()
+                <= QUAD_DIVERGENCE_ABS + QUAD_DIVERGENCE_REL * k.value,
             "KL {m1} {s1} {m2} {s2}"
         );
         let h = hellinger2_density(&p, &q);
-        assert!((hellinger2_gaussian(p, q) - h.value).abs() <= 1e-12, "H2");
+        assert!(
+            (hellinger2_gaussian(p, q) - h.value).abs() <= QUAD_DIVERGENCE_ABS,
+            "H2"
+        );
         if s1 == s2 {
-            assert!((tv_gaussian_equal_var(m1, m2, s1) - tv_density(&p, &q).value).abs() < 1e-11);
-            assert!(((m1 - m2).abs() - w1_density(&p, &q).value).abs() < 1e-11);
+            assert!(
+                (tv_gaussian_equal_var(m1, m2, s1) - tv_density(&p, &q).value).abs()
+                    < QUAD_VS_CLOSED_FORM
+            );
+            assert!(((m1 - m2).abs() - w1_density(&p, &q).value).abs() < QUAD_VS_CLOSED_FORM);
         }
         if m1 == m2 {
             // Same location: quantile coupling gives W1 = |s1 - s2| E|Z| = |s1 - s2| sqrt(2/pi).
             let want = (s1 - s2).abs() * (2.0 / std::f64::consts::PI).sqrt();
-            assert!((w1_density(&p, &q).value - want).abs() < 1e-11);
+            assert!((w1_density(&p, &q).value - want).abs() < QUAD_VS_CLOSED_FORM);
         }
     }
     // Nearly equal variances: the stable closed form keeps full relative accuracy,
@@ -186,7 +200,7 @@ fn divergences_closed_forms_vs_quadrature_vs_monte_carlo() {
     );
     let u = (1.0f64 + 1e-9).powi(2) - 1.0;
     let series = u * u / 4.0 - u * u * u / 6.0;
-    assert!((kl_gaussian(p, q) - series).abs() <= 1e-6 * series);
+    assert!((kl_gaussian(p, q) - series).abs() <= NEAR_EQUAL_KL_REL * series);
     // Monte Carlo KL within 5 se of the closed form, and power against a 10% error.
     let (p, q) = (
         Gaussian { mean: 0.0, sd: 1.0 },
@@ -223,7 +237,7 @@ fn divergences_closed_forms_vs_quadrature_vs_monte_carlo() {
             a * (d * d / 2.0 - d * d * d / 3.0)
         })
         .sum();
-    assert!((kl(&p, &q).unwrap() - series).abs() <= 1e-6 * series);
+    assert!((kl(&p, &q).unwrap() - series).abs() <= NEAR_EQUAL_KL_REL * series);
     assert_eq!(kl(&p, &p).unwrap(), 0.0);
     let r = dirichlet(&mut rng, 50);
     let (t, h) = (tv(&p, &r).unwrap(), hellinger(&p, &r).unwrap());
@@ -238,7 +252,7 @@ fn t2_average_log_likelihood_is_minus_entropy_minus_kl() {
     for _ in 0..50 {
         let (p, q) = (dirichlet(&mut rng, 12), dirichlet(&mut rng, 12));
         let (lhs, rhs) = mle_kl_identity_discrete(&p, &q).unwrap();
-        assert!((lhs - rhs).abs() < 1e-13, "{lhs} vs {rhs}");
+        assert!((lhs - rhs).abs() < F64_LOG_SUM, "{lhs} vs {rhs}");
     }
     // Gaussian location-scale family: E_p log q_theta in closed form; its arg-max
     // over a grid of theta equals the arg-min of the closed-form KL.
@@ -255,7 +269,7 @@ fn t2_average_log_likelihood_is_minus_entropy_minus_kl() {
             let (m, s) = (-1.5 + 0.05 * i as f64, 0.05 * j as f64);
             let ll = loglik(m, s);
             let k = kl_gaussian(p, Gaussian { mean: m, sd: s });
-            assert!((ll - (-entropy - k)).abs() < 1e-12);
+            assert!((ll - (-entropy - k)).abs() < F64_ROUNDOFF);
             if ll > best_ll.0 {
                 best_ll = (ll, m, s);
             }
@@ -269,7 +283,7 @@ fn t2_average_log_likelihood_is_minus_entropy_minus_kl() {
     // Wrong: dropping the entropy term breaks the identity.
     let (p, q) = (dirichlet(&mut rng, 6), dirichlet(&mut rng, 6));
     let (lhs, _) = mle_kl_identity_discrete(&p, &q).unwrap();
-    assert!((lhs + kl(&p, &q).unwrap()).abs() > 1e-3);
+    assert!((lhs + kl(&p, &q).unwrap()).abs() > FAULT_GAP);
 }
 
 #[test]
@@ -281,18 +295,18 @@ fn t3_saturating_vs_non_saturating_gradients() {
         let (a1, b1) = generator_losses(l + h);
         let (a0, b0) = generator_losses(l - h);
         assert!(
-            (gs - (a1 - a0) / (2.0 * h)).abs() < 1e-8,
+            (gs - (a1 - a0) / (2.0 * h)).abs() < CENTRAL_DIFF,
             "saturating at {l}"
         );
         assert!(
-            (gn - (b1 - b0) / (2.0 * h)).abs() < 1e-8,
+            (gn - (b1 - b0) / (2.0 * h)).abs() < CENTRAL_DIFF,
             "non-saturating at {l}"
         );
     }
     // As D(G(z)) -> 0 (logit -> -inf) the saturating gradient vanishes and the
     // non-saturating one tends to -1.
     let (gs, gn) = generator_loss_gradients(-30.0);
-    assert!(gs.abs() < 1e-12 && (gn + 1.0).abs() < 1e-12);
+    assert!(gs.abs() < VANISHED_GRADIENT && (gn + 1.0).abs() < VANISHED_GRADIENT);
     // Same fixed point: with D = D* of p_data = N(0,1) vs p_g = N(mu,1), the
     // generator objectives' derivatives in mu vanish at mu = 0 and share their sign elsewhere.
     let p = Gaussian { mean: 0.0, sd: 1.0 };
@@ -313,10 +327,13 @@ fn t3_saturating_vs_non_saturating_gradients() {
         };
         (obj(mu0 + 1e-4) - obj(mu0 - 1e-4)) / 2e-4
     };
-    assert!(grad(0.0, false).abs() < 1e-7 && grad(0.0, true).abs() < 1e-7);
+    assert!(
+        grad(0.0, false).abs() < CENTRAL_DIFF_OF_QUADRATURE
+            && grad(0.0, true).abs() < CENTRAL_DIFF_OF_QUADRATURE
+    );
     for mu in [-1.0, 0.5, 2.0] {
         let (a, b) = (grad(mu, false), grad(mu, true));
-        assert!(a * b > 0.0 && a.abs() > 1e-3, "mu = {mu}: {a} vs {b}");
+        assert!(a * b > 0.0 && a.abs() > FAULT_GAP, "mu = {mu}: {a} vs {b}");
     }
 }
 
@@ -330,16 +347,19 @@ fn t3_wgan_duality_optimal_critic_and_vertex_lp() {
             let (p, q) = (dirichlet(&mut rng, n), dirichlet(&mut rng, n));
             let w = w1_discrete(&xs, &p, &q).unwrap();
             let f = optimal_critic_discrete(&xs, &p, &q);
-            assert!((critic_gap(&p, &q, &f) - w).abs() < 1e-14 * n as f64);
+            assert!((critic_gap(&p, &q, &f) - w).abs() < F64_PER_TERM * n as f64);
             let lp = kantorovich_lp_by_vertices(&xs, &p, &q).unwrap();
-            assert!((lp - w).abs() < 1e-14 * n as f64, "LP {lp} vs W1 {w}");
+            assert!(
+                (lp - w).abs() < F64_PER_TERM * n as f64,
+                "LP {lp} vs W1 {w}"
+            );
             // Any other 1-Lipschitz function does no better.
             for _ in 0..5 {
                 let mut g = vec![0.0; n];
                 for i in 1..n {
                     g[i] = g[i - 1] + rng.random_range(-1.0..1.0) * (xs[i] - xs[i - 1]);
                 }
-                assert!(critic_gap(&p, &q, &g) <= w + 1e-14);
+                assert!(critic_gap(&p, &q, &g) <= w + F64_SUM);
             }
             // A 2-Lipschitz critic (not admissible) can exceed W1: the constraint matters.
             let g2: Vec<f64> = f.iter().map(|v| 2.0 * v).collect();
@@ -356,19 +376,19 @@ fn t3_least_squares_and_hinge_optimal_discriminators() {
     for _ in 0..30 {
         let (p, q) = (dirichlet(&mut rng, 8), dirichlet(&mut rng, 8));
         let (d, v) = ls_optimum(&p, &q);
-        assert!((ls_objective(&p, &q, &d) - v).abs() < 1e-15);
+        assert!((ls_objective(&p, &q, &d) - v).abs() < F64_FEW_OPS);
         let (h, hv) = hinge_optimum(&p, &q).unwrap();
-        assert!((hinge_objective(&p, &q, &h) - hv).abs() < 1e-15);
+        assert!((hinge_objective(&p, &q, &h) - hv).abs() < F64_FEW_OPS);
         for _ in 0..10 {
             let dd: Vec<f64> = d.iter().map(|x| x + rng.random_range(-0.2..0.2)).collect();
             assert!(ls_objective(&p, &q, &dd) > v, "LS D* not the minimiser");
             let hh: Vec<f64> = h.iter().map(|x| x + rng.random_range(-0.2..0.2)).collect();
             assert!(
-                hinge_objective(&p, &q, &hh) < hv + 1e-15,
+                hinge_objective(&p, &q, &hh) < hv + F64_FEW_OPS,
                 "hinge D* not the maximiser"
             );
         }
         // Wrong: the GAN's D* = p/(p+q) is not the hinge optimum.
-        assert!(hinge_objective(&p, &q, &d) < hv - 1e-6);
+        assert!(hinge_objective(&p, &q, &d) < hv - STRICT_GAP);
     }
 }

@@ -5,6 +5,11 @@
 #![allow(clippy::needless_range_loop)] // index loops mirror the math
 
 use fsrgan::numerics::normal::{Phi, phi, q};
+use fsrgan::testing::{
+    BISECTION_ROUNDTRIP, CENTRAL_DIFF, CROSS_MOMENT_SCALE_FLOOR, CROSS_MOMENT_VS_QUAD, F64_FEW_OPS,
+    F64_LAST_ROUNDING, F64_ROUNDOFF, F64_SUM, FAULT_GAP, PHI2_ACCURACY, PHI2_VS_QUAD,
+    RELU_MOMENTS_VS_QUAD, RELU_TAIL_VS_QUAD, RHO_LIMIT_CONTINUITY, SCALE_FLOOR,
+};
 use fsrgan::theory::bvn::Phi2;
 use fsrgan::theory::gauss_relu::*;
 
@@ -24,7 +29,7 @@ fn closed_forms_match_quadrature_to_1e10_on_t_in_minus8_8_orders_0_to_6() {
             let rel = (ms[k] - want).abs() / want;
             worst = worst.max(rel);
             assert!(
-                rel <= 1e-10,
+                rel <= RELU_MOMENTS_VS_QUAD,
                 "t = {t}, k = {k}: {} vs {want} (rel {rel:e})",
                 ms[k]
             );
@@ -36,7 +41,10 @@ fn closed_forms_match_quadrature_to_1e10_on_t_in_minus8_8_orders_0_to_6() {
         let ms = relu_moments(t, 6);
         for k in 0..=6 {
             let want = i_k_quad(t, k);
-            assert!((ms[k] - want).abs() <= 1e-12 * want, "t = {t}, k = {k}");
+            assert!(
+                (ms[k] - want).abs() <= RELU_TAIL_VS_QUAD * want,
+                "t = {t}, k = {k}"
+            );
         }
     }
 }
@@ -56,7 +64,7 @@ fn table_of_theory_md_and_the_reflection_law() {
         let ms = relu_moments(t, 4);
         for k in 0..=4 {
             assert!(
-                (ms[k] - table[k]).abs() <= 1e-14 * table[k].abs().max(1e-300),
+                (ms[k] - table[k]).abs() <= F64_SUM * table[k].abs().max(SCALE_FLOOR),
                 "t = {t}, k = {k}"
             );
         }
@@ -80,7 +88,7 @@ fn table_of_theory_md_and_the_reflection_law() {
                 .map(|j| binom(k, j) * gauss_moment(j) * t.powi((k - j) as i32))
                 .sum();
             assert!(
-                (lhs - rhs).abs() <= 1e-12 * rhs.abs().max(1.0),
+                (lhs - rhs).abs() <= F64_ROUNDOFF * rhs.abs().max(1.0),
                 "t = {t}, k = {k}: {lhs} vs {rhs}"
             );
         }
@@ -88,7 +96,7 @@ fn table_of_theory_md_and_the_reflection_law() {
     // A wrong closed form fails: I_2 with (1 + t) instead of (1 + t^2).
     let t = 0.5;
     let wrong = (1.0 + t) * q(t) - t * phi(t);
-    assert!((wrong - i_k_quad(t, 2)).abs() > 1e-3);
+    assert!((wrong - i_k_quad(t, 2)).abs() > FAULT_GAP);
 }
 
 use fsrgan::theory::reference::{Phi2 as phi2_quad, cross_moment as f_quad};
@@ -107,7 +115,7 @@ fn bivariate_normal_cdf_within_1e12_of_quadrature_up_to_rho_0999() {
                 let (got, want) = (Phi2(a, b, rho), phi2_quad(a, b, rho));
                 worst = worst.max((got - want).abs());
                 assert!(
-                    (got - want).abs() <= 1e-12,
+                    (got - want).abs() <= PHI2_VS_QUAD,
                     "Phi2({a}, {b}; {rho}) = {got}, quadrature {want}"
                 );
             }
@@ -116,12 +124,13 @@ fn bivariate_normal_cdf_within_1e12_of_quadrature_up_to_rho_0999() {
     eprintln!("worst absolute error of Phi2 on the grid: {worst:e}");
     // Closed forms at rho = 0 and the arcsine law at a = b = 0 (numerics.md).
     assert!(
-        (Phi2(0.0, 0.0, 0.6) - (0.25 + 0.6f64.asin() / (2.0 * std::f64::consts::PI))).abs() < 1e-15
+        (Phi2(0.0, 0.0, 0.6) - (0.25 + 0.6f64.asin() / (2.0 * std::f64::consts::PI))).abs()
+            < PHI2_ACCURACY
     );
-    assert!((Phi2(0.7, -0.2, 0.0) - Phi(0.7) * Phi(-0.2)).abs() < 1e-16);
-    assert!((Phi2(0.7, -0.2, 1.0) - Phi(-0.2)).abs() < 1e-16);
+    assert!((Phi2(0.7, -0.2, 0.0) - Phi(0.7) * Phi(-0.2)).abs() < F64_LAST_ROUNDING);
+    assert!((Phi2(0.7, -0.2, 1.0) - Phi(-0.2)).abs() < F64_LAST_ROUNDING);
     // A wrong rho is detected at this tolerance.
-    assert!((Phi2(0.5, 0.5, 0.9) - phi2_quad(0.5, 0.5, 0.9 + 1e-6)).abs() > 1e-12);
+    assert!((Phi2(0.5, 0.5, 0.9) - phi2_quad(0.5, 0.5, 0.9 + 1e-6)).abs() > PHI2_VS_QUAD);
 }
 
 #[test]
@@ -131,7 +140,8 @@ fn cross_moment_matches_quadrature_and_its_rho_derivative_is_phi2() {
             for &rho in &[-0.95, -0.6, -0.2, 0.0, 0.35, 0.7, 0.97] {
                 let (got, want) = (cross_moment(a, b, rho), f_quad(a, b, rho));
                 assert!(
-                    (got - want).abs() <= 1e-11 * want.abs().max(1e-3),
+                    (got - want).abs()
+                        <= CROSS_MOMENT_VS_QUAD * want.abs().max(CROSS_MOMENT_SCALE_FLOOR),
                     "F({a}, {b}, {rho}) = {got} vs {want}"
                 );
                 // Price's theorem: dF/drho = Phi2(-a, -b; rho), central difference h = 1e-5
@@ -139,7 +149,7 @@ fn cross_moment_matches_quadrature_and_its_rho_derivative_is_phi2() {
                 let h = 1e-5;
                 let d = (cross_moment(a, b, rho + h) - cross_moment(a, b, rho - h)) / (2.0 * h);
                 assert!(
-                    (d - Phi2(-a, -b, rho)).abs() < 1e-8,
+                    (d - Phi2(-a, -b, rho)).abs() < CENTRAL_DIFF,
                     "dF/drho at ({a}, {b}, {rho})"
                 );
             }
@@ -147,17 +157,22 @@ fn cross_moment_matches_quadrature_and_its_rho_derivative_is_phi2() {
     }
     // The limits |rho| = 1 are continuous with the formula.
     for &(a, b) in &[(0.3, -0.4), (-0.5, 0.2), (1.0, 1.0)] {
-        assert!((cross_moment(a, b, 1.0) - cross_moment(a, b, 1.0 - 1e-9)).abs() < 1e-6);
-        assert!((cross_moment(a, b, -1.0) - cross_moment(a, b, -1.0 + 1e-9)).abs() < 1e-6);
+        assert!(
+            (cross_moment(a, b, 1.0) - cross_moment(a, b, 1.0 - 1e-9)).abs() < RHO_LIMIT_CONTINUITY
+        );
+        assert!(
+            (cross_moment(a, b, -1.0) - cross_moment(a, b, -1.0 + 1e-9)).abs()
+                < RHO_LIMIT_CONTINUITY
+        );
     }
     // Zero thresholds: the arc-cosine kernel (numerics.md).
     let rho: f64 = 0.4;
     let th = rho.acos();
     let want = (th.sin() + (std::f64::consts::PI - th) * th.cos()) / (2.0 * std::f64::consts::PI);
-    assert!((cross_moment(0.0, 0.0, rho) - want).abs() < 1e-15);
+    assert!((cross_moment(0.0, 0.0, rho) - want).abs() < F64_FEW_OPS);
     // A wrong formula fails: dropping the s phi phi term.
     let s = (1.0 - rho * rho).sqrt();
-    assert!((cross_moment(0.0, 0.0, rho) - s * phi(0.0) * phi(0.0) - want).abs() > 1e-3);
+    assert!((cross_moment(0.0, 0.0, rho) - s * phi(0.0) * phi(0.0) - want).abs() > FAULT_GAP);
 }
 
 #[test]
@@ -166,7 +181,7 @@ fn inversions_recover_alpha_beta_and_rho_from_exact_moments() {
         let (m1, m2) = (relu_moment(alpha, beta, 1), relu_moment(alpha, beta, 2));
         let (a, b) = alpha_beta_from_moments(m1, m2).unwrap();
         assert!(
-            (a - alpha).abs() < 1e-9 && (b - beta).abs() < 1e-9,
+            (a - alpha).abs() < BISECTION_ROUNDTRIP && (b - beta).abs() < BISECTION_ROUNDTRIP,
             "({a}, {b}) vs ({alpha}, {beta})"
         );
     }
@@ -174,7 +189,7 @@ fn inversions_recover_alpha_beta_and_rho_from_exact_moments() {
         let (ai, ti, aj, tj) = (1.1, 0.7, 0.9, 1.4);
         let m12 = ai * aj * cross_moment(ti, tj, rho);
         let r = rho_from_cross_moment(m12, (ai, ti), (aj, tj)).unwrap();
-        assert!((r - rho).abs() < 1e-9, "{r} vs {rho}");
+        assert!((r - rho).abs() < BISECTION_ROUNDTRIP, "{r} vs {rho}");
     }
     // The ratio is increasing (so the inversion is unique).
     let mut prev = 0.0;

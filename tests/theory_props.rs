@@ -721,7 +721,7 @@ proptest! {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let comps = power_method(x.view(), r, 3, 500, &mut rng).unwrap();
         let kappa = t.lambdas.iter().copied().fold(0.0, f64::max) / t.lambdas.iter().copied().fold(f64::INFINITY, f64::min);
-        let theta = (2.0 * (1e-13 + t.d as f64 * EPS)).sqrt();
+        let theta = (2.0 * (POWER_METHOD_STOP + t.d as f64 * EPS)).sqrt();
         let tol = kappa * theta.powi(3) + 4.0 * (r + t.d + 8) as f64 * EPS * kappa + 4.0 * t.d as f64 * EPS;
         let truth: Vec<&[f64]> = t.atoms.iter().map(Vec::as_slice).collect();
         let found: Vec<&[f64]> = comps.vectors.iter().map(Vec::as_slice).collect();
@@ -761,7 +761,7 @@ proptest! {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let comps = power_method(x.view(), m, 3, 500, &mut rng).unwrap();
         let kappa = lambdas.iter().copied().fold(0.0, f64::max) / lambdas.iter().copied().fold(f64::INFINITY, f64::min);
-        let theta = (2.0 * (1e-13 + model.d as f64 * EPS)).sqrt();
+        let theta = (2.0 * (POWER_METHOD_STOP + model.d as f64 * EPS)).sqrt();
         let tol = kappa * theta.powi(3) + 4.0 * (xs.len() + model.d + 8) as f64 * EPS * kappa + 4.0 * model.d as f64 * EPS;
         let truth: Vec<&[f64]> = model.atoms.iter().map(Vec::as_slice).collect();
         let found: Vec<&[f64]> = comps.vectors.iter().map(Vec::as_slice).collect();
@@ -951,7 +951,7 @@ proptest! {
         // 2^-1074 (the quadrature's terms over u < 38.6 - t, a few roundings each).
         let sub = 4.0 * f64::from_bits(1) / phi(t);
         let tol = ik_err(t, k)
-            + (1e-14 + (0.5 * t * t + 2.0) * EPS + sub) * want.abs()
+            + (REFERENCE_QUAD_REL + (0.5 * t * t + 2.0) * EPS + sub) * want.abs()
             + 16.0 * f64::from_bits(1);
         prop_assert!(close(got, want, tol), "t = {t}, k = {k}: {got:e} vs {want:e} (rel {:e}, tol rel {:e})",
             (got - want).abs() / want, tol / want);
@@ -1051,7 +1051,7 @@ fn f_err(a: f64, b: f64, rho: f64) -> f64 {
         + phi(b) * (1.0 + a.abs()) * (1.0 + b.abs()) * amp(xb)
         + (rho.abs() + (a * b).abs()) * l
         + s * phi(a) * phi(xa) * amp(xa);
-    1e-15 * (1.0 + rho.abs() + (a * b).abs()) + 32.0 * EPS * terms
+    PHI2_ACCURACY * (1.0 + rho.abs() + (a * b).abs()) + 32.0 * EPS * terms
 }
 
 proptest! {
@@ -1143,7 +1143,9 @@ fn t6_table_rho_recovery_by_tail_and_rho() {
 // ---------------------------------------------------------------------------
 
 use fsrgan::numerics::montecarlo::MeanCov;
-use fsrgan::testing::Z_MC;
+use fsrgan::testing::{
+    F64_FEW_OPS, F64_LAST_ROUNDING, PHI2_ACCURACY, POWER_METHOD_STOP, REFERENCE_QUAD_REL, Z_MC,
+};
 use fsrgan::theory::discriminator;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -1478,6 +1480,11 @@ fn regression_quadrature_error_estimate_on_a_narrow_mixture() {
     );
     // 0.13918704121274153: 480 fixed panels on [-60, 60], each to 1e-15.
     let fine = 0.13918704121274153;
-    assert!((js.value - fine).abs() <= js.error + 1e-16, "{js:?}");
-    assert!((v.value - (-(4f64.ln()) + 2.0 * js.value)).abs() <= v.error + 2.0 * js.error + 1e-15);
+    assert!(
+        (js.value - fine).abs() <= js.error + F64_LAST_ROUNDING,
+        "{js:?}"
+    );
+    assert!(
+        (v.value - (-(4f64.ln()) + 2.0 * js.value)).abs() <= v.error + 2.0 * js.error + F64_FEW_OPS
+    );
 }

@@ -6,6 +6,10 @@
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the math
 
+use fsrgan::testing::{
+    CENTRAL_DIFF_REL, EIGEN_ROUNDOFF, F64_ROUNDOFF, F64_SUM, FAULT_GAP, JENNRICH_EXACT,
+    LINALG_ROUNDOFF, STRICT_GAP,
+};
 use fsrgan::theory::hungarian::{abs_cos, assignment, match_atoms};
 use fsrgan::theory::moments::*;
 use fsrgan::theory::tensor_decomp::*;
@@ -42,7 +46,7 @@ fn implicit_contractions_match_full_tensors_and_finite_differences() {
         let implicit = moment_along(x.view(), u.view(), c as i32);
         // Both sum ~n d^c products of O(1) terms; 1e-12 relative is ~1e4 eps.
         assert!(
-            (full - implicit).abs() <= 1e-12 * full.abs().max(1.0),
+            (full - implicit).abs() <= F64_ROUNDOFF * full.abs().max(1.0),
             "c = {c}"
         );
         // Gradient: d/du E<x,u>^c = c E[<x,u>^{c-1} x], central differences h = 1e-6.
@@ -56,7 +60,7 @@ fn implicit_contractions_match_full_tensors_and_finite_differences() {
                 - moment_along(x.view(), dn.view(), c as i32))
                 / 2e-6;
             assert!(
-                (fd - c as f64 * g[k]).abs() <= 1e-6 * fd.abs().max(1.0),
+                (fd - c as f64 * g[k]).abs() <= CENTRAL_DIFF_REL * fd.abs().max(1.0),
                 "c = {c}, k = {k}"
             );
         }
@@ -101,7 +105,7 @@ fn t4_remainder_is_bounded_vanishes_for_one_active_code_and_shrinks_with_sparsit
             // The implicit form gets ||R||^2 as a difference of O(||M||^2) sums of
             // n^2 terms, each with relative rounding <= n^2 eps, so ||R|| is
             // accurate to sqrt(n^2 eps) ||M|| = n sqrt(eps) ||M|| (6e-6 ||M|| here).
-            assert!((imp.moment_norm - mn).abs() <= 1e-12 * mn);
+            assert!((imp.moment_norm - mn).abs() <= F64_ROUNDOFF * mn);
             let tol = n as f64 * f64::EPSILON.sqrt() * mn;
             assert!(
                 (imp.remainder_norm - r).abs() <= tol,
@@ -109,15 +113,18 @@ fn t4_remainder_is_bounded_vanishes_for_one_active_code_and_shrinks_with_sparsit
                 imp.remainder_norm
             );
             assert!(
-                r <= imp.bound * (1.0 + 1e-12) + 1e-14,
+                r <= imp.bound * (1.0 + F64_ROUNDOFF) + F64_SUM,
                 "bound violated: {r} > {}",
                 imp.bound
             );
             if active == 1 {
-                assert!(r <= 1e-14 * mn, "R_c must vanish with one active code: {r}");
+                assert!(
+                    r <= F64_SUM * mn,
+                    "R_c must vanish with one active code: {r}"
+                );
                 assert!(imp.bound == 0.0);
             } else {
-                assert!(r > 1e-3 * mn, "co-activation must leave a remainder");
+                assert!(r > FAULT_GAP * mn, "co-activation must leave a remainder");
             }
         }
     }
@@ -181,13 +188,13 @@ fn t5_power_step_law_on_noiseless_orthogonal_tensors() {
         for i in 0..6 {
             let law = lambdas[i] * c[i].powi(3);
             assert!(
-                (c2[i] - law).abs() <= 1e-14 * scale,
+                (c2[i] - law).abs() <= F64_SUM * scale,
                 "coefficient {i}: {} vs {law}",
                 c2[i]
             );
         }
         // A wrong law (c_i^2 instead of c_i^3) fails at this tolerance.
-        assert!((0..6).any(|i| (c2[i] - lambdas[i] * c[i] * c[i]).abs() > 1e-6 * scale));
+        assert!((0..6).any(|i| (c2[i] - lambdas[i] * c[i] * c[i]).abs() > STRICT_GAP * scale));
         let nrm = next.iter().map(|a| a * a).sum::<f64>().sqrt();
         u = next.iter().map(|a| a / nrm).collect();
     }
@@ -197,7 +204,7 @@ fn t5_power_step_law_on_noiseless_orthogonal_tensors() {
         let nrm = next.iter().map(|a| a * a).sum::<f64>().sqrt();
         u = next.iter().map(|a| a / nrm).collect();
     }
-    assert!(atoms.iter().map(|a| abs_cos(a, &u)).fold(0.0, f64::max) > 1.0 - 1e-12);
+    assert!(atoms.iter().map(|a| abs_cos(a, &u)).fold(0.0, f64::max) > 1.0 - F64_ROUNDOFF);
 }
 
 #[test]
@@ -241,7 +248,7 @@ fn t5_jennrich_recovers_the_atoms_from_the_third_moment() {
     eprintln!("Jennrich d=20 m=10 (one active): min |cos| {:.6}", mt.min);
     // One active code: the 3rd moment is exactly orthogonally decomposable, so
     // recovery is exact up to floating point.
-    assert!(mt.min > 1.0 - 1e-8, "{}", mt.min);
+    assert!(mt.min > 1.0 - JENNRICH_EXACT, "{}", mt.min);
 }
 
 #[test]
@@ -272,7 +279,10 @@ fn hungarian_matches_brute_force_and_is_invariant_to_sign_and_permutation() {
                 .iter()
                 .map(|p| p.iter().enumerate().map(|(i, &j)| cost[i][j]).sum::<f64>())
                 .fold(f64::INFINITY, f64::min);
-            assert!((got - best).abs() < 1e-12, "n = {n}: {got} vs {best}");
+            assert!(
+                (got - best).abs() < F64_ROUNDOFF,
+                "n = {n}: {got} vs {best}"
+            );
         }
     }
     // Rectangular: 3 rows, 5 columns, brute force over injections.
@@ -291,7 +301,7 @@ fn hungarian_matches_brute_force_and_is_invariant_to_sign_and_permutation() {
             }
         }
     }
-    assert!((got - best).abs() < 1e-12);
+    assert!((got - best).abs() < F64_ROUNDOFF);
     // A learned dictionary equal to the truth up to signs and a permutation scores 1.
     let atoms = random_orthonormal(8, 5, &mut rng);
     let mut learned: Vec<Vec<f64>> = atoms
@@ -303,7 +313,7 @@ fn hungarian_matches_brute_force_and_is_invariant_to_sign_and_permutation() {
     let t: Vec<&[f64]> = atoms.iter().map(Vec::as_slice).collect();
     let l: Vec<&[f64]> = learned.iter().map(Vec::as_slice).collect();
     let mt = match_atoms(&t, &l);
-    assert!(mt.min > 1.0 - 1e-12 && mt.perm == vec![4, 3, 2, 1, 0]);
+    assert!(mt.min > 1.0 - F64_ROUNDOFF && mt.perm == vec![4, 3, 2, 1, 0]);
 }
 
 #[test]
@@ -320,7 +330,7 @@ fn lapack_results_agree_with_nalgebra() {
     let theirs = svd.pseudo_inverse(1e-12).unwrap();
     for i in 0..6 {
         for j in 0..9 {
-            assert!((ours[[i, j]] - theirs[(i, j)]).abs() < 1e-12);
+            assert!((ours[[i, j]] - theirs[(i, j)]).abs() < LINALG_ROUNDOFF);
         }
     }
     // Eigenvalues of a non-symmetric product (as in Jennrich) against nalgebra's Schur form.
@@ -340,7 +350,7 @@ fn lapack_results_agree_with_nalgebra() {
     theirs.sort_by_key(key);
     for (x, y) in ours.iter().zip(&theirs) {
         assert!(
-            (x.0 - y.0).abs() < 1e-10 && (x.1 - y.1).abs() < 1e-10,
+            (x.0 - y.0).abs() < EIGEN_ROUNDOFF && (x.1 - y.1).abs() < EIGEN_ROUNDOFF,
             "{x:?} vs {y:?}"
         );
     }

@@ -5,6 +5,7 @@
 use fsrgan::metrics::patches;
 use fsrgan::model::{Config, Params, Sampler};
 use fsrgan::numerics::montecarlo::MeanCov;
+use fsrgan::testing::{EIGEN_ROUNDOFF, FAULT_GAP, WARM_START_COS, Z_MC};
 use fsrgan::theory::dictionary::{fix_signs, learn_dictionary};
 use fsrgan::theory::gauss_relu::{alpha_beta_from_moments, rho_from_cross_moment};
 use fsrgan::theory::hungarian::match_atoms;
@@ -37,7 +38,11 @@ fn dictionary_warm_start_recovers_tiny_and_small_dictionaries_with_signs() {
             let mut rng = ChaCha8Rng::seed_from_u64(3);
             let atoms = learn_dictionary(x.view(), p.config.m[l], 20_000, &mut rng).unwrap();
             let got = min_cos(&p, l, &atoms);
-            assert!(got > 1.0 - 1e-3, "{name} level {}: min |cos| {got}", l + 1);
+            assert!(
+                got > 1.0 - WARM_START_COS,
+                "{name} level {}: min |cos| {got}",
+                l + 1
+            );
             // Signs: the matched cosine itself (not its modulus) is positive.
             let cols = p.dictionary_columns(l);
             for a in &atoms {
@@ -57,7 +62,11 @@ fn dictionary_warm_start_recovers_tiny_and_small_dictionaries_with_signs() {
                 .unwrap()
                 .vectors;
             fix_signs(x.view(), &mut raw);
-            assert!(min_cos(&p, l, &raw) < got - 1e-3, "{name} level {}", l + 1);
+            assert!(
+                min_cos(&p, l, &raw) < got - FAULT_GAP,
+                "{name} level {}",
+                l + 1
+            );
         }
     }
 }
@@ -97,14 +106,14 @@ fn level1_warm_start_recovers_alpha_beta_and_correlations_within_delta_method_bo
             .delta(|v| alpha_beta_from_moments(v[0], v[1]).map(|r| r.1))
             .unwrap();
         assert!(
-            (fit.alpha[j] - p.level1.alpha[j]).abs() <= 5.0 * a.se,
+            (fit.alpha[j] - p.level1.alpha[j]).abs() <= Z_MC * a.se,
             "alpha_{j}: {} vs {} (se {})",
             fit.alpha[j],
             p.level1.alpha[j],
             a.se
         );
         assert!(
-            (fit.beta[j] - p.level1.beta[j]).abs() <= 5.0 * b.se,
+            (fit.beta[j] - p.level1.beta[j]).abs() <= Z_MC * b.se,
             "beta_{j}: {} vs {} (se {})",
             fit.beta[j],
             p.level1.beta[j],
@@ -146,7 +155,7 @@ fn level1_warm_start_recovers_alpha_beta_and_correlations_within_delta_method_bo
             // The fit pools (alpha, beta) over patches, so its rho differs from the
             // per-pair estimate by less than the latter's error: compare both to the truth.
             assert!(
-                (fit.c[[u, v]] - rho).abs() <= 5.0 * est.se,
+                (fit.c[[u, v]] - rho).abs() <= Z_MC * est.se,
                 "rho_({u},{v}): {} vs {rho} (se {})",
                 fit.c[[u, v]],
                 est.se
@@ -158,7 +167,7 @@ fn level1_warm_start_recovers_alpha_beta_and_correlations_within_delta_method_bo
     let wf = fit.w.to_shape((units, p.config.d0)).unwrap().to_owned();
     let gram = wf.dot(&wf.t());
     let err = (&gram - &fit.c).iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    assert!(err < 1e-10, "W W^T vs C: {err}");
+    assert!(err < EIGEN_ROUNDOFF, "W W^T vs C: {err}");
 }
 
 /// A wrong input fails: codes of a model with alpha scaled by 1.1 give alphas
@@ -176,7 +185,7 @@ fn level1_warm_start_detects_a_wrong_alpha() {
         let a = channel_moments(&batch.s[0], j)
             .delta(|v| alpha_beta_from_moments(v[0], v[1]).map(|r| r.0))
             .unwrap();
-        (fit.alpha[j] - p.level1.alpha[j]).abs() > 5.0 * a.se
+        (fit.alpha[j] - p.level1.alpha[j]).abs() > Z_MC * a.se
     });
     assert!(failed);
 }
@@ -197,7 +206,7 @@ fn dictionary_warm_start_recovers_the_truth_seeds_that_trapped_the_averaging() {
         let atoms = learn_dictionary(x.view(), p.config.m[l], 20_000, &mut rng).unwrap();
         let got = min_cos(&p, l, &atoms);
         assert!(
-            got > 1.0 - 1e-3,
+            got > 1.0 - WARM_START_COS,
             "{name} truth seed {seed} level {}: min |cos| {got}",
             l + 1
         );

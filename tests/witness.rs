@@ -18,7 +18,7 @@
 #![cfg(feature = "torch")]
 
 use fsrgan::model::{Config, Params, Sampler};
-use fsrgan::testing::{Z_MC, mean_se, within_mc_bound};
+use fsrgan::testing::{F64_PIPELINE, F64_ROUNDOFF, FAULT_GAP, Z_MC, mean_se, within_mc_bound};
 use fsrgan::train::config::Optimizer;
 use fsrgan::train::generator::{Generator, decode, latents, tensor_from};
 use fsrgan::train::optim::Optim;
@@ -104,9 +104,9 @@ fn the_witness_reaches_the_supervised_bound_and_a_blind_one_does_not() {
         "learned features: objective {v:.5e}, bound {b:.5e}, ratio {:.3}",
         v / b
     );
-    assert!(b > 1e-3, "the learner differs from the truth: {b}");
+    assert!(b > FAULT_GAP, "the learner differs from the truth: {b}");
     assert!(
-        v <= b * (1.0 + 1e-12),
+        v <= b * (1.0 + F64_ROUNDOFF),
         "objective {v} above its exact bound {b}"
     );
     assert!(v >= 0.9 * b, "objective {v} below 90% of the bound {b}");
@@ -115,7 +115,7 @@ fn the_witness_reaches_the_supervised_bound_and_a_blind_one_does_not() {
         "blind witness: objective {v0:.5e}, bound {b0:.5e}, ratio {:.3}",
         v0 / b0
     );
-    assert!(v0 <= b0 * (1.0 + 1e-12));
+    assert!(v0 <= b0 * (1.0 + F64_ROUNDOFF));
     assert!(
         v0 < 0.5 * b0,
         "a witness blind to the parent explains {v0} of {b0}"
@@ -205,10 +205,13 @@ fn the_witness_value_at_the_truth_is_within_its_monte_carlo_bound_and_a_wrong_ch
         let (pb, xb) = batch(n as u64);
         let (ha, hb) = (w.h(&pa), w.h(&pb));
         let err = (&ha - w.children(&xa)).abs().max().double_value(&[]);
-        assert!(err < 1e-9, "h_o(w_p) is not the real child: off by {err}");
+        assert!(
+            err < F64_PIPELINE,
+            "h_o(w_p) is not the real child: off by {err}"
+        );
         let real_a = scores(&w, &ha, &xa);
         let real_b = scores(&w, &hb, &xb);
-        let tol = 1e-9 * mean_se(&real_a).0; // rounding
+        let tol = F64_PIPELINE * mean_se(&real_a).0; // rounding
 
         // Unpaired: two independent real batches.
         let (v, se) = unpaired_value(&real_a, &real_b);
@@ -219,7 +222,7 @@ fn the_witness_value_at_the_truth_is_within_its_monte_carlo_bound_and_a_wrong_ch
             "unpaired value {v} outside {floor}"
         );
         assert!(
-            floor > 1e-3 * mean_se(&real_a).0,
+            floor > FAULT_GAP * mean_se(&real_a).0,
             "the unpaired noise floor {floor}"
         );
 
