@@ -17,6 +17,7 @@
 
 pub mod cli;
 pub mod io;
+pub mod machine;
 pub mod metrics;
 pub mod model;
 pub mod numerics;

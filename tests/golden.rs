@@ -34,7 +34,6 @@ batch = 512
 eval_batch = 512
 final_eval = 4096
 real_samples = 4096
-warm_samples = 4000
 metrics_every = 20
 checkpoint_every = 40
 [cpu]

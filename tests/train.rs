@@ -30,7 +30,6 @@ batch = 2048
 eval_batch = 1024
 final_eval = 16384
 real_samples = 32768
-warm_samples = 8000
 metrics_every = 50
 checkpoint_every = 50
 [dictionary]

@@ -334,7 +334,7 @@ fn header(run: &RunDir, rows: &[Row]) -> String {
 /// baseline), when the run has a readable training config.
 fn training_path(config: Option<&str>) -> String {
     #[cfg(feature = "torch")]
-    if let Some(cfg) = config.and_then(|t| crate::train::TrainConfig::from_toml(t).ok()) {
+    if let Some(cfg) = config.and_then(|t| crate::train::TrainConfig::from_stored_toml(t).ok()) {
         return format!("**Training path:** {}.\n\n", cfg.path_description());
     }
     let _ = config;

@@ -232,7 +232,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (cfg, out, resume) = if let Some(dir) = &args.resume {
         let text = std::fs::read_to_string(dir.join("config.toml"))
             .with_context(|| format!("reading {}/config.toml", dir.display()))?;
-        let mut cfg = TrainConfig::from_toml(&text)
+        let mut cfg = TrainConfig::from_stored_toml(&text)
             .with_context(|| format!("in {}/config.toml", dir.display()))?;
         // `stop_after_steps` simulates a killed run; a resumed run goes on.
         cfg.debug.stop_after_steps = None;

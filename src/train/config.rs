@@ -611,12 +611,28 @@ impl TrainConfig {
         }
     }
 
-    /// Parses TOML; `preset = "NAME"` starts from [`TrainConfig::preset`] and
-    /// other keys (and tables) override it; `[model]` overrides model fields.
+    /// Parses a user's TOML; `preset = "NAME"` starts from
+    /// [`TrainConfig::preset`] and other keys (and tables) override it;
+    /// `[model]` overrides model fields. A key the resolved config never
+    /// reads is refused ([`super::limits::refuse_unread`]).
     ///
     /// # Errors
     /// [`TrainError::InvalidConfig`] naming the field and the rule.
     pub fn from_toml(text: &str) -> Result<TrainConfig, TrainError> {
+        TrainConfig::parse(text, false)
+    }
+
+    /// Parses a run's own `config.toml` (every field spelled out, as
+    /// [`TrainConfig::to_toml`] writes it): [`TrainConfig::from_toml`]'s
+    /// rules but the one on unread keys, which every spelled-out config has.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] naming the field and the rule.
+    pub fn from_stored_toml(text: &str) -> Result<TrainConfig, TrainError> {
+        TrainConfig::parse(text, true)
+    }
+
+    fn parse(text: &str, stored: bool) -> Result<TrainConfig, TrainError> {
         let bad = |field: &str, rule: String| TrainError::InvalidConfig {
             field: field.into(),
             rule,
@@ -655,15 +671,27 @@ impl TrainConfig {
                     .ok_or_else(|| bad("preset", "must be a string".into()))?;
                 TrainConfig::named(name)?
             }
+            None if stored => {
+                // A stored config spells out every field it has; an
+                // optional one it lacks is unset, not the preset's.
+                let mut base = TrainConfig::preset("tiny")?;
+                base.superres.batch = None;
+                base
+            }
             None => TrainConfig::preset("tiny")?,
         };
+        let user = table.clone();
         let mut merged =
             toml::Table::try_from(&base).map_err(|e| bad("(internal)", e.to_string()))?;
         merge_tables(&mut merged, table);
         let cfg: TrainConfig = merged
             .try_into()
             .map_err(|e: toml::de::Error| bad("(fields)", e.to_string()))?;
-        cfg.validated()
+        let cfg = cfg.validated()?;
+        if !stored {
+            super::limits::refuse_unread(&cfg, &user)?;
+        }
+        Ok(cfg)
     }
 
     /// The config as TOML.
@@ -827,6 +855,12 @@ impl TrainConfig {
                     return Err(bad(&f(field), format!("must be in [0, 1), got {v}")));
                 }
             }
+            if s.disc == DiscKind::Witness && s.loss != Loss::Linear {
+                return Err(bad(
+                    &f("loss"),
+                    "the witness is trained on its linear objective E_real D - E_fake D - gamma E||h||^2 / 2 and the generator on -E_fake D: it needs loss = \"linear\"".into(),
+                ));
+            }
             if s.disc == DiscKind::Closed {
                 if s.loss != Loss::Linear {
                     return Err(bad(
@@ -845,6 +879,7 @@ impl TrainConfig {
                 }
             }
         }
+        super::limits::check_sizes(&self)?;
         if self.superres.recon > 0.0 && self.condition != Condition::Real {
             return Err(bad(
                 "superres.recon",

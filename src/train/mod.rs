@@ -29,6 +29,7 @@ pub mod disc;
 pub mod eval;
 pub mod executor;
 pub mod generator;
+pub mod limits;
 pub mod optim;
 pub mod practice;
 pub mod stage;
