@@ -1,6 +1,9 @@
 //! `fsrgan train` for practice-track configs (`track = "practice"`):
-//! ordinary convolutional GANs trained on a dataset directory, scored
-//! against its truth ([`crate::train::practice::run`]).
+//! ordinary convolutional GANs trained on a dataset directory of `fsrgan
+//! sample`, scored against its truth, or on a plain `.npz` / `.safetensors`
+//! file or directory of `.npy` files holding `x1..xL` (no truth: its last
+//! `heldout` samples are held out and score the run; the config's `model`
+//! gives the shapes) ([`crate::train::practice::run`]).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,7 +16,16 @@ use super::train::{Args, device};
 use crate::io::Dataset;
 use crate::threads;
 use crate::train::practice::family::{TrainData, Truths};
-use crate::train::practice::run::{PracticeOptions, PracticeRun, total_steps, train_practice_with};
+use crate::train::practice::run::{
+    PracticeOptions, PracticeOutcome, PracticeRun, check_plain_method, total_steps, total_steps_of,
+    train_practice_plain, train_practice_with,
+};
+
+/// Whether `path` is a dataset directory of `fsrgan sample` (it has a
+/// manifest), rather than a plain set of arrays.
+fn is_dataset_dir(path: &Path) -> bool {
+    path.join("manifest.json").is_file()
+}
 
 /// Opens the dataset `dir` and returns its truths and its data (labels and
 /// the second domain's images when it has them).
@@ -66,14 +78,30 @@ pub fn run(args: &Args, text: Option<&str>) -> anyhow::Result<ExitCode> {
     };
     let Some(data_dir) = args.data.clone().or_else(|| cfg.data.clone()) else {
         anyhow::bail!(
-            "the practice track trains on a finite dataset: pass --data DIR (a directory written by `fsrgan sample`)"
+            "the practice track trains on a finite dataset: pass --data DIR (a directory written by `fsrgan sample`, or a plain .npz / .safetensors file or directory of .npy files holding x1..xL)"
         );
     };
-    // The truth's config from the manifest alone (no parallel work) sizes
-    // the pools; the dataset is opened and checked inside them.
-    let model = crate::io::Manifest::read(&data_dir.join("manifest.json"))
-        .with_context(|| format!("opening the dataset {}", data_dir.display()))?
-        .config;
+    // The data's model from the manifest alone (no parallel work), or a
+    // plain set's from the config, sizes the pools; the data are read and
+    // checked inside them.
+    let model = if is_dataset_dir(&data_dir) {
+        crate::io::Manifest::read(&data_dir.join("manifest.json"))
+            .with_context(|| format!("opening the dataset {}", data_dir.display()))?
+            .config
+    } else {
+        if !data_dir.exists() {
+            anyhow::bail!("--data {}: no such file or directory", data_dir.display());
+        }
+        check_plain_method(&cfg)
+            .with_context(|| format!("{} is a plain set of arrays", data_dir.display()))?;
+        match &cfg.model {
+            Some(m) => m.clone(),
+            None => anyhow::bail!(
+                "{} is a plain set of arrays (no manifest.json): set `model = \"tiny\"` (a preset: tiny, small, paper) or a [model] table in the practice config, shaped as its arrays x1..xL",
+                data_dir.display()
+            ),
+        }
+    };
     if !resume {
         let (ts, ws) = cfg
             .cpu
@@ -110,57 +138,131 @@ fn run_sized(
     resume: bool,
     data_dir: &Path,
 ) -> anyhow::Result<ExitCode> {
-    let (truths, data) = open_data(data_dir)?;
-    let truth = &truths.main;
     let dev = device(&args.device)?;
-    let total = total_steps(cfg, truth)?;
-    eprintln!(
-        "practice track: {} ({:?}, {} loss), on {} ({} samples of `{}`) into {} ({total} steps, at most {:.0} s)",
-        cfg.practice.method.name(),
-        cfg.practice.mode,
-        cfg.practice.loss.name(),
-        data_dir.display(),
-        data.x[0].shape()[0],
-        truth.config.name,
-        out.display(),
-        cfg.practice.max_seconds
-    );
-    let bar = progress_bar(total as u64, "training");
-    let mut progress =
-        |stage: &str, k: usize, n: usize, step: usize, _total: usize, d: f64, g: f64| {
-            bar.set_position(step as u64);
-            bar.set_message(format!("{stage} {k}/{n} D {d:+.3e} G {g:+.3e}"));
-        };
     let opts = PracticeOptions {
         out: out.to_path_buf(),
         resume,
         device: dev,
     };
-    let outcome = train_practice_with(cfg, &truths, &data, &opts, &mut progress)
-        .with_context(|| format!("training into {}", out.display()))?;
-    bar.finish_and_clear();
-    eprintln!(
-        "{} steps in {:.1} s ({:?})",
-        outcome.steps_run, outcome.secs, outcome.flow
-    );
-    for s in &outcome.score.levels {
+    let header = |what: &str, total: usize| {
         eprintln!(
-            "level {}: patch SWD {:.3e} ({:.1}x floor), pyramid SWD finest band {:.1}x floor, atom coverage {:.2} (floor {:.2}), pair coverage {:.2}, MS-SSIM {:.3} (real {:.3})",
-            s.level,
-            s.patch_swd.value,
-            s.patch_swd.ratio(),
-            s.pyramid_swd.first().map_or(f64::NAN, |b| b.swd.ratio()),
-            s.coverage.fake.atom_coverage,
-            s.coverage.floor.atom_coverage,
-            s.coverage.fake.pair_coverage,
-            s.msssim.fake,
-            s.msssim.real,
+            "practice track: {} ({:?}, {} loss), on {} ({what}) into {} ({total} steps, at most {:.0} s)",
+            cfg.practice.method.name(),
+            cfg.practice.mode,
+            cfg.practice.loss.name(),
+            data_dir.display(),
+            out.display(),
+            cfg.practice.max_seconds
         );
-    }
+        progress_bar(total as u64, "training")
+    };
+    let outcome = if is_dataset_dir(data_dir) {
+        let (truths, data) = open_data(data_dir)?;
+        let truth = &truths.main;
+        let total = total_steps(cfg, truth)?;
+        let bar = header(
+            &format!(
+                "{} samples of `{}`",
+                data.x[0].shape()[0],
+                truth.config.name
+            ),
+            total,
+        );
+        let mut progress =
+            |stage: &str, k: usize, n: usize, step: usize, _total: usize, d: f64, g: f64| {
+                bar.set_position(step as u64);
+                bar.set_message(format!("{stage} {k}/{n} D {d:+.3e} G {g:+.3e}"));
+            };
+        let outcome = train_practice_with(cfg, &truths, &data, &opts, &mut progress)
+            .with_context(|| format!("training into {}", out.display()))?;
+        bar.finish_and_clear();
+        outcome
+    } else {
+        let model = cfg
+            .model
+            .as_ref()
+            .context("a plain set needs `model` in the config")?;
+        let set =
+            super::score::load_fake(data_dir, model, false, false, super::score::Role::Training)?;
+        if !set.ignored.is_empty() {
+            eprintln!(
+                "warning: {}: arrays {} are not levels x1..x{} and are not read",
+                data_dir.display(),
+                set.ignored.join(", "),
+                model.levels
+            );
+        }
+        let Some(x) = set.x else {
+            anyhow::bail!("{}: no arrays x1..x{}", data_dir.display(), model.levels);
+        };
+        let h = cfg
+            .heldout
+            .unwrap_or_else(|| crate::train::config::default_heldout(set.n));
+        let what = format!(
+            "{} of {} samples shaped as the `{}` model, no truth",
+            set.kind, set.n, model.name
+        );
+        let total = total_steps_of(cfg, model)?;
+        let bar = header(
+            &format!(
+                "{what}: trains on the first {}, scored against the last {h} held out",
+                set.n.saturating_sub(h)
+            ),
+            total,
+        );
+        let mut progress =
+            |stage: &str, k: usize, n: usize, step: usize, _total: usize, d: f64, g: f64| {
+                bar.set_position(step as u64);
+                bar.set_message(format!("{stage} {k}/{n} D {d:+.3e} G {g:+.3e}"));
+            };
+        let outcome = train_practice_plain(cfg, &x, &what, &opts, &mut progress)
+            .with_context(|| format!("training into {}", out.display()))?;
+        bar.finish_and_clear();
+        outcome
+    };
+    summary(&outcome);
     super::report::run(super::report::Args {
         dir: out.to_path_buf(),
         out: None,
         truth: None,
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The run's summary on stderr: per level the final metrics over their
+/// floors (coverage only with a truth).
+fn summary(outcome: &PracticeOutcome) {
+    eprintln!(
+        "{} steps in {:.1} s ({:?})",
+        outcome.steps_run, outcome.secs, outcome.flow
+    );
+    let truth = outcome.data.truth;
+    for s in &outcome.score.levels {
+        let coverage = if truth {
+            format!(
+                ", atom coverage {:.2} (floor {:.2}), pair coverage {:.2}",
+                s.coverage.fake.atom_coverage,
+                s.coverage.floor.atom_coverage,
+                s.coverage.fake.pair_coverage,
+            )
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "level {}: patch SWD {:.3e} ({:.1}x floor), pyramid SWD finest band {:.1}x floor{coverage}, MS-SSIM {:.3} (real {:.3})",
+            s.level,
+            s.patch_swd.value,
+            s.patch_swd.ratio(),
+            s.pyramid_swd.first().map_or(f64::NAN, |b| b.swd.ratio()),
+            s.msssim.fake,
+            s.msssim.real,
+        );
+    }
+    if !truth {
+        let d = &outcome.data;
+        eprintln!(
+            "no truth: trained on {} samples; every metric compares {} generated samples with the held-out split ({} reference, {} floor samples of the last {} held out); atom and pair coverage and filter alignment need the truth and are not reported",
+            d.n_train, d.n_floor, d.n_reference, d.n_floor, d.n_heldout
+        );
+    }
 }

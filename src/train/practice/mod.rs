@@ -2,7 +2,9 @@
 //! track", "Losses and tricks"): ordinary convolutional GANs — DCGAN-style
 //! generator with one output head per level, strided-convolution
 //! discriminator — trained end to end, layer-wise or progressively (ProGAN)
-//! on FSR samples, with the losses of the GAN family.
+//! on FSR samples, with the losses of the GAN family: a dataset directory
+//! of `fsrgan sample` (scored against its truth) or any plain set of arrays
+//! `x1..xL` (no truth: scored against its own held-out split, see [`run`]).
 //!
 //! * [`config`] — [`PracticeConfig`], the TOML config and its validation;
 //! * [`layers`] — weighted layers (equalized learning rate), batch norm,
@@ -14,6 +16,8 @@
 //!   executor owns the loop, metrics and checkpoints;
 //! * [`run`] — [`run::train_practice`]: a run's phases driven by the
 //!   executor on a dataset, scored against its truth;
+//!   [`run::train_practice_plain`]: the same on a plain set without a truth,
+//!   trained on its first `N - heldout` samples and scored against the rest;
 //!
 //! How an executor drives a game (it owns the loop, budgets, metrics,
 //! checkpoints and progress bars):

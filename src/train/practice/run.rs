@@ -1,6 +1,7 @@
 //! The practice track's runs: a [`PracticeGame`]'s phases driven by the
-//! [`Executor`] on a finite dataset (`--data DIR`, as a user has one), scored
-//! against the truth of that dataset.
+//! [`Executor`] on a finite dataset (`--data`, as a user has one): a
+//! directory of `fsrgan sample`, scored against its truth, or a plain set of
+//! arrays `x1..xL` with no truth, scored against its own held-out split.
 //!
 //! A run config is a TOML file with `track = "practice"`:
 //!
@@ -11,6 +12,9 @@
 //! eval = 2048             # generated samples per evaluation (= the floor set's size)
 //! reference = 8192        # fresh real samples of the truth: the metrics' reference
 //! lower = "learned"       # layer-wise: "random" leaves levels below the top at their random start (E4)
+//! # A plain set (no truth) only:
+//! # model = "tiny"        # its shapes: a model preset, or a [model] table (`preset = "tiny"` + fields)
+//! # heldout = 10000       # the last `heldout` samples, never trained on (default min(10000, N/2))
 //! [cpu]
 //! threads = 2
 //! [practice]              # the networks, the loss, the mode: `PracticeConfig`
@@ -19,7 +23,7 @@
 //! ```
 //!
 //! Real minibatches are drawn uniformly with replacement from the dataset's
-//! samples, from a stream keyed by `(seed, phase, step)`. The metrics
+//! training samples, from a stream keyed by `(seed, phase, step)`. The metrics
 //! ([`crate::metrics::score::Reference`]) compare `eval` generated samples
 //! with `reference` fresh samples of the truth, and each has its floor: the
 //! same metric of `eval` other fresh samples of the truth — both real sets
@@ -29,9 +33,27 @@
 //! `msssim{l}` and `msssim{l}_real`, `gap{l}_c{c}` and `floor{l}_c{c}`,
 //! `cov{l}` / `cov{l}_floor` (atom coverage) and `pair_cov{l}` /
 //! `pair_cov{l}_floor`, `hidden{l}` (the generator's active channels per
-//! location, E3), beside the losses `d_loss`, `g_loss`, `gp`, `d_real`,
-//! `d_fake` and `fade`, and with a patch first layer `align{l}_min`,
-//! `align{l}_mean` ([`feature_alignment`]).
+//! location, E3) and `hidden{l}_target` (the truth's `k_l`), beside the
+//! losses `d_loss`, `g_loss`, `gp`, `d_real`, `d_fake` and `fade`, and with
+//! a patch first layer `align{l}_min`, `align{l}_mean` ([`feature_alignment`]).
+//!
+//! **A plain set, no truth** ([`train_practice_plain`]; `fsrgan train --data
+//! FILE.npz`, a `.safetensors` file or a directory of `x1.npy..xL.npy`): the
+//! config's `model` gives the shapes the arrays are checked against. The
+//! last `heldout` samples (by default `min(10 000, N / 2)`, as the theory
+//! track's) are held out and never served to training; the minibatches come
+//! from the first `N - heldout`. The first half of the held-out split (at
+//! most `reference` of it) is the metrics' reference, the second half (at
+//! most `eval` of it) their floor set, and every evaluation generates as many
+//! samples as the floor set holds. The metrics that need the truth — atom and
+//! pair coverage (the true dictionary decodes them), filter alignment with
+//! the true atoms, the truth's `k_l` beside `hidden{l}` — are omitted, not
+//! reported as 0; pix2pix and StackGAN's `sr{l}` is taken on held-out real
+//! pairs. cGAN and CycleGAN need labels or two domains and refuse a plain
+//! set. The run writes no `truth.safetensors`; `data.json` says `"truth":
+//! false` with the split's sizes and the set's checksum (a resumed run
+//! checks it), and `config.toml` records the set's path, its `model` and
+//! its `heldout`, so `--resume` reads the same split.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -59,7 +81,7 @@ use crate::io::rundir::{Row, RunDir};
 use crate::metrics::score::{
     Reference, Score, ScoreOptions, fresh_labelled, fresh_paired, fresh_real, score_per_class,
 };
-use crate::model::{Labelled, Paired, Params};
+use crate::model::{Config, Labelled, Paired, Params};
 
 /// What the levels below a layer-wise run's top level are (E4).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,9 +132,24 @@ pub struct PracticeRun {
     /// Layer-wise mode: learned or random levels below the top.
     #[serde(default)]
     pub lower: Lower,
-    /// The dataset directory the run trains on (recorded for `--resume`).
+    /// The dataset the run trains on (recorded for `--resume`): a directory
+    /// of `fsrgan sample`, or a plain `.npz` / `.safetensors` file or
+    /// directory of `.npy` files holding `x1..xL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<PathBuf>,
+    /// A plain set (no truth) only: its last `heldout` samples are held out,
+    /// never served to training, and are the metrics' reference (first half)
+    /// and floor set (second half). Unset: `min(10 000, N / 2)`; a new run
+    /// records the value it used. At least 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout: Option<usize>,
+    /// A plain set (no truth) only: the model whose shapes its arrays have,
+    /// `model = "tiny"` (a preset) or a `[model]` table (`preset = "NAME"`
+    /// and fields to override, or every field). A dataset directory of
+    /// `fsrgan sample` brings its own (from its manifest); a `model` given
+    /// beside it must equal it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<Config>,
     /// CPU threads (as the theory track's `[cpu]`).
     #[serde(default)]
     pub cpu: crate::threads::Cpu,
@@ -152,7 +189,34 @@ impl PracticeRun {
             field: field.into(),
             rule,
         };
-        let run: PracticeRun = toml::from_str(text).map_err(|e| bad("(fields)", e.to_string()))?;
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| bad("(fields)", e.to_string()))?;
+        let model = match table.remove("model") {
+            None => None,
+            Some(toml::Value::String(name)) => Some(Config::preset(&name).map_err(|e| {
+                bad(
+                    "model",
+                    format!("{e}; give a preset (tiny, small, paper) or a [model] table"),
+                )
+            })?),
+            Some(toml::Value::Table(t)) => {
+                let text = toml::to_string(&t).map_err(|e| bad("model", e.to_string()))?;
+                Some(Config::from_toml(&text).map_err(|e| bad("model", e.to_string()))?)
+            }
+            Some(v) => {
+                return Err(bad(
+                    "model",
+                    format!(
+                        "must be a preset name (\"tiny\", \"small\", \"paper\") or a [model] table, got {v}"
+                    ),
+                ));
+            }
+        };
+        let mut run: PracticeRun = table
+            .try_into()
+            .map_err(|e: toml::de::Error| bad("(fields)", e.to_string()))?;
+        run.model = model;
         run.validated()
     }
 
@@ -198,10 +262,26 @@ impl PracticeRun {
         if self.cpu.threads == Some(0) {
             return Err(bad("cpu.threads", "must be at least 1".into()));
         }
+        if let Some(h) = self.heldout
+            && h < MIN_HELDOUT
+        {
+            return Err(bad(
+                "heldout",
+                format!(
+                    "must be at least {MIN_HELDOUT} (its halves are the reference and the floor set, 2 samples each at least), got {h}"
+                ),
+            ));
+        }
+        if let Some(m) = self.model.take() {
+            self.model = Some(m.validated().map_err(|e| bad("model", e.to_string()))?);
+        }
         self.practice = self.practice.validated()?;
         Ok(self)
     }
 }
+
+/// Fewest held-out samples of a plain set.
+const MIN_HELDOUT: usize = 4;
 
 /// Where and how to run.
 #[derive(Debug, Clone)]
@@ -227,6 +307,9 @@ pub struct PracticeOutcome {
     pub secs: f64,
     /// How the run ended.
     pub flow: Flow,
+    /// Its real samples: the split, and whether a truth scored it. Without
+    /// one, `score`'s coverage is not measured (NaN rates, 0 atoms).
+    pub data: DataSplit,
 }
 
 /// The checkpoint file of the game (networks, optimisers, position).
@@ -250,8 +333,10 @@ struct PhaseStage<'a> {
     fresh: &'a FreshSets,
     eval: usize,
     run: &'a RunDir,
+    /// The truth's `k_l` (empty without a truth).
     targets: &'a [f64],
-    truth: &'a Params,
+    /// The truth (none for a plain set).
+    truth: Option<&'a Params>,
     last: Option<super::game::StepLosses>,
 }
 
@@ -441,16 +526,22 @@ impl Stage for PhaseStage<'_> {
     fn evaluate(&mut self, k: Option<usize>) -> Result<Values, TrainError> {
         let (fake, own) = scored_samples(self.game, self.eval, self.fresh)?;
         let mut v = score_values(&self.reference.score(&fake)?);
+        if self.truth.is_none() {
+            v.retain(|k, _| !is_coverage_key(k));
+        }
         v.extend(own);
-        for (l, (h, t)) in hidden_activity(self.game, self.eval.min(1024))?
+        for (l, h) in hidden_activity(self.game, self.eval.min(1024))?
             .into_iter()
-            .zip(self.targets)
             .enumerate()
         {
             v.insert(format!("hidden{}", l + 1), h);
-            v.insert(format!("hidden{}_target", l + 1), *t);
+            if let Some(t) = self.targets.get(l) {
+                v.insert(format!("hidden{}_target", l + 1), *t);
+            }
         }
-        v.extend(feature_alignment(self.game, self.truth)?);
+        if let Some(truth) = self.truth {
+            v.extend(feature_alignment(self.game, truth)?);
+        }
         if let (Some(_), Some(l)) = (k, self.last) {
             v.insert("d_real".into(), l.d_real);
             v.insert("d_fake".into(), l.d_fake);
@@ -501,12 +592,20 @@ fn phase_steps(game: &PracticeGame, lower: Lower) -> Vec<usize> {
 /// # Errors
 /// The config does not fit the model.
 pub fn total_steps(cfg: &PracticeRun, truth: &Params) -> Result<usize, TrainError> {
+    total_steps_of(cfg, &truth.config)
+}
+
+/// [`total_steps`] for the data's model `model` (a plain set's `cfg.model`).
+///
+/// # Errors
+/// The config does not fit the model.
+pub fn total_steps_of(cfg: &PracticeRun, model: &Config) -> Result<usize, TrainError> {
     let mut practice = cfg.practice.clone();
     if practice.method == Method::Cgan && practice.classes == 0 {
         // The classes come from the dataset; the phases do not depend on them.
         practice.classes = 2;
     }
-    let game = PracticeGame::new(&practice, &truth.config, Device::Cpu)?;
+    let game = PracticeGame::new(&practice, model, Device::Cpu)?;
     Ok(phase_steps(&game, cfg.lower)
         .iter()
         .sum::<usize>()
@@ -684,7 +783,9 @@ pub fn train_practice(
 ///
 /// # Errors
 /// As [`train_practice`]; [`TrainError::InvalidConfig`] (field `data`) when
-/// the method needs labels or a second domain the data do not have.
+/// the method needs labels or a second domain the data do not have, (field
+/// `heldout`) when it is set (a dataset with a truth trains on all of its
+/// samples), (field `model`) when it differs from the truth's.
 pub fn train_practice_with(
     cfg: &PracticeRun,
     truths: &Truths,
@@ -692,15 +793,211 @@ pub fn train_practice_with(
     opts: &PracticeOptions,
     progress: Progress<'_>,
 ) -> Result<PracticeOutcome, TrainError> {
+    if let Some(h) = cfg.heldout {
+        return Err(TrainError::InvalidConfig {
+            field: "heldout".into(),
+            rule: format!(
+                "heldout = {h}: a dataset with a truth trains on all of its samples and is scored against fresh samples of the truth; `heldout` splits a plain set of arrays (no truth)"
+            ),
+        });
+    }
+    if let Some(m) = &cfg.model
+        && *m != truths.main.config
+    {
+        return Err(TrainError::InvalidConfig {
+            field: "model".into(),
+            rule: format!(
+                "the dataset brings its own model (`{}`), and the config's `model` (`{}`) differs: remove `model` (it is for plain sets of arrays)",
+                truths.main.config.name, m.name
+            ),
+        });
+    }
+    let what = format!(
+        "{} samples of the `{}` model's dataset, scored against fresh samples of its truth",
+        data.x.first().map_or(0, |a| a.shape()[0]),
+        truths.main.config.name
+    );
+    train_run(cfg, Scoring::Truth(truths), data, &what, opts, progress)
+}
+
+/// Refuses the methods that cannot train on a plain set of arrays (no
+/// labels, one domain): cGAN and CycleGAN.
+///
+/// # Errors
+/// [`TrainError::InvalidConfig`] (field `practice.method`).
+pub fn check_plain_method(cfg: &PracticeRun) -> Result<(), TrainError> {
+    let need = match cfg.practice.method {
+        Method::Cgan => "a labelled dataset (fsrgan sample --classes K)",
+        Method::Cyclegan => "a two-domain dataset (fsrgan sample --domains 2)",
+        _ => return Ok(()),
+    };
+    Err(TrainError::InvalidConfig {
+        field: "practice.method".into(),
+        rule: format!(
+            "method = \"{}\" needs {need}; a plain set of arrays x1..xL has no labels and one domain: use a dataset directory of `fsrgan sample`, or a method that needs neither (gan, infogan, began, vae, pix2pix, stackgan)",
+            cfg.practice.method.name()
+        ),
+    })
+}
+
+/// Trains (or resumes) the practice GAN of `cfg` on a plain set `x`
+/// (`x1..xL` shaped as `cfg.model`, no truth; see the module documentation):
+/// the last `cfg.heldout` samples (default `min(10 000, N / 2)`) are held
+/// out, never served to training, and score the run. `what` describes the
+/// set (`data.json`).
+///
+/// # Errors
+/// [`TrainError::InvalidConfig`] for a config without `model` (field
+/// `model`), arrays of other shapes (field `data`), a `heldout` that leaves
+/// fewer training samples than a real batch (field `heldout`), cGAN and
+/// CycleGAN (field `practice.method`); a resumed run whose set changed
+/// ([`TrainError::Resume`]); as [`train_practice`] otherwise.
+pub fn train_practice_plain(
+    cfg: &PracticeRun,
+    x: &[Array4<f64>],
+    what: &str,
+    opts: &PracticeOptions,
+    progress: Progress<'_>,
+) -> Result<PracticeOutcome, TrainError> {
+    check_plain_method(cfg)?;
+    let Some(model) = &cfg.model else {
+        return Err(TrainError::InvalidConfig {
+            field: "model".into(),
+            rule: "a plain set of arrays has no manifest to give its model: set `model = \"tiny\"` (a preset: tiny, small, paper) or a [model] table shaped as its arrays".into(),
+        });
+    };
+    // Only its shapes matter: see `Heldout::standin`.
+    let mut shapes = model.clone();
+    shapes.calibration_samples = 256;
+    let standin = Params::generate(&shapes, cfg.practice.seed)?;
+    let data = TrainData {
+        x: x.to_vec(),
+        labels: None,
+        x_b: None,
+    };
+    train_run(cfg, Scoring::Heldout(&standin), &data, what, opts, progress)
+}
+
+/// What a run's metrics compare with.
+enum Scoring<'a> {
+    /// Fresh samples of the dataset's truths.
+    Truth(&'a Truths),
+    /// A plain set's held-out split. The parameters are a stand-in of the
+    /// model's shapes, only because [`Reference`] takes parameters: they fix
+    /// the shapes and decode the atoms for coverage, which is then dropped;
+    /// patch and pyramid SWD, MS-SSIM and moment gaps read the shapes alone.
+    Heldout(&'a Params),
+}
+
+/// The real samples of a run, as `data.json` records them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSplit {
+    /// What the data are, in words.
+    pub description: String,
+    /// Whether a truth scores the run (a dataset directory of `fsrgan sample`).
+    pub truth: bool,
+    /// Samples of the dataset.
+    pub n: usize,
+    /// Samples minibatches are drawn from (the first `n_train`).
+    pub n_train: usize,
+    /// Held-out samples (the last `n_heldout`; 0 with a truth).
+    pub n_heldout: usize,
+    /// Samples of the metrics' real reference (fresh samples of the truth,
+    /// or the first half of the held-out split).
+    pub n_reference: usize,
+    /// Samples of the floor set, and generated samples per evaluation.
+    pub n_floor: usize,
+    /// CRC-32 of the set's values (little-endian float64, level by level;
+    /// plain sets), checked when the run resumes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc32: Option<u32>,
+}
+
+/// The file of [`DataSplit`] in a run directory.
+pub const DATA_JSON: &str = "data.json";
+
+/// CRC-32 of the values of `x` (little-endian float64, level by level).
+fn checksum(x: &[Array4<f64>]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    for a in x {
+        for v in a {
+            h.update(&v.to_le_bytes());
+        }
+    }
+    h.finalize()
+}
+
+/// The first `n` samples of every level (all of them when fewer).
+fn head(x: &[Array4<f64>], n: usize) -> Vec<Array4<f64>> {
+    x.iter()
+        .map(|a| {
+            a.slice(ndarray::s![..n.min(a.shape()[0]), .., .., ..])
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Samples `from..` of every level.
+fn tail(x: &[Array4<f64>], from: usize) -> Vec<Array4<f64>> {
+    x.iter()
+        .map(|a| a.slice(ndarray::s![from.., .., .., ..]).to_owned())
+        .collect()
+}
+
+/// The coverage of a score without a truth: not measured (NaN rates, no
+/// counted atoms), so no reader takes the stand-in's decoding for one.
+fn drop_coverage(score: &mut Score) {
+    let none = crate::metrics::coverage::Coverage {
+        atoms_real: 0,
+        atoms_covered: 0,
+        atom_coverage: f64::NAN,
+        pairs_real: 0,
+        pairs_covered: 0,
+        pair_coverage: f64::NAN,
+        real_rate: Vec::new(),
+        rate: Vec::new(),
+        real_pairs_per_patch: f64::NAN,
+        pairs_per_patch: f64::NAN,
+    };
+    for l in &mut score.levels {
+        l.coverage.typical = f64::NAN;
+        l.coverage.threshold = f64::NAN;
+        l.coverage.fake = none.clone();
+        l.coverage.floor = none.clone();
+    }
+}
+
+/// The row values of the coverage (`cov{l}`, `cov{l}_floor`, `pair_cov{l}`,
+/// `pair_cov{l}_floor`), which need the truth.
+fn is_coverage_key(k: &str) -> bool {
+    let rest = k.strip_prefix("pair_cov").or_else(|| k.strip_prefix("cov"));
+    rest.map(|r| r.strip_suffix("_floor").unwrap_or(r))
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The run itself, on a dataset with a truth or a plain set.
+fn train_run(
+    cfg: &PracticeRun,
+    scoring: Scoring<'_>,
+    data: &TrainData,
+    what: &str,
+    opts: &PracticeOptions,
+    progress: Progress<'_>,
+) -> Result<PracticeOutcome, TrainError> {
     let t0 = Instant::now();
-    let truth = &truths.main;
+    // The truth's parameters (with a truth), or the stand-in of the shapes.
+    let (truths, shapes) = match scoring {
+        Scoring::Truth(t) => (Some(t), &t.main),
+        Scoring::Heldout(p) => (None, p),
+    };
+    let truth = truths.map(|t| &t.main);
     let TrainData {
         x: data,
         labels,
         x_b,
     } = data;
     let mut cfg = cfg.clone().validated()?;
-    let model = &truth.config;
+    let model = &shapes.config;
     let threads = cfg.cpu.threads_for(model);
     cfg.cpu.threads = Some(threads);
     crate::threads::set_compute_threads(threads);
@@ -708,11 +1005,43 @@ pub fn train_practice_with(
         field: "data".into(),
         rule,
     };
-    crate::metrics::score::check_set("training data", data, truth)
+    crate::metrics::score::check_set("training data", data, shapes)
         .map_err(|e| bad(e.to_string()))?;
+    let n_data = data[0].shape()[0];
+    let crc32 = truths.is_none().then(|| checksum(data));
+    // A plain set: the first `n_train` samples train, the last `h` score.
+    let (train_x, heldout) = match truths {
+        Some(_) => (None, None),
+        None => {
+            let h = cfg
+                .heldout
+                .unwrap_or_else(|| crate::train::config::default_heldout(n_data));
+            if h < MIN_HELDOUT || h >= n_data {
+                return Err(TrainError::InvalidConfig {
+                    field: "heldout".into(),
+                    rule: format!(
+                        "{h} held-out samples of the {n_data} of the set: at least {MIN_HELDOUT} must be held out and some must train"
+                    ),
+                });
+            }
+            cfg.heldout = Some(h);
+            let n_train = n_data - h;
+            let held = tail(data, n_train);
+            let half = h / 2;
+            let reference = head(&held, half.min(cfg.reference));
+            let floor = head(&tail(&held, half), cfg.eval);
+            (Some(head(data, n_train)), Some((reference, floor)))
+        }
+    };
+    let data: &[Array4<f64>] = train_x.as_deref().unwrap_or(data);
     let n_train = data[0].shape()[0];
     let method = cfg.practice.method;
-    if method == Method::Cgan {
+    if truths.is_none() {
+        check_plain_method(&cfg)?;
+    }
+    if method == Method::Cgan
+        && let Some(truths) = truths
+    {
         let k = truths.classes.len();
         match labels {
             Some(y) if k >= 2 && y.len() == n_train => {
@@ -735,7 +1064,7 @@ pub fn train_practice_with(
             }
         }
     }
-    let domain_b = match (method, x_b, &truths.domain_b) {
+    let domain_b = match (method, x_b, truths.and_then(|t| t.domain_b.as_ref())) {
         (Method::Cyclegan, Some(b), Some(tb)) => {
             crate::metrics::score::check_set("domain B data", b, tb)
                 .map_err(|e| bad(e.to_string()))?;
@@ -752,11 +1081,32 @@ pub fn train_practice_with(
     let mut game = PracticeGame::new(&cfg.practice, model, opts.device)?;
     game.freeze_discriminator = cfg.debug.freeze_discriminator;
     if n_train < game.real_batch() {
-        return Err(bad(format!(
+        let rule = format!(
             "{n_train} samples are fewer than a real batch of {}",
             game.real_batch()
-        )));
+        );
+        return Err(match cfg.heldout {
+            Some(h) => TrainError::InvalidConfig {
+                field: "heldout".into(),
+                rule: format!("{rule}: {h} of the {n_data} are held out"),
+            },
+            None => bad(rule),
+        });
     }
+    let (n_reference, n_eval) = match &heldout {
+        Some((r, f)) => (r[0].shape()[0], f[0].shape()[0]),
+        None => (cfg.reference, cfg.eval),
+    };
+    let split = DataSplit {
+        description: what.to_string(),
+        truth: truth.is_some(),
+        n: n_data,
+        n_train,
+        n_heldout: n_data - n_train,
+        n_reference,
+        n_floor: n_eval,
+        crc32,
+    };
     let run = RunDir::create(&opts.out)?;
     let mut position = Position {
         stage: 0,
@@ -766,6 +1116,9 @@ pub fn train_practice_with(
     let mut rows = Vec::new();
     if opts.resume {
         let state = run.file(STATE);
+        if truth.is_none() {
+            check_resumed_split(&run, &split)?;
+        }
         game.load(&state)?;
         let f = crate::io::reader::read_checked(&state)?;
         let get = |k: &str| -> Result<usize, TrainError> {
@@ -785,23 +1138,49 @@ pub fn train_practice_with(
         let names: Vec<String> = game.phases().iter().map(|p| p.name.clone()).collect();
         rows = run.resume_rows(&names, (position.stage, position.stage_step))?;
     } else {
-        run.start_new(&cfg.to_toml(), Some(truth), 0)?;
+        run.start_new(&cfg.to_toml(), truth, 0)?;
+        write_bytes(
+            &run.file(DATA_JSON),
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&split)
+                    .map_err(|e| TrainError::Plot(e.to_string()))?
+            )
+            .as_bytes(),
+        )?;
     }
     let seed = cfg.practice.seed;
-    // A CycleGAN's samples are its translations into domain B: scored
-    // against domain B's truth.
-    // Labelled data are a mixture: its fresh sets are mixture samples (atom
-    // coverage decodes with class 0's truth; per-class numbers are final).
-    let scored_truth = domain_b.unwrap_or(truth);
-    let fresh_set = |tag: u64, n: usize| reference_set(truths, scored_truth, seed, tag, n);
-    let reference = Reference::new(
-        &fresh_set(0, cfg.reference),
-        &fresh_set(1, cfg.eval),
-        scored_truth,
-        &ScoreOptions::default(),
-        seed,
-    )?;
-    let fresh = fresh_sets(&cfg, truths, domain_b)?;
+    let (reference, fresh) = match (truths, &heldout) {
+        (Some(truths), _) => {
+            // A CycleGAN's samples are its translations into domain B: scored
+            // against domain B's truth.
+            // Labelled data are a mixture: its fresh sets are mixture samples (atom
+            // coverage decodes with class 0's truth; per-class numbers are final).
+            let scored_truth = domain_b.unwrap_or(&truths.main);
+            let fresh_set = |tag: u64, n: usize| reference_set(truths, scored_truth, seed, tag, n);
+            let reference = Reference::new(
+                &fresh_set(0, cfg.reference),
+                &fresh_set(1, cfg.eval),
+                scored_truth,
+                &ScoreOptions::default(),
+                seed,
+            )?;
+            (reference, fresh_sets(&cfg, truths, domain_b)?)
+        }
+        (None, Some((real, floor))) => {
+            let reference = Reference::new(real, floor, shapes, &ScoreOptions::default(), seed)?;
+            // pix2pix and StackGAN's `sr{l}` on held-out real pairs.
+            let fresh = match method {
+                Method::Pix2pix | Method::Stackgan => FreshSets {
+                    a: head(real, cfg.eval.min(2048)),
+                    ..FreshSets::default()
+                },
+                _ => FreshSets::default(),
+            };
+            (reference, fresh)
+        }
+        (None, None) => unreachable!("a plain set has its held-out split"),
+    };
     let train = tensors(data, &game);
     let labels_t = labels.as_ref().map(|y| {
         let v: Vec<i64> = y.iter().map(|&c| c as i64).collect();
@@ -811,7 +1190,11 @@ pub fn train_practice_with(
         .as_ref()
         .filter(|_| domain_b.is_some())
         .map(|b| tensors(b, &game));
-    let targets: Vec<f64> = model.k.clone();
+    // The truth's `k_l` beside the generator's active channels.
+    let targets: Vec<f64> = match truth {
+        Some(_) => model.k.clone(),
+        None => Vec::new(),
+    };
     let steps = phase_steps(&game, cfg.lower);
     let total = steps.iter().sum::<usize>().min(cfg.practice.max_steps);
     let secs0 = rows.last().map_or(0.0, |r| r.secs);
@@ -855,7 +1238,7 @@ pub fn train_practice_with(
             n_train,
             reference: &reference,
             fresh: &fresh,
-            eval: cfg.eval,
+            eval: n_eval,
             run: &run,
             targets: &targets,
             truth,
@@ -873,31 +1256,62 @@ pub fn train_practice_with(
     }
     // The end (or the budget's): the generator, its final score and the plots.
     game.save(&run.file(GENERATOR))?;
-    let (fake, own) = scored_samples(&game, cfg.eval, &fresh)?;
-    let score = reference.score(&fake)?;
+    let (fake, own) = scored_samples(&game, n_eval, &fresh)?;
+    let mut score = reference.score(&fake)?;
     let mut values = score_values(&score);
+    if truth.is_none() {
+        values.retain(|k, _| !is_coverage_key(k));
+        drop_coverage(&mut score);
+    }
     values.extend(own);
-    values.extend(final_pair_swd(&cfg, truths, &fake)?);
-    if method == Method::Cgan {
+    match (truths, &heldout) {
+        (Some(truths), _) => values.extend(final_pair_swd(&cfg, truths, &fake)?),
+        (None, Some((real, floor))) => {
+            values.extend(pair_swd_values(&fake, real, floor, model.patch, seed));
+        }
+        (None, None) => {}
+    }
+    if method == Method::Cgan
+        && let Some(truths) = truths
+    {
         values.extend(per_class_values(&game, cfg.eval, &fresh, truths, seed)?);
     }
-    for (l, h) in hidden_activity(&game, cfg.eval.min(1024))?
+    for (l, h) in hidden_activity(&game, n_eval.min(1024))?
         .into_iter()
         .enumerate()
     {
         values.insert(format!("hidden{}", l + 1), h);
     }
-    values.extend(feature_alignment(&game, truth)?);
+    if let Some(truth) = truth {
+        values.extend(feature_alignment(&game, truth)?);
+    }
     let row = exec.row("final", 0, None, values);
     exec.log(row)?;
     exec.run.write_rows(&exec.rows)?;
-    write_bytes(
-        &run.file("score.json"),
-        serde_json::to_string_pretty(&score)
-            .map_err(|e| TrainError::Plot(e.to_string()))?
-            .as_bytes(),
-    )?;
-    let real = fresh_real(truth, mix(seed, 0x4EF, 2, 0), 64, false);
+    let json = match truth {
+        Some(_) => serde_json::to_string_pretty(&score),
+        None => serde_json::to_value(&score).and_then(|mut v| {
+            // No truth: coverage is not measured, so not written.
+            if let Some(levels) = v.get_mut("levels").and_then(|l| l.as_array_mut()) {
+                for l in levels {
+                    if let Some(o) = l.as_object_mut() {
+                        o.remove("coverage");
+                    }
+                }
+            }
+            if let Some(o) = v.as_object_mut() {
+                o.insert("truth".into(), serde_json::Value::Bool(false));
+            }
+            serde_json::to_string_pretty(&v)
+        }),
+    }
+    .map_err(|e| TrainError::Plot(e.to_string()))?;
+    write_bytes(&run.file("score.json"), json.as_bytes())?;
+    let real = match (truth, &heldout) {
+        (Some(truth), _) => fresh_real(truth, mix(seed, 0x4EF, 2, 0), 64, false),
+        (None, Some((real, _))) => head(real, 64),
+        (None, None) => Vec::new(),
+    };
     fn first64(x: &[Array4<f64>]) -> Vec<ndarray::ArrayView4<'_, f64>> {
         x.iter()
             .map(|a| a.slice(ndarray::s![..64.min(a.shape()[0]), .., .., ..]))
@@ -914,7 +1328,58 @@ pub fn train_practice_with(
         steps_run,
         secs: t0.elapsed().as_secs_f64(),
         flow,
+        data: split,
     })
+}
+
+/// A resumed run on a plain set reads the set it started on: the split of
+/// its `data.json` (sizes and checksum) must be `now`'s.
+fn check_resumed_split(run: &RunDir, now: &DataSplit) -> Result<(), TrainError> {
+    let path = run.file(DATA_JSON);
+    let resume = |reason: String| TrainError::Resume {
+        path: run.path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| resume(format!("reading {}: {e}", path.display())))?;
+    let was: DataSplit =
+        serde_json::from_str(&text).map_err(|e| resume(format!("{}: {e}", path.display())))?;
+    if (was.n, was.n_train, was.n_heldout, was.crc32)
+        != (now.n, now.n_train, now.n_heldout, now.crc32)
+    {
+        return Err(resume(format!(
+            "the data differ from those the run started on ({} samples, {} training, {} held out, CRC-32 {:08x?}; now {}, {}, {}, {:08x?}): was the set replaced?",
+            was.n,
+            was.n_train,
+            was.n_heldout,
+            was.crc32,
+            now.n,
+            now.n_train,
+            now.n_heldout,
+            now.crc32
+        )));
+    }
+    Ok(())
+}
+
+/// The model of a practice run's data (what its generator's shapes are):
+/// the config's `model` (a run on a plain set), else the model of its
+/// `truth.safetensors` (a run on a dataset with a truth).
+///
+/// # Errors
+/// [`TrainError`] when `config.toml` or the truth cannot be read.
+pub fn data_model(dir: &Path) -> Result<Config, TrainError> {
+    let path = dir.join("config.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        TrainError::Io(crate::io::IoError::Os {
+            path: path.clone(),
+            source: e,
+        })
+    })?;
+    if let Some(m) = PracticeRun::from_toml(&text)?.model {
+        return Ok(m);
+    }
+    Ok(crate::io::params::read_params_checked(&dir.join("truth.safetensors"), None)?.config)
 }
 
 /// Whether `dir` is a practice-track run directory.
