@@ -229,6 +229,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return super::practice::run(&args, Some(&text));
         }
     }
+    // `--force`: the old run's lock, held from its clearing until the new
+    // run takes it over (the same process shares it).
+    let mut held = None;
     let (cfg, out, resume) = if let Some(dir) = &args.resume {
         let text = std::fs::read_to_string(dir.join("config.toml"))
             .with_context(|| format!("reading {}/config.toml", dir.display()))?;
@@ -276,16 +279,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     args.out.display()
                 );
             }
-            std::fs::remove_dir_all(&args.out)
-                .with_context(|| format!("removing the old run {}", args.out.display()))?;
+            // The lock first: a run training there is refused, never cleared.
+            held = Some(
+                crate::io::rundir::RunDir::start_over(&args.out)
+                    .with_context(|| format!("clearing the old run {}", args.out.display()))?,
+            );
         }
         (cfg, args.out.clone(), false)
     };
     // Every pool is sized before any parallel work (the truth check below
     // is the first).
     let n = cfg.cpu.threads_for(&cfg.model);
-    threads::with_threads(Some(n), || train_sized(&args, &cfg, &out, resume, n))
-        .context("sizing the thread pools")?
+    let outcome = threads::with_threads(Some(n), || train_sized(&args, &cfg, &out, resume, n))
+        .context("sizing the thread pools")?;
+    drop(held);
+    outcome
 }
 
 /// `fsrgan train` once the pools are sized: the dataset's truth checked,

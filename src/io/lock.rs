@@ -9,6 +9,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 
 use super::IoError;
 
@@ -70,6 +71,33 @@ impl DirLock {
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// [`DirLock::acquire`], shared within this process: while one part of
+    /// the process holds the lock of `path` (the CLI clearing a directory
+    /// for `--force`, say), another part asking for it gets the same lock
+    /// instead of being refused by its own process; other processes are
+    /// refused as before.
+    ///
+    /// # Errors
+    /// As [`DirLock::acquire`].
+    pub fn acquire_shared(path: &Path, what: &Path) -> Result<Arc<DirLock>, IoError> {
+        static HELD: Mutex<Vec<(PathBuf, Weak<DirLock>)>> = Mutex::new(Vec::new());
+        let mut held = HELD
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.retain(|(_, w)| w.strong_count() > 0);
+        let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Some(lock) = held
+            .iter()
+            .find(|(p, _)| *p == key)
+            .and_then(|(_, w)| w.upgrade())
+        {
+            return Ok(lock);
+        }
+        let lock = Arc::new(DirLock::acquire(path, what)?);
+        held.push((key, Arc::downgrade(&lock)));
+        Ok(lock)
     }
 }
 

@@ -134,14 +134,46 @@ impl RunDir {
     /// [`IoError::Locked`] if another process trains into `path`;
     /// [`IoError::Os`] if it cannot be created.
     pub fn create(path: &Path) -> Result<RunDir, IoError> {
+        not_a_file(path, path)?;
+        std::fs::create_dir_all(path).map_err(IoError::os(path))?;
+        let lock = DirLock::acquire_shared(&path.join(RUN_LOCK), path)?;
+        not_a_file(&path.join("checkpoint"), path)?;
         std::fs::create_dir_all(path.join("checkpoint")).map_err(IoError::os(path))?;
-        let lock = DirLock::acquire(&path.join(RUN_LOCK), path)?;
         remove_stale_temporaries(path)?;
         remove_stale_temporaries(&path.join("checkpoint"))?;
         Ok(RunDir {
             path: path.to_path_buf(),
-            lock: Some(std::sync::Arc::new(lock)),
+            lock: Some(lock),
         })
+    }
+
+    /// Clears `path` for a new run (`--force`): takes its lock first, so a
+    /// process training there is never cleared under (it is refused with
+    /// [`IoError::Locked`]), then removes everything in it but the lock file.
+    /// The returned lock is shared with this process's [`RunDir::create`]
+    /// ([`DirLock::acquire_shared`]): hold it until the new run has its own.
+    ///
+    /// # Errors
+    /// [`IoError::Locked`] if another process holds the lock; [`IoError::Os`]
+    /// if an entry cannot be removed.
+    pub fn start_over(path: &Path) -> Result<std::sync::Arc<DirLock>, IoError> {
+        not_a_file(path, path)?;
+        std::fs::create_dir_all(path).map_err(IoError::os(path))?;
+        let lock = DirLock::acquire_shared(&path.join(RUN_LOCK), path)?;
+        for entry in std::fs::read_dir(path).map_err(IoError::os(path))? {
+            let entry = entry.map_err(IoError::os(path))?;
+            if entry.file_name() == RUN_LOCK {
+                continue;
+            }
+            let p = entry.path();
+            let gone = if entry.file_type().map_err(IoError::os(&p))?.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            gone.map_err(IoError::os(&p))?;
+        }
+        Ok(lock)
     }
 
     /// Whether this process holds the directory's lock.
@@ -299,4 +331,16 @@ impl RunDir {
 fn row_json(row: &Row, path: &Path) -> Result<String, IoError> {
     serde_json::to_string(row)
         .map_err(|e| IoError::Invalid(format!("{}: a metrics row: {e}", path.display())))
+}
+
+/// Refuses a run directory path (or its `checkpoint/`) that exists as
+/// something other than a directory, naming it, before anything is created.
+fn not_a_file(p: &Path, run: &Path) -> Result<(), IoError> {
+    match std::fs::metadata(p) {
+        Ok(m) if !m.is_dir() => Err(IoError::os(p)(std::io::Error::other(format!(
+            "exists and is not a directory, so {} is not a run directory fsrgan can use: move it away or pick another --out",
+            run.display()
+        )))),
+        _ => Ok(()),
+    }
 }

@@ -70,6 +70,7 @@ pub fn save_checkpoint(
     meta.insert("data_cursor".into(), data_cursor.to_string());
     meta.insert("opt_d.t".into(), opts.0.t.to_string());
     meta.insert("opt_g.t".into(), opts.1.t.to_string());
+    meta.insert("config".into(), recorded_config(cfg));
     write_tensors(
         &run.file("checkpoint/state.safetensors"),
         &named,
@@ -167,8 +168,90 @@ pub struct Saved {
     /// Training samples the dataset had served (its position in the
     /// epochs, `train::data`); 0 for runs on the oracle.
     pub data_cursor: u64,
+    /// The config the run was trained with ([`recorded_config`]); `None`
+    /// for checkpoints written before it was recorded.
+    pub config: Option<String>,
     /// The saved tensors by name.
     pub tensors: BTreeMap<String, IoTensor>,
+}
+
+/// The config as a checkpoint records it: its TOML, with the one field a
+/// resume may change (`debug.stop_after_steps`, the simulated kill) unset.
+pub fn recorded_config(cfg: &TrainConfig) -> String {
+    let mut c = cfg.clone();
+    c.debug.stop_after_steps = None;
+    c.to_toml()
+}
+
+/// Checks that `cfg`, the config a resume was handed, is the one the
+/// checkpoint recorded ([`recorded_config`]): a config edited or emptied
+/// since is refused, naming the fields that differ with both values.
+///
+/// # Errors
+/// [`TrainError::Resume`] naming the differing fields.
+pub fn check_recorded_config(
+    cfg: &TrainConfig,
+    saved: &Saved,
+    run: &RunDir,
+) -> Result<(), TrainError> {
+    let Some(recorded) = &saved.config else {
+        return Ok(());
+    };
+    let now = recorded_config(cfg);
+    if now == *recorded {
+        return Ok(());
+    }
+    let flat = |text: &str| -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        if let Ok(t) = text.parse::<toml::Table>() {
+            flatten("", &t, &mut out);
+        }
+        out
+    };
+    let (a, b) = (flat(recorded), flat(&now));
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let unset = "(unset)".to_string();
+    let diffs: Vec<String> = keys
+        .into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| {
+            format!(
+                "`{k}` was {} when the run started, is {} now",
+                a.get(k).unwrap_or(&unset),
+                b.get(k).unwrap_or(&unset)
+            )
+        })
+        .collect();
+    let shown = diffs.iter().take(8).cloned().collect::<Vec<_>>().join("; ");
+    let more = if diffs.len() > 8 {
+        format!(" (and {} more)", diffs.len() - 8)
+    } else {
+        String::new()
+    };
+    Err(TrainError::Resume {
+        path: run.path.display().to_string(),
+        reason: format!(
+            "its config.toml differs from the config the run was trained with: {shown}{more}. Restore config.toml, or start a new run (--force)"
+        ),
+    })
+}
+
+/// The leaves of a TOML table as `dotted.key -> value` (how config
+/// differences are named).
+fn flatten(prefix: &str, t: &toml::Table, out: &mut BTreeMap<String, String>) {
+    for (k, v) in t {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(inner) => flatten(&key, inner, out),
+            v => {
+                out.insert(key, v.to_string());
+            }
+        }
+    }
 }
 
 /// Reads `checkpoint/state.safetensors` of a run.
@@ -203,6 +286,7 @@ pub fn load_state(run: &RunDir) -> Result<Saved, TrainError> {
             None => 0,
             Some(_) => get("data_cursor")?,
         },
+        config: f.metadata.get("config").cloned(),
         tensors: f.tensors,
     })
 }
@@ -263,4 +347,43 @@ pub fn restore_stage(
     opt_d.t = s.t_d;
     opt_g.t = s.t_g;
     Ok(())
+}
+
+/// Checks the run's recorded truth (`truth.safetensors`, its checksum
+/// verified on the read) against `truth`, the one the resumed run derives
+/// from its config and dataset: both absent, or equal value for value.
+///
+/// # Errors
+/// [`TrainError::Resume`] if they differ or one is missing; the read's
+/// [`crate::io::IoError`] for a damaged file.
+pub fn check_recorded_truth(
+    run: &RunDir,
+    truth: Option<&crate::model::Params>,
+) -> Result<(), TrainError> {
+    let path = run.file("truth.safetensors");
+    let bad = |reason: String| TrainError::Resume {
+        path: run.path.display().to_string(),
+        reason,
+    };
+    match (path.exists(), truth) {
+        (false, None) => Ok(()),
+        (false, Some(_)) => Err(bad(
+            "it has no truth.safetensors, but its config and dataset now have a truth: the run's directory or its dataset was changed; start a new run (--force)".into(),
+        )),
+        (true, None) => Err(bad(
+            "it was scored against the truth in truth.safetensors, but its dataset now has none: point it at its dataset again, or start a new run (--force)".into(),
+        )),
+        (true, Some(t)) => {
+            let stored = crate::io::params::read_params_checked(&path, Some(&t.config))?;
+            let a = crate::io::params::named_tensors(&stored);
+            let b = crate::io::params::named_tensors(t);
+            match a.iter().zip(&b).find(|(x, y)| x != y) {
+                None if a.len() == b.len() => Ok(()),
+                found => Err(bad(format!(
+                    "truth.safetensors is not the truth its config and dataset give{}: the seed or the dataset changed since the run started; start a new run (--force)",
+                    found.map_or(String::new(), |(x, _)| format!(" (`{}` differs)", x.0))
+                ))),
+            }
+        }
+    }
 }

@@ -683,13 +683,14 @@ impl TrainConfig {
         let user = table.clone();
         let mut merged =
             toml::Table::try_from(&base).map_err(|e| bad("(internal)", e.to_string()))?;
+        let base_table = merged.clone();
         merge_tables(&mut merged, table);
         let cfg: TrainConfig = merged
             .try_into()
             .map_err(|e: toml::de::Error| bad("(fields)", e.to_string()))?;
         let cfg = cfg.validated()?;
         if !stored {
-            super::limits::refuse_unread(&cfg, &user)?;
+            super::limits::refuse_unread(&cfg, &user, &base_table)?;
         }
         Ok(cfg)
     }

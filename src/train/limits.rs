@@ -20,9 +20,11 @@
 //! | `[stage] hidden` | 4096 |
 //!
 //! **Fields that are read.** A field a config sets (its own keys, not the
-//! preset's) must change the run: one that the stage's discriminator or the
-//! run never reads is refused, naming it and the setting that would read it
-//! ([`refuse_unread`]).
+//! preset's) to a value other than the preset's must change the run: one
+//! that the stage's discriminator or the run never reads is refused, naming
+//! it and the setting that would read it ([`refuse_unread`]). A key set to
+//! the preset's own value is accepted, so a run's spelled-out `config.toml`
+//! starts a new run as it is.
 
 use super::TrainError;
 use super::config::{DataMode, DiscKind, Init, Optimizer, StageConfig, TrainConfig, Update};
@@ -191,7 +193,8 @@ fn unread_stage_field(name: &str, s: &StageConfig, key: &str) -> Option<String> 
 }
 
 /// Refuses every field that `user` (a config's own keys, without the preset
-/// it starts from) sets and the resolved config `cfg` never reads: stage
+/// it starts from) sets to a value other than its preset's (`base`) and the
+/// resolved config `cfg` never reads: stage
 /// fields of a discriminator the stage does not play (`gamma` and `n_d` of
 /// the closed form, `hidden` without the witness, `update` but for `ascent`,
 /// every discriminator field with `adversarial = 0`), Adam's betas with SGD,
@@ -203,7 +206,20 @@ fn unread_stage_field(name: &str, s: &StageConfig, key: &str) -> Option<String> 
 /// # Errors
 /// [`TrainError::InvalidConfig`] naming the field and the setting that would
 /// read it.
-pub fn refuse_unread(cfg: &TrainConfig, user: &toml::Table) -> Result<(), TrainError> {
+pub fn refuse_unread(
+    cfg: &TrainConfig,
+    user: &toml::Table,
+    base: &toml::Table,
+) -> Result<(), TrainError> {
+    // A key set to its preset's value changes nothing either way (a run's
+    // spelled-out config.toml, reused as a config, sets every key so).
+    let same = |table: Option<&str>, key: &str, v: &toml::Value| {
+        let b = match table {
+            Some(t) => base.get(t).and_then(toml::Value::as_table),
+            None => Some(base),
+        };
+        b.and_then(|b| b.get(key)) == Some(v)
+    };
     let stages = [
         ("dictionary", &cfg.dictionary),
         ("level1", &cfg.level1),
@@ -211,7 +227,10 @@ pub fn refuse_unread(cfg: &TrainConfig, user: &toml::Table) -> Result<(), TrainE
     ];
     for (name, s) in stages {
         if let Some(toml::Value::Table(t)) = user.get(name) {
-            for key in t.keys() {
+            for (key, v) in t {
+                if same(Some(name), key, v) {
+                    continue;
+                }
                 if let Some(why) = unread_stage_field(name, s, key) {
                     return Err(bad(&format!("{name}.{key}"), why));
                 }
@@ -220,7 +239,10 @@ pub fn refuse_unread(cfg: &TrainConfig, user: &toml::Table) -> Result<(), TrainE
     }
     let any = |f: &dyn Fn(&StageConfig) -> bool| stages.iter().any(|(_, s)| f(s));
     let oracle = cfg.data == DataMode::Oracle;
-    for key in user.keys() {
+    for (key, v) in user {
+        if same(None, key, v) {
+            continue;
+        }
         let why = match key.as_str() {
             "warm_samples"
                 if !any(&|s| s.init == Init::Moments) && cfg.level1.disc != DiscKind::Ascent =>

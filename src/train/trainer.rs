@@ -15,7 +15,8 @@ use tch::{Device, Kind, Tensor};
 
 use super::TrainError;
 use super::checkpoint::{
-    Saved, dtype, load_state, restore, restore_stage, save_checkpoint, saved_learner,
+    Saved, check_recorded_config, check_recorded_truth, dtype, load_state, restore, restore_stage,
+    save_checkpoint, saved_learner,
 };
 use super::config::DataMode;
 use super::config::{Precision, Schedule, StageConfig, TrainConfig};
@@ -742,7 +743,19 @@ pub fn train(
     };
     let device = opts.device;
     let run = RunDir::create(&opts.out)?;
+    // Learner and position: a resume checks first that it continues the
+    // run it names (the config it was trained with, its truth).
+    let saved: Option<Saved> = if opts.resume {
+        let s = load_state(&run)?;
+        check_recorded_config(&cfg, &s, &run)?;
+        Some(s)
+    } else {
+        None
+    };
     let (truth, samples, data_words) = real_data(&cfg, opts, kind, device)?;
+    if saved.is_some() {
+        check_recorded_truth(&run, truth.as_ref())?;
+    }
     let target = truth
         .as_ref()
         .map(|t| Generator::from_params(t, kind, device));
@@ -761,12 +774,6 @@ pub fn train(
         (None, None) => unreachable!("the oracle has a truth"),
     };
 
-    // Learner and position.
-    let saved: Option<Saved> = if opts.resume {
-        Some(load_state(&run)?)
-    } else {
-        None
-    };
     let learner_params = match &saved {
         Some(s) => saved_learner(s, &cfg.model, &run)?,
         None => init_learner(&cfg),

@@ -31,7 +31,6 @@ batch = 512
 eval_batch = 256
 final_eval = 1024
 real_samples = 4096
-warm_samples = 2000
 metrics_every = 10
 checkpoint_every = 10
 [dictionary]
