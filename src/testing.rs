@@ -30,8 +30,9 @@
 pub const F64_EXACT_DYADIC: f64 = 1e-16;
 
 /// Two routes to one value that differ at most in their last one or two
-/// roundings (`Phi2` at `rho = 0` returns `Phi(a) Phi(b)` itself; `log_Phi(t)`
-/// for `t > -30` is `ln Phi(t)`; a reference printed with 17 digits), on
+/// roundings (`Phi2` at `rho = 0` returns `Phi(a) Phi(b)` itself, at `rho = 1`
+/// `Phi(min(a, b))`; `log_Phi(t)` for `t > -30` is
+/// `ln Phi(t)`; a reference printed with 17 digits), on
 /// values of magnitude below 1/2: `1e-16 = 0.45 eps >= 1.8 ulp` there.
 pub const F64_LAST_ROUNDING: f64 = 1e-16;
 
@@ -94,9 +95,10 @@ pub const SATURATED_GRADIENT: f64 = 1e-25;
 /// that and far below the O(1) gradient of the other loss.
 pub const VANISHED_GRADIENT: f64 = 1e-12;
 
-/// The smallest scale a relative bound is taken against (and the floor of a
-/// division's denominator): keeps `rel * |want|.max(SCALE_FLOOR)` positive
-/// when the reference is 0, which in practice demands an exact 0 there.
+/// The smallest scale a relative bound is taken against
+/// (`rel * |want|.max(SCALE_FLOOR)`, or `SCALE_FLOOR + rel * |x|`) and the
+/// floor of a relative error's denominator: keeps the bound positive when
+/// the reference is 0, which in practice demands an exact 0 there.
 pub const SCALE_FLOOR: f64 = 1e-300;
 
 // ---------------------------------------------------------------------------
