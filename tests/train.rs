@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use fsrgan::io::rundir::Row;
 use fsrgan::model::{Config, Params, Sampler};
+use fsrgan::testing::{F32_LONG_PATH, F64_ROUNDOFF};
 #[allow(unused_imports)]
 use fsrgan::train::closed;
 use fsrgan::train::generator::{Generator, array4};
@@ -91,7 +92,7 @@ fn generator_matches_sampler(device: Device) {
     for name in ["tiny", "small", "paper"] {
         let p = Params::generate(&Config::preset(name).unwrap(), 3).unwrap();
         let batch = Sampler::new(&p, 5).sample(0, 64);
-        for (kind, tol) in [(Kind::Double, 1e-12), (Kind::Float, 1e-5)] {
+        for (kind, tol) in [(Kind::Double, F64_ROUNDOFF), (Kind::Float, F32_LONG_PATH)] {
             let g = Generator::from_params(&p, kind, device);
             let z: Vec<f64> = batch.z.iter().copied().collect();
             let z = Tensor::from_slice(&z)
