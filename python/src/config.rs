@@ -48,7 +48,7 @@ pub fn to_config(spec: &Bound<'_, PyAny>) -> PyResult<Config> {
     }
     if spec.hasattr("__fspath__")? {
         let path: std::path::PathBuf = spec.extract()?;
-        let text = std::fs::read_to_string(&path)?;
+        let text = std::fs::read_to_string(&path).map_err(|e| os_error(&path, &e))?;
         return Config::from_toml(&text).map_err(errors::model);
     }
     Err(PyTypeError::new_err(format!(
@@ -56,6 +56,29 @@ pub fn to_config(spec: &Bound<'_, PyAny>) -> PyResult<Config> {
         PRESETS.join(", "),
         spec.get_type().name()?
     )))
+}
+
+/// `e` (reading the config file `path`) as Python's `OSError` subclass for
+/// its kind (`FileNotFoundError`, `PermissionError`, ...) with the path as
+/// its `filename`: `[Errno 2] No such file or directory: '/nonexistent'`.
+fn os_error(path: &std::path::Path, e: &std::io::Error) -> PyErr {
+    use pyo3::exceptions::{
+        PyFileNotFoundError, PyIsADirectoryError, PyOSError, PyPermissionError,
+    };
+    let text = e.to_string();
+    // The system's words without Rust's ` (os error N)`.
+    let words = text.split(" (os error").next().unwrap_or(&text);
+    let args = (
+        e.raw_os_error().unwrap_or(0),
+        format!("cannot read the config file: {words}"),
+        path.display().to_string(),
+    );
+    match e.kind() {
+        std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(args),
+        std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(args),
+        std::io::ErrorKind::IsADirectory => PyIsADirectoryError::new_err(args),
+        _ => PyOSError::new_err(args),
+    }
 }
 
 /// A preset name when `text` has no `=`, TOML otherwise.
@@ -76,13 +99,19 @@ fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<Config> {
     Config::from_toml(&text).map_err(errors::model)
 }
 
-/// A Python value as TOML (`None` is an absent key).
+/// A Python value as TOML. `None` is refused (naming the field): it is not a
+/// value, and reading it as "keep the preset's" would silently ignore it.
 fn py_to_toml(v: &Bound<'_, PyAny>, field: &str) -> PyResult<Option<toml::Value>> {
     if v.is_none() {
-        return Ok(None);
+        return Err(errors::ConfigError::new_err(format!(
+            "config field `{field}`: None is not a value; leave the key out to keep the preset's (or the default) value"
+        )));
     }
     if let Ok(b) = v.cast::<PyBool>() {
-        return Ok(Some(toml::Value::Boolean(b.is_true())));
+        return Err(errors::ConfigError::new_err(format!(
+            "config field `{field}`: {} is a bool; no config field is one (they are numbers, strings and lists of them)",
+            if b.is_true() { "True" } else { "False" }
+        )));
     }
     if v.cast::<PyInt>().is_ok() {
         let i: i64 = v.extract()?;

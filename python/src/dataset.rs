@@ -13,6 +13,7 @@ use fsrgan::io::manifest::Kind;
 use fsrgan::io::{Format, Tensor};
 use fsrgan::model::{Labelled, Params};
 
+use crate::args::{self, Int};
 use crate::config::to_config;
 use crate::errors;
 use crate::params::{PyParams, parse_dtype};
@@ -105,7 +106,8 @@ pub fn read_dataset<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, 
 ///
 /// `config` is a preset name, TOML text, dict, path, `Config` or `Params`
 /// (whose ground truth is then used; the command line draws
-/// `Params(config, seed)`). Errors: `DatasetError` if `path` already holds
+/// `Params(config, seed)`; a `Params` must be one drawn with this `seed`,
+/// as the manifest records it). Errors: `DatasetError` if `path` already holds
 /// a dataset and `force` is false, or on I/O failure; `ConfigError` for a bad
 /// config; `FsrganError` for bad `n`/`shard`/`classes`/`domains`.
 ///
@@ -113,24 +115,28 @@ pub fn read_dataset<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, 
 /// pair, as `fsrgan sample --classes K` / `--domains 2` (same bytes); both
 /// draw their truths from `(config, seed)`, so `config` may not be a `Params`.
 #[pyfunction]
-#[pyo3(signature = (path, config, n, seed = 0, *, hidden = false, shard = None, format = "npz", params_dtype = "f32", force = false, chunk = 1024, threads = None, classes = 1, domains = 1))]
+#[pyo3(signature = (path, config, n, seed = Int::of(0), *, hidden = false, shard = None, format = "npz", params_dtype = "f32", force = false, chunk = Int::of(1024), threads = None, classes = Int::of(1), domains = Int::of(1)))]
 #[allow(clippy::too_many_arguments)]
 pub fn write_dataset<'py>(
     py: Python<'py>,
     path: PathBuf,
     config: &Bound<'py, PyAny>,
-    n: u64,
-    seed: u64,
+    n: Int,
+    seed: Int,
     hidden: bool,
     shard: Option<&Bound<'py, PyAny>>,
     format: &str,
     params_dtype: &str,
     force: bool,
-    chunk: usize,
-    threads: Option<usize>,
-    classes: usize,
-    domains: usize,
+    chunk: Int,
+    threads: Option<Int>,
+    classes: Int,
+    domains: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let n = args::int_in("n", n, 1, u64::MAX)?;
+    let seed = args::seed("seed", seed)?;
+    let chunk = args::usize_in("chunk", chunk, 1, usize::MAX)?;
+    let threads = args::threads(threads)?;
     let shard = parse_shard(shard)?;
     sample_range(n, shard)?;
     let kind = parse_kind(classes, domains)?;
@@ -164,6 +170,23 @@ pub fn write_dataset<'py>(
             })
         })?;
         return json_to_py(py, &manifest.to_json_kind(kind).map_err(errors::io)?);
+    }
+    // The manifest records one seed for the truth and the samples, and
+    // `inspect` (and `score`) regenerate the truth from it.
+    if let Ok(p) = config.cast::<PyParams>() {
+        match p.get().drawn_seed() {
+            Some(s) if s == seed => {}
+            Some(s) => {
+                return Err(errors::invalid(format!(
+                    "config is a Params drawn with seed {s}, but seed={seed}: a dataset's manifest records one seed for its truth and its samples, from which `fsrgan inspect` regenerates the truth; pass seed={s}, or the config"
+                )));
+            }
+            None => {
+                return Err(errors::invalid(
+                    "config is a Params read from a file, which records no seed the manifest could regenerate it from; pass the config (and the seed) it was drawn with",
+                ));
+            }
+        }
     }
     let given = config
         .cast::<PyParams>()

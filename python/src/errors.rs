@@ -46,12 +46,17 @@ pyo3::create_exception!(
      probability vectors, ...)."
 );
 
-/// A [`ModelError`] as [`ConfigError`].
+/// A [`ModelError`] as [`ConfigError`], or `MemoryError` when the memory a
+/// computation needs cannot be had ([`ModelError::OutOfMemory`]).
 pub fn model(e: ModelError) -> PyErr {
-    ConfigError::new_err(e.to_string())
+    match e {
+        ModelError::OutOfMemory { .. } => PyMemoryError::new_err(e.to_string()),
+        other => ConfigError::new_err(other.to_string()),
+    }
 }
 
-/// An [`IoError`] as [`DatasetError`] ([`ConfigError`] when the model rejected the config).
+/// An [`IoError`] as [`DatasetError`] ([`ConfigError`] when the model rejected
+/// the config, `MemoryError` when the model's memory cannot be had).
 pub fn io(e: IoError) -> PyErr {
     match e {
         IoError::Model(m) => model(m),

@@ -10,10 +10,12 @@
 //! * [`theory`] — the submodule `theory` (normal functions, `Phi2`, Gaussian-ReLU moments and inversions, divergences);
 //! * [`verify`] — `verify`, the table of `fsrgan verify` as records;
 //! * [`score`] — `score`, the sample metrics of any generated set with their floors (`fsrgan score`);
+//! * [`args`] — integer arguments checked with their names (no bools, no negatives);
 //! * [`errors`] — `FsrganError(ValueError)` and its subclasses, the panic guard.
 
 use pyo3::prelude::*;
 
+mod args;
 mod config;
 mod dataset;
 mod errors;

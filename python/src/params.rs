@@ -14,6 +14,7 @@ use fsrgan::io::Dtype;
 use fsrgan::io::params::{named_tensors, read_params, write_params};
 use fsrgan::model::Params;
 
+use crate::args::{self, Int};
 use crate::config::{PyConfig, to_config};
 use crate::errors;
 
@@ -44,6 +45,11 @@ pub struct PyParams {
 }
 
 impl PyParams {
+    /// The seed the parameters were drawn with (None when read from a file).
+    pub fn drawn_seed(&self) -> Option<u64> {
+        self.seed
+    }
+
     /// Wraps `params` with read-only NumPy copies of its tensors.
     pub fn create(py: Python<'_>, params: Params, seed: Option<u64>) -> PyResult<PyParams> {
         let mut arrays = Vec::new();
@@ -65,8 +71,9 @@ impl PyParams {
 #[pymethods]
 impl PyParams {
     #[new]
-    #[pyo3(signature = (config, seed = 0))]
-    fn new(py: Python<'_>, config: &Bound<'_, PyAny>, seed: u64) -> PyResult<Self> {
+    #[pyo3(signature = (config, seed = Int::of(0)))]
+    fn new(py: Python<'_>, config: &Bound<'_, PyAny>, seed: Int) -> PyResult<Self> {
+        let seed = args::seed("seed", seed)?;
         let config = to_config(config)?;
         let params =
             py.detach(|| errors::guard(|| Params::generate(&config, seed).map_err(errors::model)))?;

@@ -15,6 +15,7 @@ use fsrgan::io::dataset::{Truth, array_specs, kind_array_specs};
 use fsrgan::io::manifest::{Kind, Shard};
 use fsrgan::model::{Labelled, Paired, Params, Sampler};
 
+use crate::args::{self, Int};
 use crate::config::to_config;
 use crate::errors;
 use crate::params::PyParams;
@@ -148,12 +149,11 @@ pub fn parse_shard(shard: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Shard>> 
     Shard::parse(&text).map(Some).map_err(errors::io)
 }
 
-/// The sample range of `n` samples and `shard`, validated as `fsrgan sample` does.
+/// The sample range of `n` samples and `shard`, validated as `fsrgan sample`
+/// does ([`fsrgan::io::dataset::sample_range`]: `n >= 1`, a shard that
+/// holds at least one sample).
 pub fn sample_range(n: u64, shard: Option<Shard>) -> PyResult<(u64, u64)> {
-    if n == 0 {
-        return Err(errors::invalid("--n must be at least 1"));
-    }
-    Ok(shard.map_or((0, n), |s| s.range(n)))
+    fsrgan::io::dataset::sample_range(n, shard).map_err(|e| errors::invalid(e.to_string()))
 }
 
 /// Samples of the FSR model: a dict `{name: array}` of float32 NumPy arrays
@@ -370,20 +370,23 @@ impl PySamples {
 ///   saves the page faults of fresh memory; the returned `Samples` holds the
 ///   same array objects.
 #[pyfunction]
-#[pyo3(signature = (config, n, seed = 0, hidden = false, shard = None, threads = None, out = None, classes = 1, domains = 1))]
+#[pyo3(signature = (config, n, seed = Int::of(0), hidden = false, shard = None, threads = None, out = None, classes = Int::of(1), domains = Int::of(1)))]
 #[allow(clippy::too_many_arguments)]
 pub fn sample<'py>(
     py: Python<'py>,
     config: &Bound<'py, PyAny>,
-    n: u64,
-    seed: u64,
+    n: Int,
+    seed: Int,
     hidden: bool,
     shard: Option<&Bound<'py, PyAny>>,
-    threads: Option<usize>,
+    threads: Option<Int>,
     out: Option<&Bound<'py, PyAny>>,
-    classes: usize,
-    domains: usize,
+    classes: Int,
+    domains: Int,
 ) -> PyResult<Bound<'py, PySamples>> {
+    let n = args::int_in("n", n, 1, u64::MAX)?;
+    let seed = args::seed("seed", seed)?;
+    let threads = args::threads(threads)?;
     let shard = parse_shard(shard)?;
     let (start, end) = sample_range(n, shard)?;
     let count = usize::try_from(end - start).map_err(|_| errors::invalid("too many samples"))?;
@@ -466,8 +469,11 @@ pub fn sample<'py>(
     )
 }
 
-/// `classes` and `domains` as a dataset [`Kind`], validated as `fsrgan sample` does.
-pub fn parse_kind(classes: usize, domains: usize) -> PyResult<Kind> {
+/// `classes` and `domains` as a dataset [`Kind`], validated as `fsrgan sample`
+/// does (booleans and negative values refused, naming the argument).
+pub fn parse_kind(classes: Int, domains: Int) -> PyResult<Kind> {
+    let classes = args::usize_in("classes", classes, 1, usize::MAX)?;
+    let domains = args::usize_in("domains", domains, 1, 2)?;
     Kind { classes, domains }
         .validated()
         .map_err(|e| errors::invalid(e.to_string().replace("--", "")))

@@ -15,6 +15,7 @@ use fsrgan::metrics::score::{ScoreOptions, score_against_dataset, score_against_
 use fsrgan::model::{Labelled, Params};
 use std::sync::Arc;
 
+use crate::args::{self, Int};
 use crate::dataset::json_to_py;
 use crate::errors;
 use crate::sample::{PySamples, with_threads};
@@ -78,6 +79,8 @@ fn real_side(py: Python<'_>, real: &Bound<'_, PyAny>) -> PyResult<RealSide> {
     py.detach(|| {
         errors::guard(|| {
             let ds = Dataset::open(&path).map_err(errors::io)?;
+            // The floor set is drawn from the truth: it must be the data's.
+            ds.check_truth().map_err(errors::io)?;
             let xs = (1..=ds.params.config.levels)
                 .map(|l| ds.x(l))
                 .collect::<Result<Vec<_>, _>>()
@@ -114,22 +117,37 @@ fn real_side(py: Python<'_>, real: &Bound<'_, PyAny>) -> PyResult<RealSide> {
 /// `patch_swd`, `pyramid_swd`, `msssim`, `moment_gaps`, `coverage`, ...; each
 /// metric as `{"value", "floor", ...}`), and `floor_seed`. Raises
 /// `FsrganError` for missing arrays, wrong shapes or dtypes, non-finite values
-/// or fewer than 2 samples; `DatasetError` for an unreadable `real`. The GIL
-/// is released while scoring.
+/// or values beyond 1e15 in magnitude, fewer than 2 samples, sizes of 0 (or
+/// beyond their limits: `patch_dirs <= 4096`, `patch_dirs * max_rows <= 2^31`,
+/// `max_gram_rows <= 32768`), or a metric that comes out NaN (it cannot be
+/// computed for these sets); `DatasetError` for an unreadable `real`, or
+/// one whose `params.safetensors` is not the truth its manifest's config
+/// and seed generate. The GIL is released while scoring.
 #[pyfunction]
-#[pyo3(signature = (real, fake, *, seed = 0, patch_dirs = 128, max_rows = 65536, max_gram_rows = 4096, max_pairs = 1024, threads = None))]
+#[pyo3(signature = (real, fake, *, seed = Int::of(0), patch_dirs = Int::of(128), max_rows = Int::of(65536), max_gram_rows = Int::of(4096), max_pairs = Int::of(1024), threads = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn score<'py>(
     py: Python<'py>,
     real: &Bound<'py, PyAny>,
     fake: &Bound<'py, PyAny>,
-    seed: u64,
-    patch_dirs: usize,
-    max_rows: usize,
-    max_gram_rows: usize,
-    max_pairs: usize,
-    threads: Option<usize>,
+    seed: Int,
+    patch_dirs: Int,
+    max_rows: Int,
+    max_gram_rows: Int,
+    max_pairs: Int,
+    threads: Option<Int>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let seed = args::seed("seed", seed)?;
+    let threads = args::threads(threads)?;
+    let size = |name: &str, v: Int| args::usize_in(name, v, 1, usize::MAX);
+    let opts = ScoreOptions {
+        patch_dirs: size("patch_dirs", patch_dirs)?,
+        max_rows: size("max_rows", max_rows)?,
+        max_gram_rows: size("max_gram_rows", max_gram_rows)?,
+        max_pairs: size("max_pairs", max_pairs)?,
+    };
+    opts.validated()
+        .map_err(|e| errors::invalid(e.to_string()))?;
     let (real_x, truth, dataset_seed, real_f32, classes) = real_side(py, real)?;
     // The command line's rule on array names (x{l} beyond the real levels).
     if let Ok(keys) = fake.call_method0("keys") {
@@ -148,12 +166,6 @@ pub fn score<'py>(
     let fake_x = (1..=truth.config.levels)
         .map(|l| level_array("fake", fake, l))
         .collect::<PyResult<Vec<_>>>()?;
-    let opts = ScoreOptions {
-        patch_dirs,
-        max_rows,
-        max_gram_rows,
-        max_pairs,
-    };
     let (score, floor_seed) = py.detach(|| {
         errors::guard(|| {
             with_threads(threads, || {

@@ -6,8 +6,12 @@ use pyo3::types::{PyDict, PyList, PyString};
 
 use fsrgan::theory::claims::{self, Check, Options, Relation};
 
+use crate::args::{self, Int};
 use crate::errors;
 use crate::sample::with_threads;
+
+/// The most samples `fsrgan verify --samples` takes (its `MAX_SAMPLES`).
+const MAX_SAMPLES: usize = 1_000_000_000;
 
 fn relation(r: Relation) -> &'static str {
     match r {
@@ -31,17 +35,25 @@ fn relation(r: Relation) -> &'static str {
 /// * `secs`: seconds spent on the claim.
 ///
 /// `claims`: None (all), one id (`"T6"`) or a list of ids (any case).
-/// Raises `FsrganError` for an unknown claim or `samples < 1` (the messages
+/// Raises `FsrganError` for an unknown claim, `samples` outside
+/// `1..=1_000_000_000` or a bool/negative `seed`/`threads` (the messages
 /// of the command line). The GIL is released while the checks run.
 #[pyfunction]
-#[pyo3(signature = (claims = None, samples = 1_000_000, seed = 1, threads = None))]
+#[pyo3(signature = (claims = None, samples = Int::of(1_000_000), seed = Int::of(1), threads = None))]
 pub fn verify<'py>(
     py: Python<'py>,
     claims: Option<&Bound<'py, PyAny>>,
-    samples: usize,
-    seed: u64,
-    threads: Option<usize>,
+    samples: Int,
+    seed: Int,
+    threads: Option<Int>,
 ) -> PyResult<Bound<'py, PyList>> {
+    // `samples = 0` keeps the command line's message (below).
+    let samples = match samples {
+        Int::Value(0) => 0,
+        other => args::usize_in("samples", other, 1, MAX_SAMPLES)?,
+    };
+    let seed = args::seed("seed", seed)?;
+    let threads = args::threads(threads)?;
     let wanted: Vec<String> = match claims.filter(|c| !c.is_none()) {
         None => Vec::new(),
         Some(c) if c.cast::<PyString>().is_ok() => vec![c.extract()?],
@@ -57,9 +69,11 @@ pub fn verify<'py>(
             )));
         }
     }
+    // The command line's message for 0 (`fsrgan verify --samples 0`).
     if samples == 0 {
         return Err(errors::invalid("--samples must be at least 1"));
     }
+
     let opts = Options { samples, seed };
     let checks: Vec<Check> = py.detach(|| {
         errors::guard(|| {

@@ -138,11 +138,11 @@ def test_theory_errors_carry_the_rust_message():
     "call,exc",
     [
         (lambda: fsrgan.sample(123, n=5), TypeError),
-        (lambda: fsrgan.sample("tiny", n=-1), OverflowError),
+        (lambda: fsrgan.sample("tiny", n=-1), fsrgan.FsrganError),
         (lambda: fsrgan.sample("tiny", n=5, shard=(1, 2, 3)), fsrgan.FsrganError),
         (lambda: fsrgan.sample("tiny", n=5, shard=[0.5, 1]), fsrgan.FsrganError),
         (lambda: fsrgan.sample("tiny", n=5, threads=10**6), fsrgan.FsrganError),
-        (lambda: fsrgan.sample("tiny", n=5, threads=-1), OverflowError),
+        (lambda: fsrgan.sample("tiny", n=5, threads=-1), fsrgan.FsrganError),
         (lambda: fsrgan.Config({"preset": "tiny", "k": object()}), TypeError),
         (lambda: fsrgan.Config({"preset": "tiny", "k": "x"}), fsrgan.ConfigError),
         (lambda: fsrgan.Params("tiny")["level9.out"], KeyError),

@@ -67,11 +67,15 @@ def test_cli_shard_file_equals_python_shard(cli, tmp_path):
             assert_bits_equal(data[name], files[name], f"shard {shard!r} {name}")
 
 
-def test_an_empty_shard_has_empty_arrays():
-    data = fsrgan.sample("tiny", n=1, shard=(0, 3), hidden=True)
-    assert (data.start, data.end) == (0, 0)
-    assert [a.shape[0] for a in data.values()] == [0] * 5
-    assert data["z"].shape == (0, 16)
+def test_an_empty_shard_is_refused_as_n_0_is():
+    # Shard 0 of 3 of one sample holds samples 0..0: no dataset, as --n 0.
+    with pytest.raises(fsrgan.FsrganError, match="holds no sample") as e:
+        fsrgan.sample("tiny", n=1, shard=(0, 3), hidden=True)
+    assert "at most 1" in str(e.value)
+    # Shard 2 of 3 holds sample 0.
+    data = fsrgan.sample("tiny", n=1, shard=(2, 3), hidden=True)
+    assert (data.start, data.end) == (0, 1)
+    assert data["z"].shape == (1, 16)
 
 
 def test_threads_do_not_change_the_samples():

@@ -73,8 +73,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let d = &m.diagnostics;
     let mut checks = vec![
         ("file sizes and CRC-32 match the manifest".to_string(), true),
-        ("params and array shapes match the config".to_string(), true),
+        (
+            "params and array shapes, array dtypes match the config and manifest; arrays finite"
+                .to_string(),
+            true,
+        ),
     ];
+    let truths = match ds.kind {
+        k if k.is_labelled() => format!("all {} class truths", k.classes),
+        k if k.is_paired() => "both domains' truths".to_string(),
+        _ => "the truth".to_string(),
+    };
+    checks.push(match ds.check_truth() {
+        Ok(()) => (
+            format!(
+                "params.safetensors holds {truths} that the manifest's config and seed generate"
+            ),
+            true,
+        ),
+        Err(e) => (
+            format!(
+                "params.safetensors holds {truths} that the manifest's config and seed generate: {e}"
+            ),
+            false,
+        ),
+    });
     let take = args.max_samples.min(m.len() as usize);
     let xs: Vec<ndarray::Array4<f64>> = (1..=cfg.levels)
         .map(|l| ds.x(l))

@@ -103,6 +103,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         chunk: args.chunk,
         ..WriteOptions::default()
     };
+    // Every size is checked before the (possibly long) calibration.
+    let (start, end) = dataset::sample_range(opts.n, opts.shard)?;
+    dataset::kind_samples_bytes(&config, end - start, opts.hidden, kind)?;
+    dataset::check_chunk(&config, opts.chunk, opts.hidden, kind)?;
     let out = args.out.clone();
     let grid = args.grid.clone();
     let threads = args.threads;
@@ -125,7 +129,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Truth::One(&one)
         };
         let params = truth.first();
-        let (start, end) = opts.shard.map_or((0, opts.n), |s| s.range(opts.n));
         let calibration = t0.elapsed().as_secs_f64();
         let limits = if timing {
             Some(measure_limits(params, &opts, start, end, &out)?)

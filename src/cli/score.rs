@@ -48,11 +48,11 @@ use crate::io::Dataset;
 use crate::io::dataset::{MANIFEST, open_samples};
 use crate::io::reader::{Tensor, read_npy, read_tensors};
 use crate::io::writer::Dtype;
-use crate::metrics::score::level_of;
 use crate::metrics::score::{
     ClassScore, Score, ScoreOptions, WithFloor, score_against_dataset, score_against_mixture,
     score_per_class,
 };
+use crate::metrics::score::{MAX_ABS_VALUE, level_of};
 use crate::metrics::translation::translation_error;
 use crate::model::Config;
 use crate::model::Labelled;
@@ -182,6 +182,12 @@ fn levels_of(
                 level_name(levels, suffix)
             )
         })?;
+        if t.dtype() == Dtype::I64 {
+            bail!(
+                "{}: array `{name}` is int64; {set}'s images must be float32 or float64 (convert them with `x.astype(np.float32)`)",
+                file_of(&name).display()
+            );
+        }
         let shape = t.shape().to_vec();
         if shape.len() != 4 || shape[1..] != [cfg.channels, r, r] {
             bail!(
@@ -209,6 +215,16 @@ fn levels_of(
         {
             bail!(
                 "{}: array `{name}`, sample {i} holds NaN or infinity",
+                file_of(&name).display()
+            );
+        }
+        if let Some((i, v)) = a.axis_iter(Axis(0)).enumerate().find_map(|(i, smp)| {
+            smp.iter()
+                .find(|v| v.abs() > MAX_ABS_VALUE)
+                .map(|&v| (i, v))
+        }) {
+            bail!(
+                "{}: array `{name}`, sample {i} holds the value {v:e}; {set} is scored only with values of magnitude at most {MAX_ABS_VALUE:e} (the model's images are of order 1): rescale the images or fix the generator",
                 file_of(&name).display()
             );
         }
@@ -411,8 +427,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn run_inner(args: &Args) -> anyhow::Result<ExitCode> {
     let t0 = Instant::now();
+    let opts = ScoreOptions {
+        patch_dirs: args.patch_dirs,
+        max_rows: args.max_rows,
+        max_gram_rows: args.max_gram_rows,
+        max_pairs: args.max_pairs,
+    };
+    opts.validated()?;
     let ds = Dataset::open(&args.real_dir)
         .with_context(|| format!("opening REAL_DIR {}", args.real_dir.display()))?;
+    // The floor set is drawn from the truth: it must be the data's.
+    ds.check_truth()
+        .with_context(|| format!("checking the truth of REAL_DIR {}", args.real_dir.display()))?;
     let cfg = &ds.params.config;
     let real: Vec<Array4<f64>> = (1..=cfg.levels)
         .map(|l| ds.x(l))
@@ -430,12 +456,6 @@ fn run_inner(args: &Args) -> anyhow::Result<ExitCode> {
         .arrays
         .get("x1")
         .is_some_and(|a| a.dtype == Dtype::F32);
-    let opts = ScoreOptions {
-        patch_dirs: args.patch_dirs,
-        max_rows: args.max_rows,
-        max_gram_rows: args.max_gram_rows,
-        max_pairs: args.max_pairs,
-    };
     let scoring = || format!("scoring FAKE {}", args.fake.display());
     let floor_seed = crate::metrics::score::floor_seed(ds.manifest.seed, args.seed);
     let score = match &fake.x {

@@ -31,6 +31,27 @@ pub struct Args {
     pub threads: usize,
 }
 
+/// The most Monte Carlo samples `--samples` may ask for: a claim holds up
+/// to two float64 arrays of that many samples (16 GB at the limit).
+pub const MAX_SAMPLES: usize = 1_000_000_000;
+
+/// Checks `--samples`: `1..=MAX_SAMPLES` (the command line and Python's
+/// `verify` alike).
+///
+/// # Errors
+/// The rule broken, naming `--samples`.
+pub fn check_samples(samples: usize) -> anyhow::Result<()> {
+    if samples == 0 {
+        anyhow::bail!("--samples must be at least 1");
+    }
+    if samples > MAX_SAMPLES {
+        anyhow::bail!(
+            "--samples {samples}: at most {MAX_SAMPLES} (a claim holds up to two float64 arrays of that many samples)"
+        );
+    }
+    Ok(())
+}
+
 /// Runs `fsrgan verify`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let all = claims::claims();
@@ -40,9 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("unknown claim `{want}`; valid claims: {}", ids.join(", "));
         }
     }
-    if args.samples == 0 {
-        anyhow::bail!("--samples must be at least 1");
-    }
+    check_samples(args.samples)?;
     crate::threads::with_threads(Some(args.threads), || verify_sized(&args, &all))?
 }
 

@@ -210,10 +210,16 @@ pub(crate) fn existing_dataset(dir: &Path) -> bool {
 /// each chunk is computed. Returns the manifest it wrote.
 /// `write_truth(dir, Truth::One(params), opts, progress)`.
 ///
+/// The truth should be `Params::generate(config, opts.seed)` (as `fsrgan
+/// sample` draws it): the manifest records that seed, and
+/// [`Dataset::check_truth`] regenerates the truth from it.
+///
 /// # Errors
 /// [`IoError::Exists`] if `dir` holds a dataset and `opts.force` is false;
-/// [`IoError::Invalid`] for `n = 0`; [`IoError::Os`] on I/O failure (files
-/// already in place are left as they were, and no new file appears).
+/// [`IoError::Invalid`] for `n = 0`, a shard that holds no sample
+/// ([`sample_range`]) or a chunk outside [`check_chunk`]'s bounds;
+/// [`IoError::Os`] on I/O failure (files already in place are left as they
+/// were, and no new file appears).
 pub fn write(
     dir: &Path,
     params: &Params,
@@ -241,14 +247,12 @@ pub fn write_truth(
     opts: &WriteOptions,
     mut progress: impl FnMut(u64),
 ) -> Result<Manifest, IoError> {
-    if opts.n == 0 {
-        return Err(IoError::Invalid("--n must be at least 1".into()));
-    }
+    let (start, end) = sample_range(opts.n, opts.shard)?;
     let kind = truth.kind().validated()?;
     let params = truth.first();
-    let (start, end) = opts.shard.map_or((0, opts.n), |s| s.range(opts.n));
     let cfg = &params.config;
     kind_samples_bytes(cfg, end - start, opts.hidden, kind)?;
+    check_chunk(cfg, opts.chunk, opts.hidden, kind)?;
     let count =
         usize::try_from(end - start).map_err(|_| IoError::Invalid("too many samples".into()))?;
     let specs = kind_array_specs(cfg, count, opts.hidden, kind);
@@ -379,6 +383,55 @@ pub fn write_truth(
     fault::point("manifest-written");
     staging.commit()?;
     Ok(manifest)
+}
+
+/// The samples `start..end` that `n` samples and `shard` select (all of
+/// them without a shard), refusing an empty dataset: `fsrgan sample` and
+/// Python's `sample`/`write_dataset` check `--n` and `--shard` with it.
+///
+/// # Errors
+/// [`IoError::Invalid`] for `n = 0`, or a shard that holds no sample (more
+/// shards than samples), naming the flags and what to change.
+pub fn sample_range(n: u64, shard: Option<Shard>) -> Result<(u64, u64), IoError> {
+    if n == 0 {
+        return Err(IoError::Invalid("--n must be at least 1".into()));
+    }
+    let (start, end) = shard.map_or((0, n), |s| s.range(n));
+    if let Some(s) = shard
+        && start == end
+    {
+        return Err(IoError::Invalid(format!(
+            "--shard {}/{} of --n {n} holds no sample (shard i of c holds samples floor(i n / c)..floor((i + 1) n / c), here {start}..{end}): an empty dataset is refused as --n 0 is; use a shard count of at most {n}, or a larger --n",
+            s.index, s.count
+        )));
+    }
+    Ok((start, end))
+}
+
+/// The most bytes one chunk of samples ([`WriteOptions::chunk`]) may hold:
+/// [`CHUNKS_IN_FLIGHT`] of them are in memory at once.
+pub const MAX_CHUNK_BYTES: u64 = 1 << 30;
+
+/// Checks `chunk` (samples per chunk of [`write`](fn@write)): at least 1,
+/// and at most [`MAX_CHUNK_BYTES`] bytes of float32 arrays per chunk.
+///
+/// # Errors
+/// [`IoError::Invalid`] naming `--chunk`, its bound for this config and
+/// what to change.
+pub fn check_chunk(cfg: &Config, chunk: usize, hidden: bool, kind: Kind) -> Result<(), IoError> {
+    if chunk == 0 {
+        return Err(IoError::Invalid(
+            "--chunk must be at least 1 (samples per chunk)".into(),
+        ));
+    }
+    let per_sample = kind_samples_bytes(cfg, 1, hidden, kind)?.max(1);
+    let most = (MAX_CHUNK_BYTES / per_sample).max(1);
+    if chunk as u64 > most {
+        return Err(IoError::Invalid(format!(
+            "--chunk {chunk}: a chunk of {chunk} samples of {per_sample} bytes exceeds {MAX_CHUNK_BYTES} bytes (3 chunks are held at once); use --chunk {most} or less"
+        )));
+    }
+    Ok(())
 }
 
 /// Bytes of the sample arrays of `n` samples of `cfg` (float32; hidden
@@ -614,6 +667,15 @@ pub fn open_samples_kind(
     }
     let (manifest, kind) = Manifest::read_kind(&dir.join(MANIFEST))?;
     let config = manifest.config.clone().validated()?;
+    if manifest.is_empty() {
+        return Err(IoError::mismatch(
+            dir.join(MANIFEST),
+            format!(
+                "the dataset holds no samples (range {}..{} of {}); fsrgan refuses to write empty datasets and shards: write it again with fewer shards or a larger --n",
+                manifest.start, manifest.end, manifest.n_total
+            ),
+        ));
+    }
     for (name, want) in &manifest.files {
         let path = dir.join(name);
         let got = super::writer::FileDigest::of_file(&path)?;
@@ -656,6 +718,51 @@ pub fn open_samples_kind(
                 ),
             ));
         }
+        if let Some(info) = info
+            && info.dtype != t.dtype()
+        {
+            return Err(IoError::mismatch(
+                dir.join(MANIFEST),
+                format!(
+                    "the manifest declares array `{}` as {}, but {} stores it as {}: the manifest does not describe the file",
+                    spec.name,
+                    dtype_name(info.dtype),
+                    samples_path.display(),
+                    dtype_name(t.dtype())
+                ),
+            ));
+        }
+        let float = spec.dtype != Dtype::I64;
+        if float && t.dtype() == Dtype::I64 {
+            return Err(IoError::mismatch(
+                &samples_path,
+                format!(
+                    "array `{}` is int64; images, codes and latents are float32 or float64",
+                    spec.name
+                ),
+            ));
+        }
+        if let Some(i) = first_non_finite(t) {
+            return Err(IoError::corrupt(
+                &samples_path,
+                format!(
+                    "array `{}`, sample {i} holds NaN or infinity: the sampler never writes them, so the file was altered",
+                    spec.name
+                ),
+            ));
+        }
+    }
+    if let Some(extra) = manifest
+        .arrays
+        .keys()
+        .find(|k| !expected.iter().any(|s| &s.name == *k))
+    {
+        return Err(IoError::mismatch(
+            dir.join(MANIFEST),
+            format!(
+                "the manifest declares an array `{extra}` that this kind of dataset does not have"
+            ),
+        ));
     }
     if let Some(extra) = file
         .tensors
@@ -685,6 +792,31 @@ pub fn open_samples_kind(
         })?;
     }
     Ok((manifest, kind, file.tensors))
+}
+
+/// A dtype as the manifest spells it, with NumPy's name.
+fn dtype_name(d: Dtype) -> &'static str {
+    match d {
+        Dtype::F32 => "f32 (float32)",
+        Dtype::F64 => "f64 (float64)",
+        Dtype::I64 => "i64 (int64)",
+    }
+}
+
+/// The first sample (row) of a float tensor that holds NaN or infinity.
+fn first_non_finite(t: &Tensor) -> Option<usize> {
+    fn first<T: Copy>(a: &ArrayD<T>, finite: impl Fn(T) -> bool) -> Option<usize> {
+        if a.ndim() == 0 {
+            return (!a.iter().all(|&v| finite(v))).then_some(0);
+        }
+        a.axis_iter(Axis(0))
+            .position(|row| row.iter().any(|&v| !finite(v)))
+    }
+    match t {
+        Tensor::F32(a) => first(a, f32::is_finite),
+        Tensor::F64(a) => first(a, f64::is_finite),
+        Tensor::I64(_) => None,
+    }
 }
 
 /// An opened, validated dataset directory.
@@ -761,6 +893,88 @@ impl Dataset {
             classes,
             domain_b,
         })
+    }
+
+    /// Checks that `params.safetensors` holds the truths the manifest's
+    /// config and seed generate, to the precision they are stored in: for
+    /// an ordinary set `Params::generate(config, seed)`, for a labelled set
+    /// every class of `Labelled::new(config, seed, K)`, for a domain pair
+    /// both domains of `Paired::new(config, seed)`. Each stored value `s`
+    /// must equal the regenerated `v` within `|s - v| <= eps |v|`, with `eps`
+    /// one unit in the last place of its dtype (`2^-23` for float32, `2^-50`
+    /// for float64): a damaged file, or another seed's, differs far more.
+    ///
+    /// # Errors
+    /// [`IoError::Mismatch`] naming the truth (`class3.`, `domain1.`), the
+    /// tensor, its first differing entry and the largest difference;
+    /// [`IoError::Model`] if the config cannot be calibrated; the readers'
+    /// errors.
+    pub fn check_truth(&self) -> Result<(), IoError> {
+        let config = &self.params.config;
+        let seed = self.manifest.seed;
+        let (mix, pair, one);
+        let truth = if self.kind.is_labelled() {
+            mix = Labelled::new(config, seed, self.kind.classes)?;
+            Truth::Labelled(&mix)
+        } else if self.kind.is_paired() {
+            pair = Paired::new(config, seed)?;
+            Truth::Paired(&pair)
+        } else {
+            one = Params::generate(config, seed)?;
+            Truth::One(&one)
+        };
+        let path = self.dir.join(&self.manifest.params_file);
+        let stored = read_tensors(&path)?;
+        for (prefix, p) in truth.prefixed() {
+            for (name, _, values) in super::params::named_tensors(p) {
+                let key = format!("{prefix}{name}");
+                let t = stored
+                    .tensors
+                    .get(&key)
+                    .ok_or_else(|| IoError::mismatch(&path, format!("missing tensor `{key}`")))?;
+                // Relative precision, and the smallest normal value of the
+                // dtype (below it the rounding is absolute).
+                let (eps, tiny) = match t.dtype() {
+                    Dtype::F32 => (f64::from(f32::EPSILON), f64::from(f32::MIN_POSITIVE)),
+                    _ => (4.0 * f64::EPSILON, f64::MIN_POSITIVE),
+                };
+                let got = t.to_f64();
+                let mut first = None;
+                let mut worst = 0.0f64;
+                for (i, (&s, &v)) in got.iter().zip(&values).enumerate() {
+                    let d = (s - v).abs();
+                    if !(d <= eps * v.abs() + tiny) {
+                        first.get_or_insert((i, s, v));
+                        worst = worst.max(d / v.abs().max(f64::MIN_POSITIVE));
+                    }
+                }
+                if got.len() != values.len() {
+                    return Err(IoError::mismatch(
+                        &path,
+                        format!(
+                            "tensor `{key}` has {} values, the truth {}",
+                            got.len(),
+                            values.len()
+                        ),
+                    ));
+                }
+                if let Some((i, s, v)) = first {
+                    let what = if prefix.is_empty() {
+                        "the truth".to_string()
+                    } else {
+                        format!("truth `{prefix}`")
+                    };
+                    return Err(IoError::mismatch(
+                        &path,
+                        format!(
+                            "{what}: tensor `{name}` is not what the manifest's config `{}` and seed {seed} generate: entry {i} is {s:e}, the regenerated value {v:e} (largest relative difference {worst:.1e}); the file is damaged or belongs to another seed or dataset: sample the dataset again",
+                            config.name
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A labelled set's labels `y` (`0 <= y_i < K`, checked on open), or

@@ -9,9 +9,9 @@ use std::io::Read;
 use std::path::Path;
 
 use ndarray::ArrayD;
-use ndarray_npy::{ReadNpyError, ReadNpyExt};
 
 use super::IoError;
+use super::npy;
 use super::writer::{CHECKSUM_KEY, Dtype, Format, checksum_digits};
 
 /// A tensor read from a file, in its stored precision.
@@ -144,6 +144,7 @@ pub fn format_of(path: &Path) -> Option<Format> {
 
 fn read_npz(path: &Path) -> Result<TensorFile, IoError> {
     let f = std::fs::File::open(path).map_err(IoError::os(path))?;
+    let file_len = f.metadata().map_err(IoError::os(path))?.len();
     let mut zip = zip::ZipArchive::new(f)
         .map_err(|e| IoError::corrupt(path, format!("not a readable npz (zip) archive: {e}")))?;
     let mut out = TensorFile::default();
@@ -158,40 +159,99 @@ fn read_npz(path: &Path) -> Result<TensorFile, IoError> {
                 format!("member `{name}` is not a .npy array"),
             ));
         };
-        let mut bytes = Vec::with_capacity(member.size().min(1 << 32) as usize);
-        member
-            .read_to_end(&mut bytes)
-            .map_err(|e| IoError::corrupt(path, format!("member `{name}`: {e}")))?;
-        let tensor = parse_npy(&bytes)
-            .map_err(|e| IoError::corrupt(path, format!("member `{name}`: {e}")))?;
+        let bad = |why: String| IoError::corrupt(path, format!("member `{name}`: {why}"));
+        // The most bytes the member can hold: what the archive stores of it
+        // (deflate expands at most 1032-fold).
+        let (size, stored) = (member.size(), member.compressed_size());
+        let limit = match member.compression() {
+            zip::CompressionMethod::Stored => stored,
+            _ => stored.saturating_mul(1032).saturating_add(1024),
+        };
+        if stored > file_len || size > limit {
+            return Err(bad(format!(
+                "declares {size} bytes ({stored} stored), more than the {file_len}-byte archive can hold: the file is damaged"
+            )));
+        }
+        let tensor = read_npy_from(&mut member, size, &|why| bad(why))?;
+        // Reading to the end checks the member's CRC-32.
+        let mut rest = [0u8; 1];
+        match member.read(&mut rest) {
+            Ok(0) => {}
+            Ok(_) => {
+                return Err(bad(
+                    "bytes after the array's data: the member is not one .npy array".into(),
+                ));
+            }
+            Err(e) => return Err(bad(e.to_string())),
+        }
         out.tensors.insert(key.to_string(), tensor);
     }
     Ok(out)
 }
 
-/// Reads one `.npy` file (float32, float64 or int64).
+/// One `.npy` array of exactly `len` bytes from `r`: the header is read and
+/// checked first (dtype, and the declared shape's bytes against `len`), and
+/// only then is the data's memory reserved (`try_reserve_exact`).
+fn read_npy_from(
+    r: &mut impl Read,
+    len: u64,
+    bad: &dyn Fn(String) -> IoError,
+) -> Result<Tensor, IoError> {
+    let mut prefix = Vec::with_capacity(npy::PREFIX_BYTES);
+    r.by_ref()
+        .take(npy::PREFIX_BYTES as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|e| bad(e.to_string()))?;
+    let header_len = npy::header_len(&prefix).map_err(&bad)?;
+    if header_len as u64 > len {
+        return Err(bad(format!(
+            "truncated: the .npy header declares {header_len} bytes but the array has {len}"
+        )));
+    }
+    let mut head = prefix;
+    if head.len() < header_len {
+        let more = (header_len - head.len()) as u64;
+        r.by_ref()
+            .take(more)
+            .read_to_end(&mut head)
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    head.truncate(header_len);
+    let header = npy::parse_header(&head).map_err(&bad)?;
+    let have = len - header_len as u64;
+    match header.data_bytes() {
+        Some(need) if need == have => {}
+        need => {
+            return Err(bad(format!(
+                "the header declares {} ({} bytes of data), but the array holds {have} bytes of data after its {header_len}-byte header: the file is damaged or not what it says",
+                header.describe(),
+                need.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string()),
+            )));
+        }
+    }
+    npy::read_data(&header, r).map_err(|e| match e {
+        npy::DataError::Bad(why) => bad(why),
+        npy::DataError::Memory(bytes) => bad(format!(
+            "cannot allocate {bytes} bytes for its {}: not enough memory; free memory or read a smaller set",
+            header.describe()
+        )),
+    })
+}
+
+/// Reads one `.npy` file (float32, float64 or int64, any NPY version, C or
+/// Fortran order, either byte order); the declared shape is checked against
+/// the file's length before the data are read.
 ///
 /// # Errors
 /// [`IoError::Os`] if it cannot be read, [`IoError::Corrupt`] if it is not a
-/// complete float32/float64/int64 `.npy` array.
+/// complete float32/float64/int64 `.npy` array (the message names the
+/// dtype, or the declared and actual sizes), or its memory cannot be had.
 pub fn read_npy(path: &Path) -> Result<Tensor, IoError> {
-    let bytes = std::fs::read(path).map_err(IoError::os(path))?;
-    parse_npy(&bytes)
-        .map_err(|e| IoError::corrupt(path, format!("not a float32/float64/int64 .npy array: {e}")))
-}
-
-fn parse_npy(bytes: &[u8]) -> Result<Tensor, ReadNpyError> {
-    match ArrayD::<f32>::read_npy(bytes) {
-        Ok(a) => Ok(Tensor::F32(a)),
-        Err(ReadNpyError::WrongDescriptor(_)) => match ArrayD::<f64>::read_npy(bytes) {
-            Ok(a) => Ok(Tensor::F64(a)),
-            Err(ReadNpyError::WrongDescriptor(_)) => {
-                ArrayD::<i64>::read_npy(bytes).map(Tensor::I64)
-            }
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    }
+    let f = std::fs::File::open(path).map_err(IoError::os(path))?;
+    let len = f.metadata().map_err(IoError::os(path))?.len();
+    let mut r = std::io::BufReader::new(f);
+    let bad = |why: String| IoError::corrupt(path, why);
+    read_npy_from(&mut r, len, &bad)
 }
 
 /// Reads a safetensors file that must carry its own checksum
@@ -279,35 +339,46 @@ fn read_safetensors(path: &Path) -> Result<TensorFile, IoError> {
             .collect(),
         ..TensorFile::default()
     };
+    let memory = |name: &str, bytes: u64| {
+        IoError::corrupt(
+            path,
+            format!(
+                "tensor `{name}`: cannot allocate {bytes} bytes: not enough memory; free memory or read a smaller file"
+            ),
+        )
+    };
     for (name, view) in st.tensors() {
         let shape = view.shape().to_vec();
         let data = view.data();
         let tensor = match view.dtype() {
             safetensors::Dtype::F32 => {
-                let v: Vec<f32> = data
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
+                let v: Vec<f32> = collect_exact(
+                    data.chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+                )
+                .map_err(|bytes| memory(&name, bytes))?;
                 Tensor::F32(
                     ArrayD::from_shape_vec(shape, v)
                         .map_err(|e| IoError::corrupt(path, format!("`{name}`: {e}")))?,
                 )
             }
             safetensors::Dtype::F64 => {
-                let v: Vec<f64> = data
-                    .chunks_exact(8)
-                    .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-                    .collect();
+                let v: Vec<f64> =
+                    collect_exact(data.chunks_exact(8).map(|c| {
+                        f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
+                    }))
+                    .map_err(|bytes| memory(&name, bytes))?;
                 Tensor::F64(
                     ArrayD::from_shape_vec(shape, v)
                         .map_err(|e| IoError::corrupt(path, format!("`{name}`: {e}")))?,
                 )
             }
             safetensors::Dtype::I64 => {
-                let v: Vec<i64> = data
-                    .chunks_exact(8)
-                    .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-                    .collect();
+                let v: Vec<i64> =
+                    collect_exact(data.chunks_exact(8).map(|c| {
+                        i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
+                    }))
+                    .map_err(|bytes| memory(&name, bytes))?;
                 Tensor::I64(
                     ArrayD::from_shape_vec(shape, v)
                         .map_err(|e| IoError::corrupt(path, format!("`{name}`: {e}")))?,
@@ -323,4 +394,14 @@ fn read_safetensors(path: &Path) -> Result<TensorFile, IoError> {
         out.tensors.insert(name, tensor);
     }
     Ok(out)
+}
+
+/// The items of an exact-size iterator in a vector whose memory is reserved
+/// with `try_reserve_exact`; `Err(bytes)` if it cannot be had.
+fn collect_exact<T>(it: impl ExactSizeIterator<Item = T>) -> Result<Vec<T>, u64> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(it.len())
+        .map_err(|_| (it.len() as u64).saturating_mul(std::mem::size_of::<T>() as u64))?;
+    v.extend(it);
+    Ok(v)
 }

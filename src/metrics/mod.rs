@@ -126,6 +126,41 @@ pub enum MetricsError {
         /// Samples needed.
         need: usize,
     },
+    /// A set of images holds a value too large to score (its squares and
+    /// fourth powers would overflow the metrics' float64 sums).
+    #[error(
+        "{set}: level {level}, sample {sample} holds the value {value:e}; the metrics score values of magnitude at most {max:e} (the model's images are of order 1): rescale the images or fix the generator"
+    )]
+    TooLarge {
+        /// Which set.
+        set: String,
+        /// Level (1-based).
+        level: usize,
+        /// The first offending sample (0-based).
+        sample: usize,
+        /// Its largest value in magnitude.
+        value: f64,
+        /// The bound ([`score::MAX_ABS_VALUE`]).
+        max: f64,
+    },
+    /// An option of the metrics breaks its rule.
+    #[error("{option} = {value}: {rule}")]
+    Option {
+        /// The option, as the command line spells it (`--patch-dirs`).
+        option: String,
+        /// The value given.
+        value: usize,
+        /// The rule it breaks.
+        rule: String,
+    },
+    /// A metric came out NaN or infinite: it cannot be computed for these sets.
+    #[error("{metric} cannot be computed for these sets: {reason}")]
+    NotComputable {
+        /// The metric, with its level (`level 2 patch SWD`).
+        metric: String,
+        /// What came out and why that can happen.
+        reason: String,
+    },
     /// The floor set is not the size of the generated set.
     #[error(
         "the floor's real set has {floor} samples but the generated set {fake}: a floor is only the floor of a set of its own size"

@@ -55,6 +55,122 @@ impl Default for ScoreOptions {
     }
 }
 
+/// The most random directions of the patch SWD ([`ScoreOptions::patch_dirs`]).
+pub const MAX_PATCH_DIRS: usize = 4096;
+/// The most entries of the patch SWD's projections,
+/// `patch_dirs x max_rows` (float64: 16 GiB).
+pub const MAX_PROJECTIONS: usize = 1 << 31;
+/// The most rows of the Gram-sum moment gaps ([`ScoreOptions::max_gram_rows`]):
+/// their cost grows with the square of the rows.
+pub const MAX_GRAM_ROWS: usize = 1 << 15;
+/// The largest magnitude of a value [`score_against_dataset`] (and the
+/// command line, and Python) scores: the metrics sum fourth powers and
+/// Gram products of the values in float64, which stay finite far beyond
+/// it; the model's images are of order 1.
+pub const MAX_ABS_VALUE: f64 = 1e15;
+
+impl ScoreOptions {
+    /// Checks every size: each at least 1 (a metric of no direction, no row or
+    /// no pair measures nothing), `patch_dirs <= MAX_PATCH_DIRS`,
+    /// `patch_dirs x max_rows <= MAX_PROJECTIONS`,
+    /// `max_gram_rows <= MAX_GRAM_ROWS`.
+    ///
+    /// # Errors
+    /// [`MetricsError::Option`] naming the option (as `--patch-dirs` spells it,
+    /// with the Python keyword) and its rule.
+    pub fn validated(&self) -> Result<&ScoreOptions, MetricsError> {
+        let bad = |option: &str, value: usize, rule: String| MetricsError::Option {
+            option: option.to_string(),
+            value,
+            rule,
+        };
+        for (option, value, what) in [
+            (
+                "--patch-dirs (patch_dirs)",
+                self.patch_dirs,
+                "random directions",
+            ),
+            ("--max-rows (max_rows)", self.max_rows, "rows per set"),
+            (
+                "--max-gram-rows (max_gram_rows)",
+                self.max_gram_rows,
+                "patches per set",
+            ),
+            ("--max-pairs (max_pairs)", self.max_pairs, "pairs per set"),
+        ] {
+            if value == 0 {
+                return Err(bad(
+                    option,
+                    value,
+                    format!("must be at least 1: a metric of 0 {what} measures nothing"),
+                ));
+            }
+        }
+        if self.patch_dirs > MAX_PATCH_DIRS {
+            return Err(bad(
+                "--patch-dirs (patch_dirs)",
+                self.patch_dirs,
+                format!("must be at most {MAX_PATCH_DIRS}"),
+            ));
+        }
+        if self.patch_dirs.saturating_mul(self.max_rows) > MAX_PROJECTIONS {
+            return Err(bad(
+                "--max-rows (max_rows)",
+                self.max_rows,
+                format!(
+                    "patch_dirs x max_rows = {} x {} exceeds {MAX_PROJECTIONS} projections (16 GiB): lower one of them",
+                    self.patch_dirs, self.max_rows
+                ),
+            ));
+        }
+        if self.max_gram_rows > MAX_GRAM_ROWS {
+            return Err(bad(
+                "--max-gram-rows (max_gram_rows)",
+                self.max_gram_rows,
+                format!("must be at most {MAX_GRAM_ROWS} (the cost grows with its square)"),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// Checks that every value of `xs` has magnitude at most [`MAX_ABS_VALUE`]
+/// (NaN and infinity included, as [`check_set`] refuses them).
+///
+/// # Errors
+/// [`MetricsError::NonFinite`] or [`MetricsError::TooLarge`] naming the set,
+/// the level and the first offending sample.
+pub fn check_magnitude(set: &str, xs: &[Array4<f64>]) -> Result<(), MetricsError> {
+    for (l, x) in xs.iter().enumerate() {
+        for (i, smp) in x.axis_iter(Axis(0)).enumerate() {
+            let worst = smp.iter().fold(0.0f64, |m, v| {
+                if v.is_nan() || m.is_nan() {
+                    f64::NAN
+                } else {
+                    m.max(v.abs())
+                }
+            });
+            if !worst.is_finite() {
+                return Err(MetricsError::NonFinite {
+                    set: set.to_string(),
+                    level: l + 1,
+                    sample: i,
+                });
+            }
+            if worst > MAX_ABS_VALUE {
+                return Err(MetricsError::TooLarge {
+                    set: set.to_string(),
+                    level: l + 1,
+                    sample: i,
+                    value: worst,
+                    max: MAX_ABS_VALUE,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A metric and its floor.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WithFloor {
@@ -158,6 +274,52 @@ pub struct Score {
     pub options: ScoreOptions,
     /// Per level.
     pub levels: Vec<LevelScore>,
+}
+
+impl Score {
+    /// Checks that every metric came out a number: each value and floor of
+    /// the SWDs and moment gaps, and the MS-SSIM means.
+    ///
+    /// # Errors
+    /// [`MetricsError::NotComputable`] naming the first metric (and level)
+    /// that is NaN or infinite.
+    pub fn check_computable(&self) -> Result<(), MetricsError> {
+        let why = |v: f64, side: &str| {
+            format!(
+                "its {side} is {v}: the sets' values make the sums overflow or divide by zero (e.g. a level whose real images are all zero)"
+            )
+        };
+        for lv in &self.levels {
+            let mut named: Vec<(String, WithFloor)> = vec![("patch SWD".to_string(), lv.patch_swd)];
+            for b in &lv.pyramid_swd {
+                named.push((
+                    format!("pyramid SWD {}x{} band", b.resolution, b.resolution),
+                    b.swd,
+                ));
+            }
+            for (c, g) in lv.moment_gaps.iter().enumerate() {
+                named.push((format!("moment gap c={}", c + 1), *g));
+            }
+            named.push((
+                "MS-SSIM".to_string(),
+                WithFloor {
+                    value: lv.msssim.fake,
+                    floor: lv.msssim.real,
+                },
+            ));
+            for (name, w) in named {
+                for (v, side) in [(w.value, "value"), (w.floor, "floor")] {
+                    if !v.is_finite() {
+                        return Err(MetricsError::NotComputable {
+                            metric: format!("level {} {name}", lv.level),
+                            reason: why(v, side),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `n` fresh samples `(X_1, ..., X_L)` of the truth from the sample streams of
@@ -292,8 +454,12 @@ pub fn floor_seed(dataset_seed: u64, seed: u64) -> u64 {
 /// Returns the score and the floor seed.
 ///
 /// # Errors
-/// [`MetricsError`] for sets of the wrong shapes, non-finite values or
-/// fewer than 2 samples.
+/// [`MetricsError::Option`] for options that break
+/// [`ScoreOptions::validated`]; [`MetricsError`] for sets of the wrong
+/// shapes, non-finite values, values beyond [`MAX_ABS_VALUE`]
+/// ([`check_magnitude`]) or fewer than 2 samples;
+/// [`MetricsError::NotComputable`] if a metric still comes out NaN or
+/// infinite ([`Score::check_computable`]).
 pub fn score_against_dataset(
     real: &[Array4<f64>],
     truth: &Params,
@@ -303,10 +469,14 @@ pub fn score_against_dataset(
     opts: &ScoreOptions,
     seed: u64,
 ) -> Result<(Score, u64), MetricsError> {
+    opts.validated()?;
     let n = check_set("generated set", fake, truth)?;
+    check_magnitude("generated set", fake)?;
+    check_magnitude("real", real)?;
     let fs = floor_seed(dataset_seed, seed);
     let floor = fresh_real(truth, fs, n, real_f32);
     let score = Reference::new(real, &floor, truth, opts, seed)?.score(fake)?;
+    score.check_computable()?;
     Ok((score, fs))
 }
 
@@ -327,11 +497,18 @@ pub fn score_against_mixture(
     opts: &ScoreOptions,
     seed: u64,
 ) -> Result<(Score, u64), MetricsError> {
-    let truth = &mix.classes[0];
+    opts.validated()?;
+    let truth = mix.classes.first().ok_or_else(|| MetricsError::Shape {
+        set: "real".into(),
+        reason: "a labelled mixture without classes".into(),
+    })?;
     let n = check_set("generated set", fake, truth)?;
+    check_magnitude("generated set", fake)?;
+    check_magnitude("real", real)?;
     let fs = floor_seed(dataset_seed, seed);
     let floor = fresh_labelled(mix, fs, n, real_f32).0;
     let score = Reference::new(real, &floor, truth, opts, seed)?.score(fake)?;
+    score.check_computable()?;
     Ok((score, fs))
 }
 
@@ -611,8 +788,9 @@ impl Reference {
     /// sets to be scored. `truth` decodes the atoms (coverage) and fixes the shapes.
     ///
     /// # Errors
-    /// [`MetricsError`] for sets of the wrong shapes, non-finite values or
-    /// fewer than 2 samples.
+    /// [`MetricsError::Option`] for options that break
+    /// [`ScoreOptions::validated`]; [`MetricsError`] for sets of the wrong
+    /// shapes, non-finite values or fewer than 2 samples.
     pub fn new(
         real: &[Array4<f64>],
         floor_real: &[Array4<f64>],
@@ -620,6 +798,7 @@ impl Reference {
         opts: &ScoreOptions,
         seed: u64,
     ) -> Result<Reference, MetricsError> {
+        opts.validated()?;
         let n_real = check_set("real", real, truth)?;
         let n_floor = check_set("floor", floor_real, truth)?;
         let cfg = &truth.config;

@@ -114,11 +114,12 @@ pub fn radix_sort(v: &mut [f64], buf: &mut Vec<u64>) {
 /// sizes `n`, `m`: `int_0^1 |a_(ceil(u n)) - b_(ceil(u m))| du`, summed exactly
 /// over the pieces between the breakpoints `i/n` and `j/m` (integer
 /// arithmetic on the common grid `1/(n m)`). Equal sizes give
-/// `(1/n) sum_i |a_i - b_i|`. Empty input gives 0.
+/// `(1/n) sum_i |a_i - b_i|`. An empty sample has no distribution: NaN
+/// (the distance cannot be computed, it is not 0).
 pub fn wasserstein1_sorted(a: &[f64], b: &[f64]) -> f64 {
     let (n, m) = (a.len(), b.len());
     if n == 0 || m == 0 {
-        return 0.0;
+        return f64::NAN;
     }
     if n == m {
         return a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() / n as f64;
@@ -144,7 +145,8 @@ pub fn wasserstein1_sorted(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// `(1/K) sum_k W1(a_k, b_k)` over the rows of two [`sorted_projections`]
-/// made with the same directions.
+/// made with the same directions; NaN for no direction (nothing is
+/// measured; the distance cannot be computed, it is not 0).
 ///
 /// # Panics
 /// If the two have different numbers of directions (a programmer error).
@@ -153,7 +155,7 @@ pub fn swd_of_sorted(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
     assert_eq!(a.nrows(), b.nrows(), "projections on different directions");
     let k = a.nrows();
     if k == 0 {
-        return 0.0;
+        return f64::NAN;
     }
     let per: Vec<f64> = (0..k)
         .into_par_iter()
@@ -170,7 +172,8 @@ pub fn swd_of_sorted(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
 
 /// Sliced Wasserstein distance: mean over `k` random unit directions
 /// ([`directions`] with `seed`) of `W1` between the projections of the first
-/// `n = min(n_real, n_fake)` rows of each set.
+/// `n = min(n_real, n_fake)` rows of each set; NaN when there is no row or no
+/// direction (it cannot be computed).
 pub fn sliced_wasserstein(
     real: ArrayView2<'_, f64>,
     fake: ArrayView2<'_, f64>,
@@ -180,7 +183,7 @@ pub fn sliced_wasserstein(
     let d = real.ncols();
     let n = real.nrows().min(fake.nrows());
     if n == 0 || d == 0 || k == 0 {
-        return 0.0;
+        return f64::NAN;
     }
     let dirs = directions(d, k, seed);
     let head = |a: ArrayView2<'_, f64>| {

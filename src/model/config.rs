@@ -93,7 +93,9 @@ pub struct Config {
     #[serde(default)]
     pub decode_tau: f64,
     /// Samples drawn (from their own random stream) to scale the ConvT weights
-    /// and calibrate the thresholds `b_l`.
+    /// and calibrate the thresholds `b_l`: `256..=MAX_CALIBRATION_SAMPLES`,
+    /// and the calibration's memory ([`Config::calibration_bytes`]) at most
+    /// [`MAX_CALIBRATION_BYTES`].
     #[serde(default = "default_calibration_samples")]
     pub calibration_samples: usize,
     /// Optional statement of the resolutions `r_l`; if given it must equal
@@ -147,9 +149,20 @@ pub const PRESETS: [&str; 3] = ["tiny", "small", "paper"];
 /// Most levels a config may have.
 pub const MAX_LEVELS: usize = 8;
 
-/// Upper limit on the number of scalars in one sample, to refuse configs that
-/// would overflow memory or index arithmetic.
-const MAX_SAMPLE_SCALARS: usize = 1 << 28;
+/// Upper limit on the number of scalars in one sample (every `x_l`, `s_l`
+/// and `z`), to refuse configs that would overflow memory or index arithmetic.
+pub const MAX_SAMPLE_SCALARS: usize = 1 << 28;
+
+/// Most `calibration_samples` a config may ask for.
+pub const MAX_CALIBRATION_SAMPLES: usize = 1 << 20;
+
+/// Most bytes the calibration of the thresholds may hold at once
+/// ([`Config::calibration_bytes`]): 16 GiB.
+pub const MAX_CALIBRATION_BYTES: u64 = 16 << 30;
+
+/// Most scalars of one ground truth ([`Config::param_scalars`]): `2^28`
+/// (2 GiB in float64).
+pub const MAX_PARAM_SCALARS: usize = 1 << 28;
 
 impl Config {
     /// The named preset of model.md section 5 (`tiny`, `small`, `paper`).
@@ -277,10 +290,13 @@ impl Config {
                 format!("must be finite and >= 0, got {}", self.decode_tau),
             ));
         }
-        if self.calibration_samples < 256 {
+        if !(256..=MAX_CALIBRATION_SAMPLES).contains(&self.calibration_samples) {
             return Err(bad(
                 "calibration_samples",
-                format!("must be at least 256, got {}", self.calibration_samples),
+                format!(
+                    "must be in 256..={MAX_CALIBRATION_SAMPLES}, got {}",
+                    self.calibration_samples
+                ),
             ));
         }
         if self.output == OutputKernel::Overlap && !self.patch.is_multiple_of(2) {
@@ -358,6 +374,28 @@ impl Config {
                     )
                 })?;
         }
+        self.param_scalars()
+            .filter(|&p| p <= MAX_PARAM_SCALARS)
+            .ok_or_else(|| {
+                bad(
+                    "m",
+                    format!(
+                        "the ground truth would exceed {MAX_PARAM_SCALARS} scalars (m_1 n_1^2 d0 for level 1, m_(l-1) m_l kernel^2 per super-resolution layer, m_l D_out per dictionary): lower m, n1 or d0"
+                    ),
+                )
+            })?;
+        let cal = self.calibration_bytes();
+        if cal.is_none_or(|b| b > MAX_CALIBRATION_BYTES) {
+            return Err(bad(
+                "calibration_samples",
+                format!(
+                    "calibrating {} samples of this model would hold {} bytes at once, more than {MAX_CALIBRATION_BYTES} (16 GiB): lower calibration_samples (about {} bytes per sample)",
+                    self.calibration_samples,
+                    cal.map_or_else(|| "more than 2^64".to_string(), |b| b.to_string()),
+                    self.calibration_bytes_per_sample().unwrap_or(u64::MAX)
+                ),
+            ));
+        }
         if let Some(res) = &self.resolutions {
             if res.len() != l_count {
                 return Err(bad(
@@ -382,6 +420,70 @@ impl Config {
             }
         }
         Ok(self)
+    }
+
+    /// Scalars of one ground truth: `m_1 n_1^2 d0 + 2 m_1` (level 1), plus
+    /// `m_(l-1) m_l kernel^2 + m_l` per super-resolution layer, plus
+    /// `m_l c ko^2` per output dictionary (`ko` the output kernel); `None`
+    /// if that overflows (per-level fields already broadcast).
+    pub fn param_scalars(&self) -> Option<usize> {
+        let m = |l: usize| self.m.get(l).copied();
+        let ko = self.output.size(self.patch);
+        let dout = self.channels.checked_mul(ko)?.checked_mul(ko)?;
+        let mut total = m(0)?
+            .checked_mul(self.n1.checked_mul(self.n1)?)?
+            .checked_mul(self.d0)?
+            .checked_add(2 * m(0)?)?;
+        for l in 0..self.levels {
+            if l >= 1 {
+                let up = m(l - 1)?
+                    .checked_mul(m(l)?)?
+                    .checked_mul(self.kernel * self.kernel)?
+                    .checked_add(m(l)?)?;
+                total = total.checked_add(up)?;
+            }
+            total = total.checked_add(m(l)?.checked_mul(dout)?)?;
+        }
+        Some(total)
+    }
+
+    /// Bytes per calibration sample the calibration holds at its peak: its
+    /// random stream, and at the level `l >= 2` that needs most, the codes
+    /// of level `l - 1`, the pre-activations of level `l` twice (all of
+    /// them, and their positive part for the threshold's selection) and
+    /// level `l`'s activity masks; level 1's codes for `L = 1`. An estimate
+    /// from above of the allocations (plus 64 bytes of bookkeeping per
+    /// vector); `None` on overflow.
+    pub fn calibration_bytes_per_sample(&self) -> Option<u64> {
+        let codes = |l: usize| -> Option<u64> {
+            let n = self.n_checked(l)? as u64;
+            let m = *self.m.get(l)? as u64;
+            let positions = n.checked_mul(n)?;
+            let words = m.div_ceil(64);
+            positions
+                .checked_mul(m.checked_add(words)?)?
+                .checked_mul(8)?
+                .checked_add(128)
+        };
+        let mut peak = codes(0)?;
+        for l in 1..self.levels {
+            let n = self.n_checked(l)? as u64;
+            let m = *self.m.get(l)? as u64;
+            let pre = n.checked_mul(n)?.checked_mul(m)?.checked_mul(8)?;
+            let at = codes(l - 1)?
+                .checked_add(pre.checked_mul(2)?)?
+                .checked_add(codes(l)?.saturating_sub(pre))?
+                .checked_add(128)?;
+            peak = peak.max(at);
+        }
+        peak.checked_add(std::mem::size_of::<super::rng::Stream>() as u64 + 64)
+    }
+
+    /// Bytes the calibration holds at its peak:
+    /// `calibration_samples x` [`Config::calibration_bytes_per_sample`].
+    pub fn calibration_bytes(&self) -> Option<u64> {
+        self.calibration_bytes_per_sample()?
+            .checked_mul(self.calibration_samples as u64)
     }
 
     /// Patch dimension `D = q*q*c`.

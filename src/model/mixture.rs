@@ -28,6 +28,7 @@
 //! about twice the cost of one model.
 
 use ndarray::{Array4, Axis};
+use rayon::prelude::*;
 
 use super::Config;
 use super::ModelError;
@@ -60,21 +61,65 @@ type PerClass = Vec<(Vec<usize>, Batch)>;
 impl Labelled {
     /// The `k` class truths of `(config, seed)`.
     ///
+    /// The classes are calibrated in parallel, a few per thread at a time,
+    /// in order: the first class that cannot be calibrated stops the draw
+    /// (at most one batch after it), and it is the same whatever the
+    /// thread count.
+    ///
     /// # Errors
-    /// [`ModelError::InvalidConfig`] (field `classes`) unless
-    /// `2 <= k <= MAX_CLASSES`; a class's [`Params::generate`] error.
+    /// [`ModelError::InvalidConfig`] for an invalid config (its own field);
+    /// field `classes` unless `2 <= k <= MAX_CLASSES`, if the `k` truths
+    /// together exceed [`super::config::MAX_PARAM_SCALARS`] scalars, or if
+    /// a class cannot be calibrated (a target sparsity unreachable for its
+    /// draw): the message names the first such class, its seed, the rule
+    /// it breaks, and what to change (fewer classes, another seed, another
+    /// `k`). Other [`Params::generate`] errors as they are.
     pub fn new(config: &Config, seed: u64, k: usize) -> Result<Labelled, ModelError> {
+        let bad = |rule: String| ModelError::InvalidConfig {
+            field: "classes".into(),
+            rule,
+        };
         if !(2..=MAX_CLASSES).contains(&k) {
-            return Err(ModelError::InvalidConfig {
-                field: "classes".into(),
-                rule: format!(
-                    "a labelled mixture needs 2 <= classes <= {MAX_CLASSES}, got {k} (1 class is the ordinary dataset)"
-                ),
-            });
+            return Err(bad(format!(
+                "a labelled mixture needs 2 <= classes <= {MAX_CLASSES}, got {k} (1 class is the ordinary dataset)"
+            )));
         }
-        let classes = (0..k)
-            .map(|c| Params::generate(config, Self::class_seed(seed, c)))
-            .collect::<Result<_, _>>()?;
+        let config = config.clone().validated()?;
+        let per = config.param_scalars().unwrap_or(usize::MAX);
+        let most = super::config::MAX_PARAM_SCALARS / per.max(1);
+        if k > most {
+            return Err(bad(format!(
+                "{k} class truths of {per} scalars each exceed {} scalars in all; use --classes {most} or fewer, or a smaller model",
+                super::config::MAX_PARAM_SCALARS
+            )));
+        }
+        let batch = (2 * rayon::current_num_threads()).max(2);
+        let mut classes = Vec::with_capacity(k);
+        for first in (0..k).step_by(batch) {
+            let drawn: Vec<Result<Params, ModelError>> = (first..(first + batch).min(k))
+                .into_par_iter()
+                .map(|c| Params::generate(&config, Self::class_seed(seed, c)))
+                .collect();
+            for (c, r) in (first..).zip(drawn) {
+                match r {
+                    Ok(p) => classes.push(p),
+                    Err(ModelError::InvalidConfig { field, rule }) => {
+                        let fewer = if c >= 2 {
+                            format!("use --classes {c} or fewer (classes 0..{c} calibrate), ")
+                        } else {
+                            String::new()
+                        };
+                        return Err(bad(format!(
+                            "class {c} of {k} cannot be calibrated (its truth is drawn from the seed {} derived from --seed {seed}): config field `{field}` (the `{}` config's {field} = {}): {rule}; {fewer}try another --seed, or change `{field}` in a config file",
+                            Self::class_seed(seed, c),
+                            config.name,
+                            field_value(&config, &field),
+                        )));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
         Ok(Labelled { classes })
     }
 
@@ -212,6 +257,14 @@ impl Labelled {
         }
         activity
     }
+}
+
+/// The value of config field `field` as TOML would write it, for messages.
+fn field_value(config: &Config, field: &str) -> String {
+    toml::Table::try_from(config)
+        .ok()
+        .and_then(|t| t.get(field).map(|v| v.to_string()))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn contiguous(a: &Array4<f64>) -> &[f64] {

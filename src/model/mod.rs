@@ -36,6 +36,17 @@ pub enum ModelError {
     /// The TOML text could not be parsed into a config.
     #[error("config is not valid TOML for fsrgan: {0}")]
     Toml(String),
+    /// Memory a computation needs cannot be had (a config within its limits
+    /// on a machine without that much memory).
+    #[error("cannot allocate {bytes} bytes for {what}: not enough memory; {fix}")]
+    OutOfMemory {
+        /// What the memory is for.
+        what: String,
+        /// Bytes asked for.
+        bytes: u64,
+        /// What to change.
+        fix: String,
+    },
     /// An invariant of the crate failed (a bug): please report it.
     #[error("internal error: {0}")]
     Internal(String),

@@ -175,22 +175,36 @@ fn dictionary(rng: &mut Stream, d: usize, m: usize, kind: Dictionary) -> Vec<f64
 fn calibrate(params: &mut Params, seed: u64) -> Result<(), ModelError> {
     let cfg = params.config.clone();
     let n_cal = cfg.calibration_samples;
+    // The whole working memory is asked for once, up front: if the system
+    // cannot give it, that is an error here, not an abort halfway.
+    let need = cfg.calibration_bytes().unwrap_or(u64::MAX);
+    let out_of_memory = |bytes: u64| ModelError::OutOfMemory {
+        what: format!("calibrating the thresholds on calibration_samples = {n_cal} samples"),
+        bytes,
+        fix: "lower calibration_samples in the config".into(),
+    };
+    if !can_allocate(need) {
+        return Err(out_of_memory(need));
+    }
     let net = Net::new(params);
-    let mut streams: Vec<Stream> = (0..n_cal as u64)
-        .map(|i| Stream::new(seed, Domain::Calibration, i))
-        .collect();
+    let mut streams: Vec<Stream> = Vec::new();
+    streams
+        .try_reserve_exact(n_cal)
+        .map_err(|_| out_of_memory((n_cal * std::mem::size_of::<Stream>()) as u64))?;
+    streams.extend((0..n_cal as u64).map(|i| Stream::new(seed, Domain::Calibration, i)));
     // Level-1 codes of the calibration sample.
     let s1_len = net.s_len(0);
-    let mut codes: Vec<Codes> = streams
-        .par_iter_mut()
-        .map(|st| {
-            let mut z = vec![0.0; cfg.d0];
-            st.fill_normal(&mut z);
-            let mut s = Codes::zeros(s1_len / cfg.m[0], cfg.m[0]);
-            forward::level1(&net, &z, &mut s);
-            s
-        })
-        .collect();
+    let mut codes: Vec<Codes> = Vec::new();
+    codes
+        .try_reserve_exact(n_cal)
+        .map_err(|_| out_of_memory((n_cal * std::mem::size_of::<Codes>()) as u64))?;
+    codes.par_extend(streams.par_iter_mut().map(|st| {
+        let mut z = vec![0.0; cfg.d0];
+        st.fill_normal(&mut z);
+        let mut s = Codes::zeros(s1_len / cfg.m[0], cfg.m[0]);
+        forward::level1(&net, &z, &mut s);
+        s
+    }));
 
     for l in 1..cfg.levels {
         let (m_out, n_out) = (cfg.m[l], cfg.n(l));
@@ -269,12 +283,15 @@ fn calibrate(params: &mut Params, seed: u64) -> Result<(), ModelError> {
         // above a threshold b_l > 0, so only they are kept for the selection.
         let entries = (n_cal * positions * m_out) as f64;
         let wanted = (cfg.k[l] / m_out as f64 * entries).round() as usize;
-        let mut positive: Vec<f64> = pres
-            .iter()
-            .flatten()
-            .copied()
-            .filter(|&v| v > 0.0)
-            .collect();
+        let count: usize = pres
+            .par_iter()
+            .map(|p| p.iter().filter(|&&v| v > 0.0).count())
+            .sum();
+        let mut positive: Vec<f64> = Vec::new();
+        positive
+            .try_reserve_exact(count)
+            .map_err(|_| out_of_memory(count as u64 * 8))?;
+        positive.extend(pres.iter().flatten().copied().filter(|&v| v > 0.0));
         let reachable = positive.len() as f64 / (n_cal * positions) as f64;
         let b = if wanted >= 1 && wanted < positive.len() {
             upper_quantile(&mut positive, wanted)
@@ -309,6 +326,21 @@ fn calibrate(params: &mut Params, seed: u64) -> Result<(), ModelError> {
             .collect();
     }
     Ok(())
+}
+
+/// Whether `bytes` can be allocated now: a block of that size is reserved
+/// and given back untouched (no page is written). Beyond what the system
+/// can map (more than its memory and swap, under Linux's default
+/// overcommit) the reservation fails, and so does this.
+fn can_allocate(bytes: u64) -> bool {
+    let Ok(len) = usize::try_from(bytes) else {
+        return false;
+    };
+    let mut probe: Vec<u8> = Vec::new();
+    let ok = probe.try_reserve_exact(len).is_ok();
+    // Keep the optimiser from eliding the unused allocation.
+    std::hint::black_box(probe.as_ptr());
+    ok
 }
 
 /// The threshold `b` with exactly `c` of `values` above it (`1 <= c < len`):
