@@ -186,9 +186,47 @@ impl Executor<'_> {
         step_secs0: f64,
     ) -> Result<Flow, TrainError> {
         let steps = stage.steps();
+        self.run_steps(stage, si, from..steps, step_secs0, None)
+    }
+
+    /// Runs `trial.steps` steps of stage `si` from its step 0 as one trial
+    /// of a choice between starts ([`Trial`]): the same loop as
+    /// [`Executor::run_stage`] (timing, the finiteness checks, the
+    /// observer, metric rows every `metrics_every` steps and at the trial's
+    /// end, the stop conditions), but its rows go to the trial (tagged
+    /// `start = candidate`) instead of the run, and it writes no checkpoint
+    /// and takes no middle snapshot: a choice is atomic, and a run stopped
+    /// inside it resumes the stage from its start (its last checkpoint).
+    /// The global step starts from `trial.step0` for every candidate.
+    ///
+    /// # Errors
+    /// As [`Executor::run_stage`], the candidate named.
+    pub fn run_trial(
+        &mut self,
+        stage: &mut dyn Stage,
+        si: usize,
+        trial: &mut Trial,
+    ) -> Result<Flow, TrainError> {
+        self.step = trial.step0;
+        let n = trial.steps;
+        self.run_steps(stage, si, 0..n, 0.0, Some(trial))
+    }
+
+    /// The one step loop of [`Executor::run_stage`] and
+    /// [`Executor::run_trial`] (`trial` set).
+    fn run_steps(
+        &mut self,
+        stage: &mut dyn Stage,
+        si: usize,
+        range: std::ops::Range<usize>,
+        step_secs0: f64,
+        mut trial: Option<&mut Trial>,
+    ) -> Result<Flow, TrainError> {
+        let steps = stage.steps();
         let name = stage.name().to_owned();
+        let end_of = range.end;
         let mut step_secs = step_secs0;
-        for k in from..steps {
+        for k in range {
             if self.stop_after.is_some_and(|n| self.step >= n) {
                 return Ok(Flow::Stopped);
             }
@@ -196,11 +234,13 @@ impl Executor<'_> {
                 .budget_secs
                 .is_some_and(|b| self.t0.elapsed().as_secs_f64() >= b)
             {
-                stage.checkpoint(Position {
-                    stage: si,
-                    stage_step: k,
-                    step: self.step,
-                })?;
+                if trial.is_none() {
+                    stage.checkpoint(Position {
+                        stage: si,
+                        stage_step: k,
+                        step: self.step,
+                    })?;
+                }
                 self.run.write_rows(&self.rows)?;
                 return Ok(Flow::OutOfTime);
             }
@@ -208,10 +248,13 @@ impl Executor<'_> {
             let losses = stage.step(k)?;
             self.step += 1;
             self.steps_run += 1;
+            let tag = trial.as_ref().map_or(String::new(), |t| {
+                format!(" (random start {})", t.candidate)
+            });
             let nonfinite = |what: &str| TrainError::NonFinite {
                 stage: name.clone(),
                 step: k + 1,
-                what: what.into(),
+                what: format!("{what}{tag}"),
             };
             for (what, v) in [
                 ("the discriminator's loss", losses.d.unwrap_or(0.0)),
@@ -224,25 +267,40 @@ impl Executor<'_> {
             if let Some(what) = stage.non_finite() {
                 return Err(nonfinite(what));
             }
+            if let Some(t) = trial.as_deref_mut() {
+                t.record(k, &losses);
+            }
             self.observer
                 .step(&name, k + 1, steps, self.step, self.total, &losses);
             // Every step reads its losses on the host, so the device is
             // synchronised here.
             step_secs += t_step.elapsed().as_secs_f64();
-            let end = k + 1 == steps;
-            if k + 1 == steps / 2 && !end {
+            let end = k + 1 == end_of;
+            if trial.is_none() && k + 1 == steps / 2 && !end {
                 stage.at_middle(k)?;
             }
             if (k + 1) % self.metrics_every == 0 || end {
-                let mut values = stage.evaluate(Some(k))?;
+                // A trial's rows are evaluated at `k + 1` (the stage's at
+                // `k`): the witness's floor batches are seeded by it.
+                let at = if trial.is_some() { k + 1 } else { k };
+                let mut values = stage.evaluate(Some(at))?;
                 if let Some(d) = losses.d {
                     values.insert("d_loss".into(), d);
                 }
                 values.insert("g_loss".into(), losses.g);
-                let row = self.row(&name, k + 1, Some(step_secs), values);
-                self.log(row)?;
+                match trial.as_deref_mut() {
+                    Some(t) => {
+                        values.insert("start".into(), t.candidate as f64);
+                        let row = self.row(&name, k + 1, Some(step_secs), values);
+                        t.rows.push(row);
+                    }
+                    None => {
+                        let row = self.row(&name, k + 1, Some(step_secs), values);
+                        self.log(row)?;
+                    }
+                }
             }
-            if (k + 1) % self.checkpoint_every == 0 || end {
+            if trial.is_none() && ((k + 1) % self.checkpoint_every == 0 || end) {
                 let next = if end {
                     Position {
                         stage: si + 1,
@@ -260,7 +318,9 @@ impl Executor<'_> {
                 self.run.write_rows(&self.rows)?;
             }
         }
-        if steps == 0 {
+        if let Some(t) = trial {
+            t.step_secs = step_secs;
+        } else if steps == 0 {
             stage.checkpoint(Position {
                 stage: si + 1,
                 stage_step: 0,
@@ -268,5 +328,57 @@ impl Executor<'_> {
             })?;
         }
         Ok(Flow::Done)
+    }
+}
+
+/// One trial of a choice between random starts ([`Executor::run_trial`]):
+/// which start, how many steps from which global step, and what it leaves:
+/// its metric rows, its step seconds and its value, the mean over the last
+/// fifth of its steps of the discriminator's value at its best response
+/// (`-d_loss`), or the generator's loss where no discriminator plays.
+#[derive(Debug, Clone, Default)]
+pub struct Trial {
+    /// Which start (0: the learner's own).
+    pub candidate: usize,
+    /// Steps of the trial.
+    pub steps: usize,
+    /// The global step the trial starts from.
+    pub step0: usize,
+    /// Its metric rows (not logged: the chosen start's are).
+    pub rows: Vec<Row>,
+    /// Seconds of its steps.
+    pub step_secs: f64,
+    /// The values of its last fifth of steps.
+    tail: Vec<f64>,
+}
+
+impl Trial {
+    /// A trial of `steps` steps of start `candidate` from global step `step0`.
+    pub fn new(candidate: usize, steps: usize, step0: usize) -> Trial {
+        Trial {
+            candidate,
+            steps,
+            step0,
+            ..Trial::default()
+        }
+    }
+
+    /// Keeps step `k`'s value when it is in the last fifth of the trial:
+    /// random starts are compared by the discriminator's value at its best
+    /// response; a stage without a discriminator (adversarial = 0, the
+    /// supervised baseline) by its generator's loss, the L1 term on real
+    /// pairs.
+    fn record(&mut self, k: usize, l: &StepLosses) {
+        if 5 * (k + 1) > 4 * self.steps {
+            self.tail.push(match l.d {
+                Some(d) => -d,
+                None => l.g,
+            });
+        }
+    }
+
+    /// The trial's value (smaller is better).
+    pub fn value(&self) -> f64 {
+        self.tail.iter().sum::<f64>() / self.tail.len().max(1) as f64
     }
 }

@@ -23,7 +23,7 @@ use super::config::{Precision, Schedule, StageConfig, TrainConfig};
 use super::data::{Samples, sample_dataset};
 use super::eval::Eval;
 use super::eval::RealRef;
-use super::executor::{Executor, Flow, Observer, Position, Stage, Values};
+use super::executor::{Executor, Flow, Position, Stage, Trial, Values};
 use super::generator::{Generator, array2, array4};
 use super::optim::Optim;
 use super::stage::{
@@ -423,45 +423,30 @@ impl Stage for TheoryStage<'_, '_> {
     }
 }
 
-/// What [`choose_start`] needs besides the stage.
-struct Choice<'a> {
-    stage_seed: u64,
-    step0: usize,
-    secs: (&'a Instant, f64),
-    total: usize,
-}
-
-/// The chosen start of a stage: the metric rows of its first `select_after`
-/// steps, and the work done.
-struct Chosen {
-    rows: Vec<Row>,
-    steps_run: usize,
-    step_secs: f64,
-}
-
 /// Tries `candidates` random starts of the stage's generator parameters
 /// (the learner's own, then starts drawn as [`init_learner`] draws them from
-/// seeds derived from `train_seed`, stage and candidate), each for
-/// `select_after` steps of [`Stage::step`] against its own fresh
-/// discriminator, and leaves the stage (learner, discriminator, both
-/// optimisers) in the state of the one whose discriminator value (mean over
-/// the last fifth of its steps; without a discriminator, the generator's
-/// L1 loss) is smallest. Ties keep the earlier start.
+/// seeds derived from `train_seed`, stage and candidate), each a trial of
+/// `select_after` steps through the executor ([`Executor::run_trial`])
+/// against its own fresh discriminator, and leaves the stage (learner,
+/// discriminator, both optimisers) in the state of the one whose
+/// [`Trial::value`] is smallest; ties keep the earlier start. Returns the
+/// chosen trial (its rows carry every start's value in the last one), or
+/// `None` when the run stopped inside the choice.
 fn choose_start(
-    c: &Choice<'_>,
+    exec: &mut Executor<'_>,
     st: &mut TheoryStage<'_, '_>,
-    observer: &mut dyn Observer,
-) -> Result<Chosen, TrainError> {
+    stage_seed: u64,
+) -> Result<Option<Trial>, TrainError> {
     let scfg = st.scfg;
-    let n1 = scfg.select_after;
     let empty = || Optim::new(scfg.optimizer, scfg.beta1, scfg.beta2, &[]);
-    // The best start so far: its value, parameters, rows and, once a later
-    // start has taken the stage's slots, its discriminator and optimiser.
-    let mut best: Option<(f64, Vec<Tensor>, Chosen)> = None;
+    let step0 = exec.step;
+    // The best start so far: its value, parameters and trial and, once a
+    // later start has taken the stage's slots, its discriminator and
+    // generator optimiser.
+    let mut best: Option<(f64, Vec<Tensor>, Trial)> = None;
     let mut best_players: Option<(Disc, Optim)> = None;
     let mut current_is_best = false;
     let mut values = Vec::new();
-    let mut steps_run = 0;
     let mut step_secs = 0.0;
     for cand in 0..scfg.candidates {
         if cand > 0 {
@@ -477,15 +462,7 @@ fn choose_start(
         }
         // Each start plays its own fresh discriminator (the first start the
         // stage's own; the fresh one made for it then is not used).
-        let fresh = start_stage(
-            st.kind,
-            st.cfg,
-            scfg,
-            st.ctx,
-            st.learner,
-            c.stage_seed,
-            true,
-        )?;
+        let fresh = start_stage(st.kind, st.cfg, scfg, st.ctx, st.learner, stage_seed, true)?;
         if cand > 0 {
             let prev = std::mem::replace(&mut st.disc, fresh);
             let prev_og = std::mem::replace(&mut st.opt_g, empty());
@@ -495,74 +472,16 @@ fn choose_start(
         }
         (st.opt_d, st.opt_g) = optimisers(st.kind, scfg, st.learner, &mut st.disc);
         current_is_best = false;
-        let mut tail = Vec::new();
-        let mut crow = Vec::new();
-        let mut secs_c = 0.0;
-        for k in 0..n1 {
-            let t_step = Instant::now();
-            let losses = st.step(k)?;
-            steps_run += 1;
-            for (what, v) in [
-                ("the discriminator's loss", losses.d.unwrap_or(0.0)),
-                ("the generator's loss", losses.g),
-            ] {
-                if !v.is_finite() {
-                    return Err(TrainError::NonFinite {
-                        stage: st.name.clone(),
-                        step: k + 1,
-                        what: format!("{what} (random start {cand})"),
-                    });
-                }
-            }
-            if 5 * (k + 1) > 4 * n1 {
-                // Random starts are compared by the discriminator's value at
-                // its best response; a stage without a discriminator
-                // (adversarial = 0, the supervised baseline) by its
-                // generator's loss, the L1 term on real pairs.
-                tail.push(match losses.d {
-                    Some(d) => -d,
-                    None => losses.g,
-                });
-            }
-            observer.step(
-                &st.name,
-                k + 1,
-                scfg.steps,
-                c.step0 + k + 1,
-                c.total,
-                &losses,
-            );
-            secs_c += t_step.elapsed().as_secs_f64();
-            if (k + 1) % st.cfg.metrics_every == 0 || k + 1 == n1 {
-                let mut v = st.evaluate(Some(k + 1))?;
-                if let Some(dl) = losses.d {
-                    v.insert("d_loss".into(), dl);
-                }
-                v.insert("g_loss".into(), losses.g);
-                v.insert("start".into(), cand as f64);
-                crow.push(Row {
-                    stage: st.name.clone(),
-                    stage_step: k + 1,
-                    step: c.step0 + k + 1,
-                    secs: c.secs.1 + c.secs.0.elapsed().as_secs_f64(),
-                    step_secs: Some(secs_c),
-                    values: v,
-                });
-            }
+        let mut trial = Trial::new(cand, scfg.select_after, step0);
+        let si = st.si;
+        if exec.run_trial(st, si, &mut trial)? != Flow::Done {
+            return Ok(None);
         }
-        step_secs += secs_c;
-        let value = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
+        step_secs += trial.step_secs;
+        let value = trial.value();
         values.push(value);
         if best.as_ref().is_none_or(|b| value < b.0) {
-            best = Some((
-                value,
-                st.snapshot(),
-                Chosen {
-                    rows: crow,
-                    steps_run: 0,
-                    step_secs: 0.0,
-                },
-            ));
+            best = Some((value, st.snapshot(), trial));
             best_players = None;
             current_is_best = true;
         }
@@ -586,9 +505,9 @@ fn choose_start(
             last.values.insert(format!("start{i}_value"), *v);
         }
     }
-    chosen.steps_run = steps_run;
     chosen.step_secs = step_secs;
-    Ok(chosen)
+    exec.step = step0 + scfg.select_after;
+    Ok(Some(chosen))
 }
 
 /// The learner's children of the first `n` real parents of `real` (levels
@@ -941,22 +860,14 @@ pub fn train(
                 drop(stage);
                 return stopped(exec, &learner, t0);
             }
-            let chosen = choose_start(
-                &Choice {
-                    stage_seed,
-                    step0: exec.step,
-                    secs: (&t0, secs0),
-                    total,
-                },
-                &mut stage,
-                &mut *exec.observer,
-            )?;
+            let Some(chosen) = choose_start(&mut exec, &mut stage, stage_seed)? else {
+                drop(stage);
+                return stopped(exec, &learner, t0);
+            };
             for mut row in chosen.rows {
                 row.secs = exec.elapsed();
                 exec.log(row)?;
             }
-            exec.step += scfg.select_after;
-            exec.steps_run += chosen.steps_run;
             step_secs += chosen.step_secs;
             start_step = scfg.select_after;
         }
