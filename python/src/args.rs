@@ -14,7 +14,7 @@ use pyo3::types::{PyBool, PyInt};
 use crate::errors;
 
 /// A Python integer argument before its range is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Int {
     /// An integer that fits in `i128`.
     Value(i128),
@@ -112,4 +112,17 @@ pub fn seed(name: &str, v: Int) -> PyResult<u64> {
 /// As [`int_in`].
 pub fn threads(v: Option<Int>) -> PyResult<Option<usize>> {
     v.map(|t| usize_in("threads", t, 0, usize::MAX)).transpose()
+}
+
+/// A count that must be `>= 1` whose `0` is left to the library, so that it
+/// gets the command line's message (`--n must be at least 1`): `0` passes
+/// through, anything else below 1 (or a bool) is refused as [`int_in`] does.
+///
+/// # Errors
+/// As [`int_in`].
+pub fn count_cli_zero(name: &str, v: Int, max: u64) -> PyResult<u64> {
+    match v {
+        Int::Value(0) => Ok(0),
+        other => int_in(name, other, 1, max),
+    }
 }

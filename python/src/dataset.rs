@@ -133,7 +133,7 @@ pub fn write_dataset<'py>(
     classes: Int,
     domains: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let n = args::int_in("n", n, 1, u64::MAX)?;
+    let n = args::count_cli_zero("n", n, u64::MAX)?;
     let seed = args::seed("seed", seed)?;
     let chunk = args::usize_in("chunk", chunk, 1, usize::MAX)?;
     let threads = args::threads(threads)?;

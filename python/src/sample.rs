@@ -384,7 +384,7 @@ pub fn sample<'py>(
     classes: Int,
     domains: Int,
 ) -> PyResult<Bound<'py, PySamples>> {
-    let n = args::int_in("n", n, 1, u64::MAX)?;
+    let n = args::count_cli_zero("n", n, u64::MAX)?;
     let seed = args::seed("seed", seed)?;
     let threads = args::threads(threads)?;
     let shard = parse_shard(shard)?;

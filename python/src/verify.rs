@@ -48,10 +48,7 @@ pub fn verify<'py>(
     threads: Option<Int>,
 ) -> PyResult<Bound<'py, PyList>> {
     // `samples = 0` keeps the command line's message (below).
-    let samples = match samples {
-        Int::Value(0) => 0,
-        other => args::usize_in("samples", other, 1, MAX_SAMPLES)?,
-    };
+    let samples = args::count_cli_zero("samples", samples, MAX_SAMPLES as u64)? as usize;
     let seed = args::seed("seed", seed)?;
     let threads = args::threads(threads)?;
     let wanted: Vec<String> = match claims.filter(|c| !c.is_none()) {
