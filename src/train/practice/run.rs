@@ -866,7 +866,7 @@ pub fn train_practice_plain(
             rule: "a plain set of arrays has no manifest to give its model: set `model = \"tiny\"` (a preset: tiny, small, paper) or a [model] table shaped as its arrays".into(),
         });
     };
-    // Only its shapes matter: see `Heldout::standin`.
+    // Only its shapes matter: see `Scoring::Heldout`.
     let mut shapes = model.clone();
     shapes.calibration_samples = 256;
     let standin = Params::generate(&shapes, cfg.practice.seed)?;
@@ -887,6 +887,19 @@ enum Scoring<'a> {
     /// the shapes and decode the atoms for coverage, which is then dropped;
     /// patch and pyramid SWD, MS-SSIM and moment gaps read the shapes alone.
     Heldout(&'a Params),
+}
+
+/// The real sets a run's metrics compare with, once the data are split.
+enum Against<'a> {
+    /// Fresh samples of the dataset's truths.
+    Truth(&'a Truths),
+    /// The halves of a plain set's held-out split.
+    Heldout {
+        /// The first half (at most `reference` samples).
+        reference: Vec<Array4<f64>>,
+        /// The second half (at most `eval` samples): the floor set.
+        floor: Vec<Array4<f64>>,
+    },
 }
 
 /// The real samples of a run, as `data.json` records them.
@@ -919,11 +932,17 @@ pub const DATA_JSON: &str = "data.json";
 /// CRC-32 of the values of `x` (little-endian float64, level by level).
 fn checksum(x: &[Array4<f64>]) -> u32 {
     let mut h = crc32fast::Hasher::new();
+    let mut buf = Vec::with_capacity(1 << 16);
     for a in x {
         for v in a {
-            h.update(&v.to_le_bytes());
+            buf.extend_from_slice(&v.to_le_bytes());
+            if buf.len() >= 1 << 16 {
+                h.update(&buf);
+                buf.clear();
+            }
         }
     }
+    h.update(&buf);
     h.finalize()
 }
 
@@ -1010,8 +1029,8 @@ fn train_run(
     let n_data = data[0].shape()[0];
     let crc32 = truths.is_none().then(|| checksum(data));
     // A plain set: the first `n_train` samples train, the last `h` score.
-    let (train_x, heldout) = match truths {
-        Some(_) => (None, None),
+    let (train_x, against) = match truths {
+        Some(t) => (None, Against::Truth(t)),
         None => {
             let h = cfg
                 .heldout
@@ -1030,7 +1049,10 @@ fn train_run(
             let half = h / 2;
             let reference = head(&held, half.min(cfg.reference));
             let floor = head(&tail(&held, half), cfg.eval);
-            (Some(head(data, n_train)), Some((reference, floor)))
+            (
+                Some(head(data, n_train)),
+                Against::Heldout { reference, floor },
+            )
         }
     };
     let data: &[Array4<f64>] = train_x.as_deref().unwrap_or(data);
@@ -1093,9 +1115,9 @@ fn train_run(
             None => bad(rule),
         });
     }
-    let (n_reference, n_eval) = match &heldout {
-        Some((r, f)) => (r[0].shape()[0], f[0].shape()[0]),
-        None => (cfg.reference, cfg.eval),
+    let (n_reference, n_eval) = match &against {
+        Against::Heldout { reference, floor } => (reference[0].shape()[0], floor[0].shape()[0]),
+        Against::Truth(_) => (cfg.reference, cfg.eval),
     };
     let split = DataSplit {
         description: what.to_string(),
@@ -1150,8 +1172,8 @@ fn train_run(
         )?;
     }
     let seed = cfg.practice.seed;
-    let (reference, fresh) = match (truths, &heldout) {
-        (Some(truths), _) => {
+    let (reference, fresh) = match &against {
+        Against::Truth(truths) => {
             // A CycleGAN's samples are its translations into domain B: scored
             // against domain B's truth.
             // Labelled data are a mixture: its fresh sets are mixture samples (atom
@@ -1167,7 +1189,10 @@ fn train_run(
             )?;
             (reference, fresh_sets(&cfg, truths, domain_b)?)
         }
-        (None, Some((real, floor))) => {
+        Against::Heldout {
+            reference: real,
+            floor,
+        } => {
             let reference = Reference::new(real, floor, shapes, &ScoreOptions::default(), seed)?;
             // pix2pix and StackGAN's `sr{l}` on held-out real pairs.
             let fresh = match method {
@@ -1179,7 +1204,6 @@ fn train_run(
             };
             (reference, fresh)
         }
-        (None, None) => unreachable!("a plain set has its held-out split"),
     };
     let train = tensors(data, &game);
     let labels_t = labels.as_ref().map(|y| {
@@ -1264,12 +1288,14 @@ fn train_run(
         drop_coverage(&mut score);
     }
     values.extend(own);
-    match (truths, &heldout) {
-        (Some(truths), _) => values.extend(final_pair_swd(&cfg, truths, &fake)?),
-        (None, Some((real, floor))) => {
+    match &against {
+        Against::Truth(truths) => values.extend(final_pair_swd(&cfg, truths, &fake)?),
+        Against::Heldout {
+            reference: real,
+            floor,
+        } => {
             values.extend(pair_swd_values(&fake, real, floor, model.patch, seed));
         }
-        (None, None) => {}
     }
     if method == Method::Cgan
         && let Some(truths) = truths
@@ -1307,10 +1333,9 @@ fn train_run(
     }
     .map_err(|e| TrainError::Plot(e.to_string()))?;
     write_bytes(&run.file("score.json"), json.as_bytes())?;
-    let real = match (truth, &heldout) {
-        (Some(truth), _) => fresh_real(truth, mix(seed, 0x4EF, 2, 0), 64, false),
-        (None, Some((real, _))) => head(real, 64),
-        (None, None) => Vec::new(),
+    let real = match &against {
+        Against::Truth(t) => fresh_real(&t.main, mix(seed, 0x4EF, 2, 0), 64, false),
+        Against::Heldout { reference, .. } => head(reference, 64),
     };
     fn first64(x: &[Array4<f64>]) -> Vec<ndarray::ArrayView4<'_, f64>> {
         x.iter()
