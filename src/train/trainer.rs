@@ -623,20 +623,15 @@ fn real_data(
     Ok((truth, samples, data_words))
 }
 
-/// Trains (or resumes) according to `cfg` in `opts.out`.
+/// The config a run trains with, and its tensor kind: validated, its
+/// thread count fixed (the config's, else the model's default; recorded in
+/// the run's `config.toml` so a resume reuses it) and set, the process's
+/// OpenMP wait policy and the output kernel checked.
 ///
 /// # Errors
-/// [`TrainError`] for invalid configs, I/O failures, a run that cannot be
-/// resumed, or a non-finite loss or parameter (the last checkpoint is kept).
-pub fn train(
-    cfg: &TrainConfig,
-    opts: &TrainOptions,
-    progress: Progress<'_>,
-) -> Result<TrainOutcome, TrainError> {
-    let t0 = Instant::now();
+/// [`TrainError::InvalidConfig`] naming the field.
+fn settled(cfg: &TrainConfig) -> Result<(TrainConfig, Kind), TrainError> {
     let mut cfg = cfg.clone().validated()?;
-    // Threads: the config's, else the model's default; recorded in the run's
-    // config.toml (written below for a new run) so a resume reuses them.
     let threads = cfg.cpu.threads_for(&cfg.model);
     cfg.cpu.threads = Some(threads);
     if crate::threads::WaitPolicy::from_env() != Ok(cfg.cpu.wait) {
@@ -660,6 +655,126 @@ pub fn train(
         Precision::F32 => Kind::Float,
         Precision::F64 => Kind::Double,
     };
+    Ok((cfg, kind))
+}
+
+/// The learner (its random start, or the checkpoint's with its exact `t`)
+/// and the rows so far: those the resumed position keeps, or none after
+/// the new run's files (`config.toml`, the truth, empty metrics) are written.
+///
+/// # Errors
+/// Reading the checkpoint or writing the run's files failed.
+fn learner_and_rows(
+    cfg: &TrainConfig,
+    saved: Option<&Saved>,
+    run: &RunDir,
+    truth: Option<&Params>,
+    kind: Kind,
+    device: Device,
+) -> Result<(Generator, Vec<Row>), TrainError> {
+    let learner_params = match saved {
+        Some(s) => saved_learner(s, &cfg.model, run)?,
+        None => init_learner(cfg),
+    };
+    let mut learner = Generator::from_params(&learner_params, kind, device);
+    if let Some(s) = saved {
+        restore(&mut learner.t, s.tensors.get("learner.t"), "learner.t", run)?;
+    }
+    trainable(&learner);
+    let rows: Vec<Row> = match saved {
+        Some(s) => {
+            let names: Vec<String> = StageKind::all(cfg.model.levels)
+                .iter()
+                .map(|k| k.name())
+                .collect();
+            run.resume_rows(&names, (s.stage_index, s.stage_step))?
+        }
+        None => {
+            run.start_new(&cfg.to_toml(), truth, cfg.seed)?;
+            Vec::new()
+        }
+    };
+    Ok((learner, rows))
+}
+
+/// The metrics' evaluator: fixed latents from seeds of `train_seed`, and
+/// its real side, the dataset's held-out split (with a fixed slice of the
+/// training split beside it) or the oracle's truth.
+///
+/// # Errors
+/// libtorch errors.
+fn make_eval(
+    cfg: &TrainConfig,
+    samples: Option<&Samples>,
+    target: Option<&Generator>,
+    kind: Kind,
+    device: Device,
+) -> Result<Eval, TrainError> {
+    let seeds = (
+        mix(cfg.train_seed, 90, 0, 0),
+        mix(cfg.train_seed, 92, 0, 0),
+        mix(cfg.train_seed, 91, 0, 0),
+    );
+    let real_ref = match (samples, target) {
+        (Some(s), t) => RealRef::Heldout {
+            x: s.heldout_images(),
+            cfg: &cfg.model,
+            train: tch::no_grad(|| {
+                s.fixed(cfg.eval_batch.min(s.n_heldout() / 2).max(1), seeds.0)
+                    .iter()
+                    .map(array4)
+                    .collect::<Result<Vec<_>, _>>()
+            })?,
+            truth: t,
+        },
+        (None, Some(t)) => RealRef::Oracle(t),
+        (None, None) => unreachable!("the oracle has a truth"),
+    };
+    Eval::new(
+        real_ref,
+        cfg.eval_batch,
+        cfg.final_eval,
+        seeds,
+        kind,
+        device,
+    )
+}
+
+/// Writes `data.json`: where the run's real samples came from.
+///
+/// # Errors
+/// Writing failed.
+fn write_data_json(
+    run: &RunDir,
+    cfg: &TrainConfig,
+    samples: Option<&Samples>,
+    has_truth: bool,
+    words: &str,
+) -> Result<(), TrainError> {
+    let json = serde_json::json!({
+        "data": match cfg.data { DataMode::Dataset => "dataset", DataMode::Oracle => "oracle" },
+        "description": words,
+        "n_train": samples.map(Samples::n_train),
+        "n_heldout": samples.map(Samples::n_heldout),
+        "truth": has_truth,
+        "shuffle_pairs": cfg.debug.shuffle_pairs,
+    });
+    write_bytes(&run.file("data.json"), format!("{json:#}\n").as_bytes())?;
+    Ok(())
+}
+
+/// Trains (or resumes) according to `cfg` in `opts.out`.
+///
+/// # Errors
+/// [`TrainError`] for invalid configs, I/O failures, a run that cannot be
+/// resumed, or a non-finite loss or parameter (the last checkpoint is kept).
+pub fn train(
+    cfg: &TrainConfig,
+    opts: &TrainOptions,
+    progress: Progress<'_>,
+) -> Result<TrainOutcome, TrainError> {
+    let t0 = Instant::now();
+    let (cfg, kind) = settled(cfg)?;
     let device = opts.device;
     let run = RunDir::create(&opts.out)?;
     // Learner and position: a resume checks first that it continues the
@@ -693,33 +808,8 @@ pub fn train(
         (None, None) => unreachable!("the oracle has a truth"),
     };
 
-    let learner_params = match &saved {
-        Some(s) => saved_learner(s, &cfg.model, &run)?,
-        None => init_learner(&cfg),
-    };
-    let mut learner = Generator::from_params(&learner_params, kind, device);
-    if let Some(s) = &saved {
-        restore(
-            &mut learner.t,
-            s.tensors.get("learner.t"),
-            "learner.t",
-            &run,
-        )?;
-    }
-    trainable(&learner);
-    let rows: Vec<Row> = match &saved {
-        Some(s) => {
-            let names: Vec<String> = StageKind::all(cfg.model.levels)
-                .iter()
-                .map(|k| k.name())
-                .collect();
-            run.resume_rows(&names, (s.stage_index, s.stage_step))?
-        }
-        None => {
-            run.start_new(&cfg.to_toml(), truth.as_ref(), cfg.seed)?;
-            Vec::new()
-        }
-    };
+    let (mut learner, rows) =
+        learner_and_rows(&cfg, saved.as_ref(), &run, truth.as_ref(), kind, device)?;
 
     let orthonormal = cfg.model.dictionary == crate::model::Dictionary::Orthonormal;
     let mut ctx = Ctx {
@@ -733,49 +823,14 @@ pub fn train(
         device,
         orthonormal,
     };
-    let seeds = (
-        mix(cfg.train_seed, 90, 0, 0),
-        mix(cfg.train_seed, 92, 0, 0),
-        mix(cfg.train_seed, 91, 0, 0),
-    );
-    let real_ref = match (&samples, &target) {
-        (Some(s), t) => RealRef::Heldout {
-            x: s.heldout_images(),
-            cfg: &cfg.model,
-            train: tch::no_grad(|| {
-                s.fixed(cfg.eval_batch.min(s.n_heldout() / 2).max(1), seeds.0)
-                    .iter()
-                    .map(array4)
-                    .collect::<Result<Vec<_>, _>>()
-            })?,
-            truth: t.as_ref(),
-        },
-        (None, Some(t)) => RealRef::Oracle(t),
-        (None, None) => unreachable!("the oracle has a truth"),
-    };
-    let eval = Eval::new(
-        real_ref,
-        cfg.eval_batch,
-        cfg.final_eval,
-        seeds,
-        kind,
-        device,
-    )?;
+    let eval = make_eval(&cfg, samples.as_ref(), target.as_ref(), kind, device)?;
     if let Some(s) = &saved
         && let Some(d) = &samples
     {
         d.set_cursor(s.data_cursor);
     }
     if saved.is_none() {
-        let json = serde_json::json!({
-            "data": match cfg.data { DataMode::Dataset => "dataset", DataMode::Oracle => "oracle" },
-            "description": data_words,
-            "n_train": samples.as_ref().map(Samples::n_train),
-            "n_heldout": samples.as_ref().map(Samples::n_heldout),
-            "truth": truth.is_some(),
-            "shuffle_pairs": cfg.debug.shuffle_pairs,
-        });
-        write_bytes(&run.file("data.json"), format!("{json:#}\n").as_bytes())?;
+        write_data_json(&run, &cfg, samples.as_ref(), truth.is_some(), &data_words)?;
     }
     let stages = StageKind::all(cfg.model.levels);
     let total = total_steps(&cfg);
@@ -808,79 +863,138 @@ pub fn train(
         exec.log(row)?;
     }
 
+    let shared = Shared {
+        cfg: &cfg,
+        eval: &eval,
+        truth: truth.as_ref(),
+        samples: samples.as_ref(),
+        run: &run,
+    };
     for (si, &kind_s) in stages.iter().enumerate() {
-        let scfg = stage_cfg(&cfg, kind_s);
-        let name = kind_s.name();
-        let (start_step, fresh) = match &saved {
+        let at = match &saved {
             Some(s) if si < s.stage_index => continue,
-            Some(s) if si == s.stage_index && s.stage_step > 0 => (s.stage_step, false),
-            _ => (0, true),
+            Some(s) if si == s.stage_index && s.stage_step > 0 => Some(s),
+            _ => None,
         };
-        let stage_seed = mix(cfg.train_seed, 10 + si as u64, 0, 0);
-        let mut disc = start_stage(kind_s, &cfg, scfg, &ctx, &mut learner, stage_seed, fresh)?;
-        let (opt_d, opt_g) = optimisers(kind_s, scfg, &mut learner, &mut disc);
-        let level = kind_s.level();
-        // The discriminator's filters are reported only when it has and trains them.
-        let observed = level.filter(|_| scfg.adversarial > 0.0 && disc.filters().is_some());
-        let mut stage = TheoryStage {
-            name: name.clone(),
-            kind: kind_s,
-            si,
-            cfg: &cfg,
-            scfg,
-            ctx: &mut ctx,
-            learner: &mut learner,
-            disc,
-            opt_d,
-            opt_g,
-            eval: &eval,
-            truth: truth.as_ref(),
-            samples: samples.as_ref(),
-            run: &run,
-            observed,
-        };
-        if let Some(s) = saved
-            .as_ref()
-            .filter(|s| s.stage_index == si && s.stage_step > 0)
+        if one_stage(&mut exec, &shared, &mut ctx, &mut learner, (si, kind_s), at)? == Flow::Stopped
         {
-            restore_stage(s, &mut stage.disc, &mut stage.opt_d, &mut stage.opt_g, &run)?;
-        }
-        if fresh {
-            let values = stage.evaluate(None)?;
-            let row = exec.row(&name, 0, None, values);
-            exec.log(row)?;
-            stage.alignment(0, "-start")?;
-        }
-        let mut step_secs = 0.0;
-        let mut start_step = start_step;
-        if fresh && scfg.candidates > 1 {
-            if exec.would_stop(scfg.select_after) {
-                // The choice between starts is atomic: a run stopped inside it
-                // resumes the stage from its start.
-                drop(stage);
-                return stopped(exec, &learner, t0);
-            }
-            let Some(chosen) = choose_start(&mut exec, &mut stage, stage_seed)? else {
-                drop(stage);
-                return stopped(exec, &learner, t0);
-            };
-            for mut row in chosen.rows {
-                row.secs = exec.elapsed();
-                exec.log(row)?;
-            }
-            step_secs += chosen.step_secs;
-            start_step = scfg.select_after;
-        }
-        if exec.run_stage(&mut stage, si, start_step, step_secs)? == Flow::Stopped {
-            drop(stage);
             return stopped(exec, &learner, t0);
         }
-        stage.alignment(scfg.steps, "")?;
-        let src = run.file("checkpoint/learner.safetensors");
-        let dst = run.file(&format!("checkpoint/stage-{name}.safetensors"));
-        std::fs::copy(&src, &dst).map_err(os(&dst))?;
     }
-    let values = eval.evaluate_final(truth.as_ref(), &learner, kind, device)?;
+    finish(exec, &shared, &ctx, &learner, t0, data_words)
+}
+
+/// What every stage of a run reads.
+struct Shared<'a> {
+    cfg: &'a TrainConfig,
+    eval: &'a Eval,
+    truth: Option<&'a Params>,
+    samples: Option<&'a Samples>,
+    run: &'a RunDir,
+}
+
+/// Runs stage `si` (of kind `kind_s`) through the executor: its
+/// discriminator and optimisers (restored from `resumed`, the checkpoint
+/// inside this stage, if any), its start row and E2 snapshot when it starts
+/// fresh, the choice between random starts, its steps, its end snapshot and
+/// the copy of the learner at its end (`checkpoint/stage-NAME`).
+///
+/// # Errors
+/// The stage's errors.
+fn one_stage(
+    exec: &mut Executor<'_>,
+    sh: &Shared<'_>,
+    ctx: &mut Ctx<'_>,
+    learner: &mut Generator,
+    (si, kind_s): (usize, StageKind),
+    resumed: Option<&Saved>,
+) -> Result<Flow, TrainError> {
+    let cfg = sh.cfg;
+    let scfg = stage_cfg(cfg, kind_s);
+    let name = kind_s.name();
+    let fresh = resumed.is_none();
+    let stage_seed = mix(cfg.train_seed, 10 + si as u64, 0, 0);
+    let mut disc = start_stage(kind_s, cfg, scfg, ctx, learner, stage_seed, fresh)?;
+    let (opt_d, opt_g) = optimisers(kind_s, scfg, learner, &mut disc);
+    let level = kind_s.level();
+    // The discriminator's filters are reported only when it has and trains them.
+    let observed = level.filter(|_| scfg.adversarial > 0.0 && disc.filters().is_some());
+    let mut stage = TheoryStage {
+        name: name.clone(),
+        kind: kind_s,
+        si,
+        cfg,
+        scfg,
+        ctx,
+        learner,
+        disc,
+        opt_d,
+        opt_g,
+        eval: sh.eval,
+        truth: sh.truth,
+        samples: sh.samples,
+        run: sh.run,
+        observed,
+    };
+    if let Some(s) = resumed {
+        restore_stage(
+            s,
+            &mut stage.disc,
+            &mut stage.opt_d,
+            &mut stage.opt_g,
+            sh.run,
+        )?;
+    }
+    if fresh {
+        let values = stage.evaluate(None)?;
+        let row = exec.row(&name, 0, None, values);
+        exec.log(row)?;
+        stage.alignment(0, "-start")?;
+    }
+    let mut step_secs = 0.0;
+    let mut start_step = resumed.map_or(0, |s| s.stage_step);
+    if fresh && scfg.candidates > 1 {
+        if exec.would_stop(scfg.select_after) {
+            // The choice between starts is atomic: a run stopped inside it
+            // resumes the stage from its start.
+            return Ok(Flow::Stopped);
+        }
+        let Some(chosen) = choose_start(exec, &mut stage, stage_seed)? else {
+            return Ok(Flow::Stopped);
+        };
+        for mut row in chosen.rows {
+            row.secs = exec.elapsed();
+            exec.log(row)?;
+        }
+        step_secs += chosen.step_secs;
+        start_step = scfg.select_after;
+    }
+    if exec.run_stage(&mut stage, si, start_step, step_secs)? == Flow::Stopped {
+        return Ok(Flow::Stopped);
+    }
+    stage.alignment(scfg.steps, "")?;
+    let src = sh.run.file("checkpoint/learner.safetensors");
+    let dst = sh.run.file(&format!("checkpoint/stage-{name}.safetensors"));
+    std::fs::copy(&src, &dst).map_err(os(&dst))?;
+    Ok(Flow::Done)
+}
+
+/// The end of a run: the final evaluation (row `final`), the learner file,
+/// the metrics, the figures (with the super-resolution picture of the real
+/// parents' children), and the outcome.
+///
+/// # Errors
+/// The final evaluation's or the writes' errors.
+fn finish(
+    mut exec: Executor<'_>,
+    sh: &Shared<'_>,
+    ctx: &Ctx<'_>,
+    learner: &Generator,
+    t0: Instant,
+    data_words: String,
+) -> Result<TrainOutcome, TrainError> {
+    let (cfg, eval, run) = (sh.cfg, sh.eval, sh.run);
+    let values = eval.evaluate_final(sh.truth, learner, ctx.kind, ctx.device)?;
     let row = exec.row("final", 0, None, values);
     exec.log(row)?;
     let last = exec.last();
@@ -894,10 +1008,10 @@ pub fn train(
         dtype(cfg.precision),
     )?;
     run.write_rows(&rows)?;
-    let fake = eval.fake_images(&learner)?;
+    let fake = eval.fake_images(learner)?;
     let fv: Vec<_> = fake.iter().map(|a| a.view()).collect();
     let rv: Vec<_> = eval.real_images().iter().map(|a| a.view()).collect();
-    let children = learner_children(&learner, eval.real_images(), 8, &ctx)?;
+    let children = learner_children(learner, eval.real_images(), 8, ctx)?;
     let cv: Vec<_> = children.iter().map(|a| a.view()).collect();
     crate::plot::run_figures_with(&run.path, &rv, &fv, Some(&cv), || {
         crate::plot::training_plots(&run.path, &rows)
