@@ -263,6 +263,21 @@ fn oversized_configs_and_empty_or_huge_requests_are_refused_by_sample() {
         p(&out),
     ]);
     refused(&o, &["--chunk must be at least 1"]);
+    let huge = "100000000000";
+    let o = fsrgan(&[
+        "sample",
+        "--preset",
+        "tiny",
+        "--n",
+        huge,
+        "--chunk",
+        huge,
+        "--out",
+        p(&out),
+    ]);
+    refused(&o, &["--chunk 100000000000", "or less"]);
+    // A chunk is never larger than the dataset: that chunk of 5 samples is 5.
+    let d5 = dir.path().join("d5");
     let o = fsrgan(&[
         "sample",
         "--preset",
@@ -270,11 +285,11 @@ fn oversized_configs_and_empty_or_huge_requests_are_refused_by_sample() {
         "--n",
         "5",
         "--chunk",
-        "100000000000",
+        huge,
         "--out",
-        p(&out),
+        p(&d5),
     ]);
-    refused(&o, &["--chunk 100000000000", "or less"]);
+    assert!(o.status.success(), "{}", stderr(&o));
     assert!(!out.exists(), "a refused request writes nothing");
     // The good neighbours: shard 1/2 of one sample holds sample 0..1.
     let o = fsrgan(&[

@@ -105,7 +105,7 @@ def test_good_integer_arguments_still_work():
     [
         (lambda d: fsrgan.write_dataset(d, "tiny", n=5, chunk=-1), "`chunk` must be an integer >= 1, got -1"),
         (lambda d: fsrgan.write_dataset(d, "tiny", n=5, chunk=0), "`chunk` must be an integer >= 1, got 0"),
-        (lambda d: fsrgan.write_dataset(d, "tiny", n=5, chunk=10**11), "--chunk 100000000000"),
+        (lambda d: fsrgan.write_dataset(d, "tiny", n=10**11, chunk=10**11), "--chunk 100000000000"),
         (lambda d: fsrgan.write_dataset(d, "tiny", n=5, classes=True), "`classes` must be an integer >= 1, got True"),
         (lambda d: fsrgan.write_dataset(d, "tiny", n=1, shard=(0, 2)), "holds no sample"),
         (lambda d: fsrgan.write_dataset(d, fsrgan.Params("tiny", 3), n=5, seed=4), "drawn with seed 3, but seed=4"),

@@ -106,7 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Every size is checked before the (possibly long) calibration.
     let (start, end) = dataset::sample_range(opts.n, opts.shard)?;
     dataset::kind_samples_bytes(&config, end - start, opts.hidden, kind)?;
-    dataset::check_chunk(&config, opts.chunk, opts.hidden, kind)?;
+    dataset::check_chunk(&config, opts.chunk, end - start, opts.hidden, kind)?;
     let out = args.out.clone();
     let grid = args.grid.clone();
     let threads = args.threads;

@@ -252,7 +252,7 @@ pub fn write_truth(
     let params = truth.first();
     let cfg = &params.config;
     kind_samples_bytes(cfg, end - start, opts.hidden, kind)?;
-    check_chunk(cfg, opts.chunk, opts.hidden, kind)?;
+    check_chunk(cfg, opts.chunk, end - start, opts.hidden, kind)?;
     let count =
         usize::try_from(end - start).map_err(|_| IoError::Invalid("too many samples".into()))?;
     let specs = kind_array_specs(cfg, count, opts.hidden, kind);
@@ -412,13 +412,20 @@ pub fn sample_range(n: u64, shard: Option<Shard>) -> Result<(u64, u64), IoError>
 /// [`CHUNKS_IN_FLIGHT`] of them are in memory at once.
 pub const MAX_CHUNK_BYTES: u64 = 1 << 30;
 
-/// Checks `chunk` (samples per chunk of [`write`](fn@write)): at least 1,
-/// and at most [`MAX_CHUNK_BYTES`] bytes of float32 arrays per chunk.
+/// Checks `chunk` (samples per chunk of [`write`](fn@write)) for a dataset
+/// of `count` samples: at least 1, and a chunk as held (`min(chunk,
+/// count)` samples) at most [`MAX_CHUNK_BYTES`] bytes of float32 arrays.
 ///
 /// # Errors
 /// [`IoError::Invalid`] naming `--chunk`, its bound for this config and
 /// what to change.
-pub fn check_chunk(cfg: &Config, chunk: usize, hidden: bool, kind: Kind) -> Result<(), IoError> {
+pub fn check_chunk(
+    cfg: &Config,
+    chunk: usize,
+    count: u64,
+    hidden: bool,
+    kind: Kind,
+) -> Result<(), IoError> {
     if chunk == 0 {
         return Err(IoError::Invalid(
             "--chunk must be at least 1 (samples per chunk)".into(),
@@ -426,7 +433,7 @@ pub fn check_chunk(cfg: &Config, chunk: usize, hidden: bool, kind: Kind) -> Resu
     }
     let per_sample = kind_samples_bytes(cfg, 1, hidden, kind)?.max(1);
     let most = (MAX_CHUNK_BYTES / per_sample).max(1);
-    if chunk as u64 > most {
+    if (chunk as u64).min(count) > most {
         return Err(IoError::Invalid(format!(
             "--chunk {chunk}: a chunk of {chunk} samples of {per_sample} bytes exceeds {MAX_CHUNK_BYTES} bytes (3 chunks are held at once); use --chunk {most} or less"
         )));
