@@ -4,8 +4,9 @@
 //! checkpoint — and [`Executor::run_stage`] owns the loop around it: step
 //! timing, the NaN stop, metric rows every `metrics_every` steps and at the
 //! stage's end, checkpoints every `checkpoint_every` steps and at the end,
-//! the simulated kill (`debug.stop_after_steps`), the wall-time budget, and
-//! the observers (progress bar, metric files).
+//! the simulated kill (`debug.stop_after_steps`, no checkpoint), the
+//! wall-time and step budgets (a checkpoint where they stop), and the
+//! observers (progress bar, metric files).
 //!
 //! Both tracks use it: the theory track (`train::trainer`, stages `dict1`,
 //! `level1`, `superres{l}`) and the practice track (`train::practice`,
@@ -91,8 +92,8 @@ pub enum Flow {
     Done,
     /// `debug.stop_after_steps` was reached (the checkpoint holds the state).
     Stopped,
-    /// The wall-time budget was spent (a checkpoint was written).
-    OutOfTime,
+    /// The wall-time or step budget was spent (a checkpoint was written).
+    Budget,
 }
 
 /// The loop's state across stages: the run directory, the rows, the
@@ -116,6 +117,9 @@ pub struct Executor<'a> {
     pub stop_after: Option<usize>,
     /// Stop (with a checkpoint) once this invocation has run this long (s).
     pub budget_secs: Option<f64>,
+    /// Stop (with a checkpoint, like the seconds budget) once this many
+    /// steps are done in total (the practice track's `max_steps`).
+    pub budget_steps: Option<usize>,
     /// Wall-clock seconds of earlier invocations (resume).
     pub secs0: f64,
     /// Start of this invocation.
@@ -233,6 +237,7 @@ impl Executor<'_> {
             if self
                 .budget_secs
                 .is_some_and(|b| self.t0.elapsed().as_secs_f64() >= b)
+                || self.budget_steps.is_some_and(|n| self.step >= n)
             {
                 if trial.is_none() {
                     stage.checkpoint(Position {
@@ -242,7 +247,7 @@ impl Executor<'_> {
                     })?;
                 }
                 self.run.write_rows(&self.rows)?;
-                return Ok(Flow::OutOfTime);
+                return Ok(Flow::Budget);
             }
             let t_step = Instant::now();
             let losses = stage.step(k)?;

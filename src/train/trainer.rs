@@ -847,6 +847,7 @@ pub fn train(
         checkpoint_every: cfg.checkpoint_every,
         stop_after: cfg.debug.stop_after_steps,
         budget_secs: None,
+        budget_steps: None,
         secs0,
         t0,
         observer: &mut progress,
