@@ -22,7 +22,7 @@ use tch::{Kind, Tensor};
 
 use super::TrainError;
 use super::closed::Closed;
-use super::config::{Condition, Init, Loss, StageConfig, Update};
+use super::config::{Condition, Init, Loss, StageConfig, TrainConfig, Update};
 use super::data::Samples;
 use super::disc::{Degree4, Moments, Pair, normalize_rows};
 use super::generator::{Generator, decode, latents, orthonormalize_rows};
@@ -64,6 +64,15 @@ impl StageKind {
             StageKind::Dictionary(l) | StageKind::Superres(l) => Some(l),
             StageKind::Level1 => None,
         }
+    }
+}
+
+/// The settings of a stage kind: `[dictionary]`, `[level1]` or `[superres]`.
+pub fn stage_cfg(cfg: &TrainConfig, kind: StageKind) -> &StageConfig {
+    match kind {
+        StageKind::Dictionary(_) => &cfg.dictionary,
+        StageKind::Level1 => &cfg.level1,
+        StageKind::Superres(_) => &cfg.superres,
     }
 }
 

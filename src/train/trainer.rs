@@ -28,7 +28,7 @@ use super::generator::{Generator, array2, array4};
 use super::optim::Optim;
 use super::stage::{
     Ctx, Disc, Draw, Source, StageKind, StepArgs, StepLosses, fake_inputs, g_params, gan_step,
-    real_inputs,
+    real_inputs, stage_cfg,
 };
 use super::warm::start_stage;
 use crate::io::atomic::write_bytes;
@@ -90,15 +90,6 @@ fn stopped(
         stopped_early: true,
         data: String::new(),
     })
-}
-
-/// The settings of a stage kind.
-pub fn stage_cfg(cfg: &TrainConfig, kind: StageKind) -> &StageConfig {
-    match kind {
-        StageKind::Dictionary(_) => &cfg.dictionary,
-        StageKind::Level1 => &cfg.level1,
-        StageKind::Superres(_) => &cfg.superres,
-    }
 }
 
 fn rate(s: &StageConfig, base: f64, step: usize) -> f64 {

@@ -164,7 +164,7 @@ fn closed_disc(
 ) -> Closed {
     let chunk = cfg.batch.clamp(1, 8192);
     let chunks = real_chunks(kind, ctx, learner, cfg.real_samples, seed, chunk);
-    let inverse_variance = super::trainer::stage_cfg(cfg, kind).inverse_variance;
+    let inverse_variance = super::stage::stage_cfg(cfg, kind).inverse_variance;
     Closed::from_real(
         family(kind, cfg),
         cfg.model.patch,
