@@ -782,103 +782,7 @@ impl TrainConfig {
             ("level1", &self.level1),
             ("superres", &self.superres),
         ] {
-            let f = |x: &str| format!("{name}.{x}");
-            if s.n_d == 0 {
-                return Err(bad(&f("n_d"), "must be at least 1".into()));
-            }
-            if s.candidates == 0 {
-                return Err(bad(&f("candidates"), "must be at least 1".into()));
-            }
-            if s.candidates > 1 && !(1..=s.steps).contains(&s.select_after) {
-                return Err(bad(
-                    &f("select_after"),
-                    format!(
-                        "with candidates = {} it must be in 1..=steps ({}), got {}",
-                        s.candidates, s.steps, s.select_after
-                    ),
-                ));
-            }
-            if s.candidates > 1 && s.disc == DiscKind::Ascent {
-                return Err(bad(
-                    &f("candidates"),
-                    "the choice between random starts reads the discriminator's value at its best response: it needs disc = \"closed\" or \"witness\"".into(),
-                ));
-            }
-            if s.disc == DiscKind::Witness && name != "superres" {
-                return Err(bad(
-                    &f("disc"),
-                    "\"witness\" is a super-resolution discriminator: set it in [superres] only"
-                        .into(),
-                ));
-            }
-            if s.disc == DiscKind::Witness && s.hidden == 0 {
-                return Err(bad(&f("hidden"), "must be at least 1".into()));
-            }
-            if let Some(b) = s.batch.filter(|&b| b < 2) {
-                return Err(bad(&f("batch"), format!("must be at least 2, got {b}")));
-            }
-            for (field, v) in [("lr_d", s.lr_d), ("lr_g", s.lr_g), ("gamma", s.gamma)] {
-                if !(v.is_finite() && v > 0.0) {
-                    return Err(bad(&f(field), format!("must be finite and > 0, got {v}")));
-                }
-            }
-            for (field, v) in [("adversarial", s.adversarial), ("recon", s.recon)] {
-                if !(v.is_finite() && v >= 0.0) {
-                    return Err(bad(&f(field), format!("must be finite and >= 0, got {v}")));
-                }
-            }
-            if !(s.leak.is_finite() && (0.0..1.0).contains(&s.leak)) {
-                return Err(bad(
-                    &f("leak"),
-                    format!("must be in [0, 1), got {}", s.leak),
-                ));
-            }
-            if name != "superres" && s.leak > 0.0 {
-                return Err(bad(
-                    &f("leak"),
-                    "only the super-resolution stages have a ReLU to train; set it to 0".into(),
-                ));
-            }
-            if name != "superres" && s.recon > 0.0 {
-                return Err(bad(
-                    &f("recon"),
-                    "the L1 term exists only in the super-resolution stages; set it to 0".into(),
-                ));
-            }
-            if s.adversarial <= 0.0 && s.recon <= 0.0 {
-                return Err(bad(
-                    &f("adversarial"),
-                    "the generator needs a loss: adversarial and recon cannot both be 0".into(),
-                ));
-            }
-            for (field, v) in [("beta1", s.beta1), ("beta2", s.beta2)] {
-                if !(0.0..1.0).contains(&v) {
-                    return Err(bad(&f(field), format!("must be in [0, 1), got {v}")));
-                }
-            }
-            if s.disc == DiscKind::Witness && s.loss != Loss::Linear {
-                return Err(bad(
-                    &f("loss"),
-                    "the witness is trained on its linear objective E_real D - E_fake D - gamma E||h||^2 / 2 and the generator on -E_fake D: it needs loss = \"linear\"".into(),
-                ));
-            }
-            if s.disc == DiscKind::Closed {
-                if s.loss != Loss::Linear {
-                    return Err(bad(
-                        &f("loss"),
-                        "the closed-form discriminator is a regularised linear one: it needs loss = \"linear\"".into(),
-                    ));
-                }
-                if s.lr_d > 1.0 {
-                    return Err(bad(
-                        &f("lr_d"),
-                        format!(
-                            "for disc = \"closed\" it is the weight of the new best response (1 = exact), in (0, 1]; got {}",
-                            s.lr_d
-                        ),
-                    ));
-                }
-            }
+            validate_stage(name, s)?;
         }
         super::limits::check_sizes(&self)?;
         if self.superres.recon > 0.0 && self.condition != Condition::Real {
@@ -889,6 +793,115 @@ impl TrainConfig {
         }
         Ok(self)
     }
+}
+
+/// Checks the rules of one stage table `name` (`dictionary`, `level1`,
+/// `superres`), naming the field as `name.field`.
+///
+/// # Errors
+/// [`TrainError::InvalidConfig`].
+fn validate_stage(name: &str, s: &StageConfig) -> Result<(), TrainError> {
+    let bad = |field: &str, rule: String| TrainError::InvalidConfig {
+        field: field.into(),
+        rule,
+    };
+    let f = |x: &str| format!("{name}.{x}");
+    if s.n_d == 0 {
+        return Err(bad(&f("n_d"), "must be at least 1".into()));
+    }
+    if s.candidates == 0 {
+        return Err(bad(&f("candidates"), "must be at least 1".into()));
+    }
+    if s.candidates > 1 && !(1..=s.steps).contains(&s.select_after) {
+        return Err(bad(
+            &f("select_after"),
+            format!(
+                "with candidates = {} it must be in 1..=steps ({}), got {}",
+                s.candidates, s.steps, s.select_after
+            ),
+        ));
+    }
+    if s.candidates > 1 && s.disc == DiscKind::Ascent {
+        return Err(bad(
+                &f("candidates"),
+                "the choice between random starts reads the discriminator's value at its best response: it needs disc = \"closed\" or \"witness\"".into(),
+            ));
+    }
+    if s.disc == DiscKind::Witness && name != "superres" {
+        return Err(bad(
+            &f("disc"),
+            "\"witness\" is a super-resolution discriminator: set it in [superres] only".into(),
+        ));
+    }
+    if s.disc == DiscKind::Witness && s.hidden == 0 {
+        return Err(bad(&f("hidden"), "must be at least 1".into()));
+    }
+    if let Some(b) = s.batch.filter(|&b| b < 2) {
+        return Err(bad(&f("batch"), format!("must be at least 2, got {b}")));
+    }
+    for (field, v) in [("lr_d", s.lr_d), ("lr_g", s.lr_g), ("gamma", s.gamma)] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(bad(&f(field), format!("must be finite and > 0, got {v}")));
+        }
+    }
+    for (field, v) in [("adversarial", s.adversarial), ("recon", s.recon)] {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(bad(&f(field), format!("must be finite and >= 0, got {v}")));
+        }
+    }
+    if !(s.leak.is_finite() && (0.0..1.0).contains(&s.leak)) {
+        return Err(bad(
+            &f("leak"),
+            format!("must be in [0, 1), got {}", s.leak),
+        ));
+    }
+    if name != "superres" && s.leak > 0.0 {
+        return Err(bad(
+            &f("leak"),
+            "only the super-resolution stages have a ReLU to train; set it to 0".into(),
+        ));
+    }
+    if name != "superres" && s.recon > 0.0 {
+        return Err(bad(
+            &f("recon"),
+            "the L1 term exists only in the super-resolution stages; set it to 0".into(),
+        ));
+    }
+    if s.adversarial <= 0.0 && s.recon <= 0.0 {
+        return Err(bad(
+            &f("adversarial"),
+            "the generator needs a loss: adversarial and recon cannot both be 0".into(),
+        ));
+    }
+    for (field, v) in [("beta1", s.beta1), ("beta2", s.beta2)] {
+        if !(0.0..1.0).contains(&v) {
+            return Err(bad(&f(field), format!("must be in [0, 1), got {v}")));
+        }
+    }
+    if s.disc == DiscKind::Witness && s.loss != Loss::Linear {
+        return Err(bad(
+                &f("loss"),
+                "the witness is trained on its linear objective E_real D - E_fake D - gamma E||h||^2 / 2 and the generator on -E_fake D: it needs loss = \"linear\"".into(),
+            ));
+    }
+    if s.disc == DiscKind::Closed {
+        if s.loss != Loss::Linear {
+            return Err(bad(
+                    &f("loss"),
+                    "the closed-form discriminator is a regularised linear one: it needs loss = \"linear\"".into(),
+                ));
+        }
+        if s.lr_d > 1.0 {
+            return Err(bad(
+                &f("lr_d"),
+                format!(
+                    "for disc = \"closed\" it is the weight of the new best response (1 = exact), in (0, 1]; got {}",
+                    s.lr_d
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Merges the keys of `over` into `base`, tables recursively (how a config's
