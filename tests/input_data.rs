@@ -205,7 +205,7 @@ fn model_config_sizes_are_bounded_at_validation() {
             "levels = 1\nchannels = 1\npatch = 2\nn1 = 2\nd0 = 1048576\nm = {m}\nk = 1.0\nkernel = 2\ndictionary = \"unit\"\n"
         ))
     };
-    assert!(128 * 4 * (1usize << 20) > MAX_PARAM_SCALARS);
+    const { assert!(128 * 4 * (1usize << 20) > MAX_PARAM_SCALARS) };
     let e = field(wide(128));
     assert!(
         e.starts_with("m: ") && e.contains(&MAX_PARAM_SCALARS.to_string()),

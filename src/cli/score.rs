@@ -239,6 +239,7 @@ pub(super) enum Role {
     /// `fsrgan score`'s FAKE, checked against the real data.
     Fake,
     /// `fsrgan train --data`, checked against the config's model.
+    #[cfg_attr(not(feature = "torch"), allow(dead_code))]
     Training,
 }
 

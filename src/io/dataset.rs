@@ -950,7 +950,7 @@ impl Dataset {
                 let mut worst = 0.0f64;
                 for (i, (&s, &v)) in got.iter().zip(&values).enumerate() {
                     let d = (s - v).abs();
-                    if !(d <= eps * v.abs() + tiny) {
+                    if d.is_nan() || d > eps * v.abs() + tiny {
                         first.get_or_insert((i, s, v));
                         worst = worst.max(d / v.abs().max(f64::MIN_POSITIVE));
                     }
