@@ -253,25 +253,7 @@ impl Executor<'_> {
             let losses = stage.step(k)?;
             self.step += 1;
             self.steps_run += 1;
-            let tag = trial.as_ref().map_or(String::new(), |t| {
-                format!(" (random start {})", t.candidate)
-            });
-            let nonfinite = |what: &str| TrainError::NonFinite {
-                stage: name.clone(),
-                step: k + 1,
-                what: format!("{what}{tag}"),
-            };
-            for (what, v) in [
-                ("the discriminator's loss", losses.d.unwrap_or(0.0)),
-                ("the generator's loss", losses.g),
-            ] {
-                if !v.is_finite() {
-                    return Err(nonfinite(what));
-                }
-            }
-            if let Some(what) = stage.non_finite() {
-                return Err(nonfinite(what));
-            }
+            check_finite(stage, &name, k, &losses, trial.as_deref())?;
             if let Some(t) = trial.as_deref_mut() {
                 t.record(k, &losses);
             }
@@ -285,25 +267,7 @@ impl Executor<'_> {
                 stage.at_middle(k)?;
             }
             if (k + 1) % self.metrics_every == 0 || end {
-                // A trial's rows are evaluated at `k + 1` (the stage's at
-                // `k`): the witness's floor batches are seeded by it.
-                let at = if trial.is_some() { k + 1 } else { k };
-                let mut values = stage.evaluate(Some(at))?;
-                if let Some(d) = losses.d {
-                    values.insert("d_loss".into(), d);
-                }
-                values.insert("g_loss".into(), losses.g);
-                match trial.as_deref_mut() {
-                    Some(t) => {
-                        values.insert("start".into(), t.candidate as f64);
-                        let row = self.row(&name, k + 1, Some(step_secs), values);
-                        t.rows.push(row);
-                    }
-                    None => {
-                        let row = self.row(&name, k + 1, Some(step_secs), values);
-                        self.log(row)?;
-                    }
-                }
+                self.metric_row(stage, &name, k, &losses, step_secs, trial.as_deref_mut())?;
             }
             if trial.is_none() && ((k + 1) % self.checkpoint_every == 0 || end) {
                 let next = if end {
@@ -333,6 +297,42 @@ impl Executor<'_> {
             })?;
         }
         Ok(Flow::Done)
+    }
+
+    /// The metric row after step `k`: the stage's metrics with the step's
+    /// losses and step seconds, logged (or, in a trial, kept by the trial
+    /// and tagged `start`). A trial's rows are evaluated at `k + 1` (the
+    /// stage's at `k`): the witness's floor batches are seeded by it.
+    ///
+    /// # Errors
+    /// The metrics or the write failed.
+    fn metric_row(
+        &mut self,
+        stage: &mut dyn Stage,
+        name: &str,
+        k: usize,
+        losses: &StepLosses,
+        step_secs: f64,
+        trial: Option<&mut Trial>,
+    ) -> Result<(), TrainError> {
+        let at = if trial.is_some() { k + 1 } else { k };
+        let mut values = stage.evaluate(Some(at))?;
+        if let Some(d) = losses.d {
+            values.insert("d_loss".into(), d);
+        }
+        values.insert("g_loss".into(), losses.g);
+        match trial {
+            Some(t) => {
+                values.insert("start".into(), t.candidate as f64);
+                let row = self.row(name, k + 1, Some(step_secs), values);
+                t.rows.push(row);
+            }
+            None => {
+                let row = self.row(name, k + 1, Some(step_secs), values);
+                self.log(row)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -385,5 +385,40 @@ impl Trial {
     /// The trial's value (smaller is better).
     pub fn value(&self) -> f64 {
         self.tail.iter().sum::<f64>() / self.tail.len().max(1) as f64
+    }
+}
+
+/// The NaN stop: step `k`'s losses and the stage's parameters must be
+/// finite.
+///
+/// # Errors
+/// [`TrainError::NonFinite`] naming the stage, the step, the quantity and,
+/// in a trial, the random start.
+fn check_finite(
+    stage: &mut dyn Stage,
+    name: &str,
+    k: usize,
+    losses: &StepLosses,
+    trial: Option<&Trial>,
+) -> Result<(), TrainError> {
+    let tag = trial.map_or(String::new(), |t| {
+        format!(" (random start {})", t.candidate)
+    });
+    let nonfinite = |what: &str| TrainError::NonFinite {
+        stage: name.to_owned(),
+        step: k + 1,
+        what: format!("{what}{tag}"),
+    };
+    for (what, v) in [
+        ("the discriminator's loss", losses.d.unwrap_or(0.0)),
+        ("the generator's loss", losses.g),
+    ] {
+        if !v.is_finite() {
+            return Err(nonfinite(what));
+        }
+    }
+    match stage.non_finite() {
+        Some(what) => Err(nonfinite(what)),
+        None => Ok(()),
     }
 }

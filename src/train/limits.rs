@@ -61,12 +61,12 @@ fn floats_per_sample(cfg: &TrainConfig) -> f64 {
     (levels + m.d0) as f64
 }
 
-/// Checks every count against its ceiling and, where the machine's memory is
-/// known, against the memory it needs (module doc).
+/// The config's counts of samples as `(field, value, ceiling)`, after the
+/// stage fields (steps, starts, `n_d`, `hidden`) are checked against theirs.
 ///
 /// # Errors
-/// [`TrainError::InvalidConfig`] naming the field, its limit and the reason.
-pub fn check_sizes(cfg: &TrainConfig) -> Result<(), TrainError> {
+/// [`TrainError::InvalidConfig`] for a stage field over its ceiling.
+fn counts(cfg: &TrainConfig) -> Result<Vec<(String, usize, usize)>, TrainError> {
     let stages = [
         ("dictionary", &cfg.dictionary),
         ("level1", &cfg.level1),
@@ -104,6 +104,16 @@ pub fn check_sizes(cfg: &TrainConfig) -> Result<(), TrainError> {
             }
         }
     }
+    Ok(counts)
+}
+
+/// Checks every count against its ceiling and, where the machine's memory is
+/// known, against the memory it needs (module doc).
+///
+/// # Errors
+/// [`TrainError::InvalidConfig`] naming the field, its limit and the reason.
+pub fn check_sizes(cfg: &TrainConfig) -> Result<(), TrainError> {
+    let counts = counts(cfg)?;
     for (field, v, max) in &counts {
         if v > max {
             return Err(bad(
