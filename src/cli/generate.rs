@@ -295,9 +295,10 @@ pub fn open_generator(
                 .with_context(|| format!("reading {}/config.toml", run_dir.display()))?;
             let cfg = PracticeRun::from_toml(&text)
                 .with_context(|| format!("in {}/config.toml", run_dir.display()))?;
-            let truth =
-                crate::io::params::read_params_checked(&run_dir.join("truth.safetensors"), None)
-                    .with_context(|| format!("reading {}/truth.safetensors", run_dir.display()))?;
+            // The generator's shapes: the config's `model` (a run on a plain
+            // set, no truth.safetensors), else its truth's (checksum verified).
+            let model = crate::train::practice::run::data_model(run_dir)
+                .with_context(|| format!("the model of the run {}", run_dir.display()))?;
             use crate::train::practice::Method;
             if cfg.practice.method == Method::Cyclegan {
                 bail!(
@@ -310,17 +311,14 @@ pub fn open_generator(
             } else {
                 1
             };
-            let mut game = crate::train::practice::PracticeGame::new(
-                &cfg.practice,
-                &truth.config,
-                tch::Device::Cpu,
-            )?;
+            let mut game =
+                crate::train::practice::PracticeGame::new(&cfg.practice, &model, tch::Device::Cpu)?;
             game.load(&path)
                 .with_context(|| format!("loading the generator {}", path.display()))?;
             Ok((
                 Box::new(PracticeSource {
                     game: std::sync::Mutex::new(game),
-                    config: truth.config,
+                    config: model,
                     classes,
                 }),
                 rel,

@@ -15,10 +15,11 @@ use super::common::progress_bar;
 use super::train::{Args, device};
 use crate::io::Dataset;
 use crate::threads;
+use crate::train::checkpoint::check_recorded_toml;
 use crate::train::practice::family::{TrainData, Truths};
 use crate::train::practice::run::{
-    PracticeOptions, PracticeOutcome, PracticeRun, check_plain_method, total_steps, total_steps_of,
-    train_practice_plain, train_practice_with,
+    PracticeOptions, PracticeOutcome, PracticeRun, check_plain_method, recorded_config,
+    recorded_run_config, total_steps, total_steps_of, train_practice_plain, train_practice_with,
 };
 
 /// Whether `path` is a dataset directory of `fsrgan sample` (it has a
@@ -58,12 +59,12 @@ fn open_data(dir: &Path) -> anyhow::Result<(Truths, TrainData)> {
 /// Runs a practice-track training: a new run from `text` (the config) or a
 /// resumed one (`args.resume`).
 pub fn run(args: &Args, text: Option<&str>) -> anyhow::Result<ExitCode> {
+    // `--force`: the old run's lock, held from its clearing until the new
+    // run ends.
+    let mut held = None;
     let (mut cfg, out, resume) = match (&args.resume, text) {
         (Some(dir), _) => {
-            let t = std::fs::read_to_string(dir.join("config.toml"))
-                .with_context(|| format!("reading {}/config.toml", dir.display()))?;
-            let cfg = PracticeRun::from_toml(&t)
-                .with_context(|| format!("in {}/config.toml", dir.display()))?;
+            let cfg = resumed_config(dir)?;
             threads::reexec_for_wait_policy(cfg.cpu.wait).map_err(anyhow::Error::msg)?;
             (cfg, dir.clone(), true)
         }
@@ -121,13 +122,43 @@ pub fn run(args: &Args, text: Option<&str>) -> anyhow::Result<ExitCode> {
                     out.display()
                 );
             }
-            std::fs::remove_dir_all(&out)
-                .with_context(|| format!("removing the old run {}", out.display()))?;
+            // The lock first: a run training there is refused, never
+            // cleared; held until this run ends (the same process shares it).
+            held = Some(
+                crate::io::rundir::RunDir::start_over(&out)
+                    .with_context(|| format!("clearing the old run {}", out.display()))?,
+            );
         }
     }
     let n = cfg.cpu.threads_for(&model);
-    threads::with_threads(Some(n), || run_sized(args, &cfg, &out, resume, &data_dir))
-        .context("sizing the thread pools")?
+    let outcome = threads::with_threads(Some(n), || run_sized(args, &cfg, &out, resume, &data_dir))
+        .context("sizing the thread pools")?;
+    drop(held);
+    outcome
+}
+
+/// The config of the practice run `dir` that `--resume` continues: its
+/// `config.toml`, checked first against the config its checkpoint recorded
+/// (an edited, emptied or replaced `config.toml` is refused naming what
+/// differs, before anything else is asked of it).
+fn resumed_config(dir: &Path) -> anyhow::Result<PracticeRun> {
+    let path = dir.join("config.toml");
+    let t =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let recorded = recorded_run_config(dir)?;
+    let cfg = match PracticeRun::from_toml(&t) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            // Not a practice config (a theory one, say): what differs from
+            // the recorded one, when it is a TOML table at all.
+            if let (Some(r), true) = (&recorded, t.parse::<toml::Table>().is_ok()) {
+                check_recorded_toml(Some(r), &t, dir)?;
+            }
+            return Err(e).with_context(|| format!("in {}", path.display()));
+        }
+    };
+    check_recorded_toml(recorded.as_deref(), &recorded_config(&cfg), dir)?;
+    Ok(cfg)
 }
 
 /// A practice run once the pools are sized.

@@ -111,6 +111,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         crate::plot::training_plots(&run.path, &rows)
     }
     .with_context(|| format!("drawing the plots of run {}", dir.display()))?;
+    if practice && let Some(t) = &args.truth {
+        anyhow::bail!(
+            "--truth {}: {} is a practice-track run, whose generator has no dictionary to match with a truth; drop --truth (its metrics are in the report), or score its samples with `fsrgan generate` and `fsrgan score`",
+            t.display(),
+            dir.display()
+        );
+    }
     let out = args.out.unwrap_or_else(|| run.file("report.md"));
     let text = if practice {
         render_practice(&run, &rows, config.as_deref(), &out)?
@@ -240,6 +247,32 @@ fn is_practice(config: &str) -> bool {
         .is_some_and(|t| t == "practice")
 }
 
+/// The held-out split of a practice run on a plain set without a truth
+/// (its `data.json` says `"truth": false`); `None` for a run scored against
+/// a truth, or one whose `data.json` is missing or unreadable.
+#[derive(Debug, Clone, Copy)]
+struct HeldoutSplit {
+    n_train: u64,
+    n_heldout: u64,
+    n_reference: u64,
+    n_floor: u64,
+}
+
+fn practice_split(run: &RunDir) -> Option<HeldoutSplit> {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.file("data.json")).ok()?).ok()?;
+    if v["truth"].as_bool() != Some(false) {
+        return None;
+    }
+    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+    Some(HeldoutSplit {
+        n_train: n("n_train"),
+        n_heldout: n("n_heldout"),
+        n_reference: n("n_reference"),
+        n_floor: n("n_floor"),
+    })
+}
+
 /// The report of a practice-track run: summary, the final sample metrics
 /// against their floors per level, the patch SWD at the end of every phase,
 /// the plots and the config.
@@ -251,9 +284,33 @@ fn render_practice(
 ) -> anyhow::Result<String> {
     let levels = crate::plot::gap_levels(rows);
     let mut md = header(run, rows);
-    md += "**Training path:** practice track (an ordinary convolutional GAN trained on the \
-           dataset's samples; every metric compares its samples with fresh samples of the truth, \
-           beside the floor of an independent real set of the same size).\n\n";
+    let split = practice_split(run);
+    match &split {
+        Some(h) => {
+            let _ = write!(
+                md,
+                "**Training path:** practice track (an ordinary convolutional GAN trained on the \
+                 first {} samples of a plain set of arrays without a truth; every metric compares \
+                 its samples with the held-out split of the dataset: the first half of its last \
+                 {} samples, never trained on, is the reference ({} samples), the second half \
+                 the floor set ({} samples). Atom and pair coverage need the truth and are not \
+                 reported).\n\n",
+                h.n_train, h.n_heldout, h.n_reference, h.n_floor
+            );
+        }
+        None => {
+            md += "**Training path:** practice track (an ordinary convolutional GAN trained on the \
+                   dataset's samples; every metric compares its samples with fresh samples of the truth, \
+                   beside the floor of an independent real set of the same size).\n\n";
+        }
+    }
+    if let Some(words) = std::fs::read_to_string(run.file("data.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["description"].as_str().map(str::to_owned))
+    {
+        let _ = write!(md, "**Data:** {words}.\n\n");
+    }
     let fin = rows
         .iter()
         .rev()
@@ -262,12 +319,18 @@ fn render_practice(
     if let Some(f) = fin {
         let v = |k: String| f.values.get(&k).copied().unwrap_or(f64::NAN);
         md += "## Final sample metrics (row `final`)\n\n";
-        md += "| level | patch SWD (floor) | x floor | pyramid SWD finest band x floor | moment gap c=2 (floor) | c=4 (floor) | atom coverage (floor) | pair coverage (floor) | MS-SSIM (real) | active channels per location |\n";
-        md += "|---|---|---|---|---|---|---|---|---|---|\n";
+        let coverage = split.is_none();
+        md += "| level | patch SWD (floor) | x floor | pyramid SWD finest band x floor | moment gap c=2 (floor) | c=4 (floor) |";
+        if coverage {
+            md += " atom coverage (floor) | pair coverage (floor) |";
+        }
+        md += " MS-SSIM (real) | active channels per location |\n";
+        md += &"|---".repeat(if coverage { 10 } else { 8 });
+        md += "|\n";
         for l in 1..=levels {
-            let _ = writeln!(
+            let _ = write!(
                 md,
-                "| {l} | {} ({}) | {} | {} | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} |",
+                "| {l} | {} ({}) | {} | {} | {} ({}) | {} ({}) |",
                 sig4(v(format!("swd{l}"))),
                 sig4(v(format!("swd{l}_floor"))),
                 sig4(v(format!("swd{l}")) / v(format!("swd{l}_floor"))),
@@ -276,10 +339,20 @@ fn render_practice(
                 sig4(v(format!("floor{l}_c2"))),
                 sig4(v(format!("gap{l}_c4"))),
                 sig4(v(format!("floor{l}_c4"))),
-                sig4(v(format!("cov{l}"))),
-                sig4(v(format!("cov{l}_floor"))),
-                sig4(v(format!("pair_cov{l}"))),
-                sig4(v(format!("pair_cov{l}_floor"))),
+            );
+            if coverage {
+                let _ = write!(
+                    md,
+                    " {} ({}) | {} ({}) |",
+                    sig4(v(format!("cov{l}"))),
+                    sig4(v(format!("cov{l}_floor"))),
+                    sig4(v(format!("pair_cov{l}"))),
+                    sig4(v(format!("pair_cov{l}_floor"))),
+                );
+            }
+            let _ = writeln!(
+                md,
+                " {} ({}) | {} |",
                 sig4(v(format!("msssim{l}"))),
                 sig4(v(format!("msssim{l}_real"))),
                 sig4(v(format!("hidden{l}"))),

@@ -54,13 +54,14 @@ pub struct Args {
     pub config: Option<PathBuf>,
     /// Train on this dataset's samples: a directory of `fsrgan sample` (its
     /// model and seed are adopted, its `params.safetensors` checked against
-    /// them, and its truth only scores), or, theory track, a plain `.npz` /
-    /// `.safetensors` file or directory of `.npy` files holding `x1..xL`
+    /// them, and its truth only scores), or, on both tracks, a plain
+    /// `.npz` / `.safetensors` file or directory of `.npy` files holding `x1..xL`
     /// shaped as the config's model (no truth: only what the data can
     /// measure is reported). Theory track: batches walk seeded shuffled
-    /// epochs of its training split, the metrics read its held-out split;
-    /// practice track (which requires it): minibatches from the stored
-    /// samples.
+    /// epochs of its training split, the metrics read its held-out split.
+    /// Practice track (which requires it): minibatches from the stored
+    /// samples; a plain set needs `model` in the practice config and is
+    /// scored against its last `heldout` samples, never trained on.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Device: auto (CUDA if available), cpu, cuda.

@@ -387,3 +387,63 @@ pub fn check_recorded_truth(
         }
     }
 }
+
+/// Checks a config recorded in a checkpoint (`recorded`, its TOML; `None`
+/// for a checkpoint written before configs were recorded) against `now`,
+/// the TOML of the config a resume was handed, as [`check_recorded_config`]
+/// does for the theory track: texts that differ are compared leaf by leaf
+/// (dotted keys), and a difference is refused naming each differing field
+/// with both values. Any track's config may be checked with it.
+///
+/// # Errors
+/// [`TrainError::Resume`] (for the run directory `run`) naming the
+/// differing fields.
+pub fn check_recorded_toml(
+    recorded: Option<&str>,
+    now: &str,
+    run: &std::path::Path,
+) -> Result<(), TrainError> {
+    let Some(recorded) = recorded else {
+        return Ok(());
+    };
+    if now == recorded {
+        return Ok(());
+    }
+    let flat = |text: &str| -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        if let Ok(t) = text.parse::<toml::Table>() {
+            flatten("", &t, &mut out);
+        }
+        out
+    };
+    let (a, b) = (flat(recorded), flat(now));
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let unset = "(unset)".to_string();
+    let diffs: Vec<String> = keys
+        .into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| {
+            format!(
+                "`{k}` was {} when the run started, is {} now",
+                a.get(k).unwrap_or(&unset),
+                b.get(k).unwrap_or(&unset)
+            )
+        })
+        .collect();
+    if diffs.is_empty() {
+        // The same values, written otherwise.
+        return Ok(());
+    }
+    let shown = diffs.iter().take(8).cloned().collect::<Vec<_>>().join("; ");
+    let more = if diffs.len() > 8 {
+        format!(" (and {} more)", diffs.len() - 8)
+    } else {
+        String::new()
+    };
+    Err(TrainError::Resume {
+        path: run.display().to_string(),
+        reason: format!(
+            "its config.toml differs from the config the run was trained with: {shown}{more}. Restore config.toml, or start a new run (--force)"
+        ),
+    })
+}

@@ -82,6 +82,7 @@ use crate::metrics::score::{
     Reference, Score, ScoreOptions, fresh_labelled, fresh_paired, fresh_real, score_per_class,
 };
 use crate::model::{Config, Labelled, Paired, Params};
+use crate::train::checkpoint::{check_recorded_toml, check_recorded_truth};
 
 /// What the levels below a layer-wise run's top level are (E4).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -337,6 +338,8 @@ struct PhaseStage<'a> {
     targets: &'a [f64],
     /// The truth (none for a plain set).
     truth: Option<&'a Params>,
+    /// The run's config as every checkpoint records it ([`recorded_config`]).
+    recorded: &'a str,
     last: Option<super::game::StepLosses>,
 }
 
@@ -569,6 +572,7 @@ impl Stage for PhaseStage<'_> {
                 ("next_phase", next.stage.to_string()),
                 ("next_phase_step", next.stage_step.to_string()),
                 ("step", next.step.to_string()),
+                (RUN_CONFIG, self.recorded.to_string()),
             ],
         )
     }
@@ -1136,13 +1140,22 @@ fn train_run(
         step: 0,
     };
     let mut rows = Vec::new();
+    let recorded = recorded_config(&cfg);
     if opts.resume {
+        // A resume continues only the run it names: the config it was
+        // trained with, the truth it recorded (checksum verified), the set.
+        let f = read_state(&run.path)?;
         let state = run.file(STATE);
+        check_recorded_toml(
+            f.metadata.get(RUN_CONFIG).map(String::as_str),
+            &recorded,
+            &run.path,
+        )?;
+        check_recorded_truth(&run, truth)?;
         if truth.is_none() {
             check_resumed_split(&run, &split)?;
         }
         game.load(&state)?;
-        let f = crate::io::reader::read_checked(&state)?;
         let get = |k: &str| -> Result<usize, TrainError> {
             f.metadata
                 .get(k)
@@ -1267,6 +1280,7 @@ fn train_run(
             run: &run,
             targets: &targets,
             truth,
+            recorded: &recorded,
             last: None,
         };
         if from == 0 {
@@ -1405,12 +1419,89 @@ pub fn data_model(dir: &Path) -> Result<Config, TrainError> {
     if let Some(m) = PracticeRun::from_toml(&text)?.model {
         return Ok(m);
     }
-    Ok(crate::io::params::read_params_checked(&dir.join("truth.safetensors"), None)?.config)
+    let truth = dir.join("truth.safetensors");
+    if !truth.is_file() {
+        return Err(TrainError::InvalidConfig {
+            field: "model".into(),
+            rule: format!(
+                "{} has no `model` and {} has no truth.safetensors, so the run's shapes are unknown: restore the run's config.toml (a run on a plain set records its `model`)",
+                path.display(),
+                dir.display()
+            ),
+        });
+    }
+    Ok(crate::io::params::read_params_checked(&truth, None)?.config)
 }
 
-/// Whether `dir` is a practice-track run directory.
+/// Whether `dir` is a practice-track run directory: its `config.toml` says
+/// `track = "practice"`, or, whatever its config says (an emptied or
+/// replaced `config.toml`), it holds a practice run's files: its checkpoint
+/// `checkpoint/practice.safetensors`, its generator `generator.safetensors`,
+/// or a practice `data.json` ([`DataSplit`]; the theory track's differs).
 pub fn is_practice_run(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join("config.toml")).is_ok_and(|t| PracticeRun::is_practice(&t))
+        || practice_files(dir).is_some()
+}
+
+/// The first practice-track file `dir` holds (see [`is_practice_run`]).
+pub fn practice_files(dir: &Path) -> Option<&'static str> {
+    if dir.join(STATE).is_file() {
+        return Some(STATE);
+    }
+    if dir.join(GENERATOR).is_file() {
+        return Some(GENERATOR);
+    }
+    std::fs::read_to_string(dir.join(DATA_JSON))
+        .ok()
+        .and_then(|t| serde_json::from_str::<DataSplit>(&t).ok())
+        .map(|_| DATA_JSON)
+}
+
+/// The metadata key of the run's config in its checkpoint
+/// ([`recorded_config`]); `config` holds the game's own.
+pub const RUN_CONFIG: &str = "run_config";
+
+/// The config as a practice checkpoint records it: the resolved run
+/// config's TOML, with the budgets a resume may change
+/// (`practice.max_steps`, `practice.max_seconds`: a run stopped by one goes
+/// on with a larger one) at their defaults.
+pub fn recorded_config(cfg: &PracticeRun) -> String {
+    let mut c = cfg.clone();
+    let d = PracticeConfig::default();
+    c.practice.max_steps = d.max_steps;
+    c.practice.max_seconds = d.max_seconds;
+    c.to_toml()
+}
+
+/// Reads a run's checkpoint `checkpoint/practice.safetensors` (its checksum
+/// verified).
+///
+/// # Errors
+/// [`TrainError::Resume`] when the run has none; the read's error for a
+/// damaged file.
+fn read_state(dir: &Path) -> Result<crate::io::reader::TensorFile, TrainError> {
+    let state = dir.join(STATE);
+    if !state.is_file() {
+        return Err(TrainError::Resume {
+            path: dir.display().to_string(),
+            reason: format!(
+                "no {STATE} (the run has no checkpoint yet): start it again with --force"
+            ),
+        });
+    }
+    Ok(crate::io::reader::read_checked(&state)?)
+}
+
+/// The config a practice checkpoint recorded ([`recorded_config`]), if the
+/// run has a checkpoint that records one.
+///
+/// # Errors
+/// The read's error for a damaged checkpoint.
+pub fn recorded_run_config(dir: &Path) -> Result<Option<String>, TrainError> {
+    if !dir.join(STATE).is_file() {
+        return Ok(None);
+    }
+    Ok(read_state(dir)?.metadata.get(RUN_CONFIG).cloned())
 }
 
 /// The named values of the last row of `stage` (helper for reports).
