@@ -129,7 +129,23 @@ pub struct Ctx<'a> {
     pub orthonormal: bool,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The context of a run on `source`: the config's sizes, decoder
+    /// threshold and game, no leak yet.
+    pub fn new(source: Source<'a>, cfg: &TrainConfig, kind: Kind, device: tch::Device) -> Ctx<'a> {
+        Ctx {
+            source,
+            d0: cfg.model.d0,
+            batch: cfg.batch,
+            tau: cfg.decode_tau,
+            condition: cfg.condition,
+            leak: 0.0,
+            kind,
+            device,
+            orthonormal: cfg.model.dictionary == crate::model::Dictionary::Orthonormal,
+        }
+    }
+
     /// Latents for `seed`.
     pub fn z(&self, seed: u64) -> Tensor {
         latents(seed, self.batch, self.d0, self.kind, self.device)

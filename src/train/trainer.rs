@@ -754,6 +754,26 @@ fn write_data_json(
     Ok(())
 }
 
+/// The source of the oracle's batches when it is not the truth (the
+/// sabotage `debug.real_truth_seed`): that seed's truth.
+///
+/// # Errors
+/// The model config cannot generate parameters.
+fn other_truth(
+    cfg: &TrainConfig,
+    kind: Kind,
+    device: Device,
+) -> Result<Option<Generator>, TrainError> {
+    Ok(match (cfg.data, cfg.debug.real_truth_seed) {
+        (DataMode::Oracle, Some(s)) => Some(Generator::from_params(
+            &Params::generate(&cfg.model, s)?,
+            kind,
+            device,
+        )),
+        _ => None,
+    })
+}
+
 /// Trains (or resumes) according to `cfg` in `opts.out`.
 ///
 /// # Errors
@@ -768,15 +788,12 @@ pub fn train(
     let (cfg, kind) = settled(cfg)?;
     let device = opts.device;
     let run = RunDir::create(&opts.out)?;
-    // Learner and position: a resume checks first that it continues the
-    // run it names (the config it was trained with, its truth).
-    let saved: Option<Saved> = if opts.resume {
-        let s = load_state(&run)?;
-        check_recorded_config(&cfg, &s, &run)?;
-        Some(s)
-    } else {
-        None
-    };
+    // A resume checks first that it continues the run it names (the config
+    // it was trained with, its truth).
+    let saved = opts.resume.then(|| load_state(&run)).transpose()?;
+    if let Some(s) = &saved {
+        check_recorded_config(&cfg, s, &run)?;
+    }
     let (truth, samples, data_words) = real_data(&cfg, opts, kind, device)?;
     if saved.is_some() {
         check_recorded_truth(&run, truth.as_ref())?;
@@ -784,15 +801,7 @@ pub fn train(
     let target = truth
         .as_ref()
         .map(|t| Generator::from_params(t, kind, device));
-    // The source of the oracle's batches: the truth, or (sabotage) another truth.
-    let other = match (cfg.data, cfg.debug.real_truth_seed) {
-        (DataMode::Oracle, Some(s)) => Some(Generator::from_params(
-            &Params::generate(&cfg.model, s)?,
-            kind,
-            device,
-        )),
-        _ => None,
-    };
+    let other = other_truth(&cfg, kind, device)?;
     let source = match (&samples, other.as_ref().or(target.as_ref())) {
         (Some(s), _) => Source::Samples(s),
         (None, Some(g)) => Source::Oracle(g),
@@ -802,18 +811,7 @@ pub fn train(
     let (mut learner, rows) =
         learner_and_rows(&cfg, saved.as_ref(), &run, truth.as_ref(), kind, device)?;
 
-    let orthonormal = cfg.model.dictionary == crate::model::Dictionary::Orthonormal;
-    let mut ctx = Ctx {
-        source,
-        d0: cfg.model.d0,
-        batch: cfg.batch,
-        tau: cfg.decode_tau,
-        condition: cfg.condition,
-        leak: 0.0,
-        kind,
-        device,
-        orthonormal,
-    };
+    let mut ctx = Ctx::new(source, &cfg, kind, device);
     let eval = make_eval(&cfg, samples.as_ref(), target.as_ref(), kind, device)?;
     if let Some(s) = &saved
         && let Some(d) = &samples
@@ -824,16 +822,14 @@ pub fn train(
         write_data_json(&run, &cfg, samples.as_ref(), truth.is_some(), &data_words)?;
     }
     let stages = StageKind::all(cfg.model.levels);
-    let total = total_steps(&cfg);
     let secs0 = rows.last().map_or(0.0, |r| r.secs);
     let mut progress = progress;
-
     let mut exec = Executor {
         run: &run,
         rows,
         step: saved.as_ref().map_or(0, |s| s.step),
         steps_run: 0,
-        total,
+        total: total_steps(&cfg),
         metrics_every: cfg.metrics_every,
         checkpoint_every: cfg.checkpoint_every,
         stop_after: cfg.debug.stop_after_steps,
@@ -845,13 +841,11 @@ pub fn train(
     };
     if saved.is_none() {
         // The random learner, before any warm start: the reference of "x below init".
-        let mut row = exec.row(
-            "init",
-            0,
-            None,
-            eval.evaluate(truth.as_ref(), &learner, None)?,
-        );
-        row.secs = 0.0;
+        let values = eval.evaluate(truth.as_ref(), &learner, None)?;
+        let row = Row {
+            secs: 0.0,
+            ..exec.row("init", 0, None, values)
+        };
         exec.log(row)?;
     }
 
@@ -868,8 +862,8 @@ pub fn train(
             Some(s) if si == s.stage_index && s.stage_step > 0 => Some(s),
             _ => None,
         };
-        if one_stage(&mut exec, &shared, &mut ctx, &mut learner, (si, kind_s), at)? == Flow::Stopped
-        {
+        let flow = one_stage(&mut exec, &shared, &mut ctx, &mut learner, (si, kind_s), at)?;
+        if flow == Flow::Stopped {
             return stopped(exec, &learner, t0);
         }
     }
