@@ -73,7 +73,7 @@ fn real_side(py: Python<'_>, real: &Bound<'_, PyAny>) -> PyResult<RealSide> {
     }
     let path: PathBuf = real.extract().map_err(|_| {
         errors::invalid(
-            "real must be a dataset directory (str or path) or a `Samples` (fsrgan.sample, fsrgan.read_dataset)",
+            "real must be a dataset directory (str or path) or a `Samples` (fsrgan.sample, fsrgan.read_dataset), or a mapping of x1..xL with config= (a real set without a truth)",
         )
     })?;
     py.detach(|| {
@@ -112,6 +112,14 @@ fn real_side(py: Python<'_>, real: &Bound<'_, PyAny>) -> PyResult<RealSide> {
 ///   command line's).
 /// * `fake`: any mapping with arrays `x1..xL` of shape `(N, c, r_l, r_l)`,
 ///   float32 or float64 — a dict, `np.load("fake.npz")`, a `Samples`.
+/// * `config`: only for a `real` without a truth — a mapping with `x1..xL`
+///   (a dict, `np.load("real.npz")`) of the model `config` names (a preset
+///   name, TOML, dict, path or `Config`), as `fsrgan score REAL FAKE
+///   --preset NAME`: the floor set is then `N` samples of `real` drawn at
+///   random (`seed`), the reference its other samples (`real` needs `N + 2`),
+///   and the atom coverage, which decodes with the true dictionary, is
+///   reported as not computable (`coverage.not_computable`). The dict then
+///   holds `floor_rows`, the indices of `real` that form the floor set.
 ///
 /// Returns a dict: `n_real`, `n_fake`, `seed`, `options`, `levels` (per level
 /// `patch_swd`, `pyramid_swd`, `msssim`, `moment_gaps`, `coverage`, ...; each
@@ -124,7 +132,7 @@ fn real_side(py: Python<'_>, real: &Bound<'_, PyAny>) -> PyResult<RealSide> {
 /// one whose `params.safetensors` is not the truth its manifest's config
 /// and seed generate. The GIL is released while scoring.
 #[pyfunction]
-#[pyo3(signature = (real, fake, *, seed = Int::of(0), patch_dirs = Int::of(128), max_rows = Int::of(65536), max_gram_rows = Int::of(4096), max_pairs = Int::of(1024), threads = None))]
+#[pyo3(signature = (real, fake, *, seed = Int::of(0), patch_dirs = Int::of(128), max_rows = Int::of(65536), max_gram_rows = Int::of(4096), max_pairs = Int::of(1024), threads = None, config = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn score<'py>(
     py: Python<'py>,
@@ -136,6 +144,7 @@ pub fn score<'py>(
     max_gram_rows: Int,
     max_pairs: Int,
     threads: Option<Int>,
+    config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let seed = args::seed("seed", seed)?;
     let threads = args::threads(threads)?;
@@ -148,6 +157,21 @@ pub fn score<'py>(
     };
     opts.validated()
         .map_err(|e| errors::invalid(e.to_string()))?;
+    let plain = real.cast::<PySamples>().is_err() && real.extract::<PathBuf>().is_err();
+    match (plain, config.filter(|c| !c.is_none())) {
+        (true, Some(config)) => return score_plain(py, real, fake, config, seed, &opts, threads),
+        (true, None) if real.hasattr("keys")? => {
+            return Err(errors::invalid(
+                "real is a mapping of arrays without a truth: give its model with config= (a preset name, TOML, dict, path or Config)",
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(errors::invalid(
+                "config= gives the model of a real set without a truth; a dataset directory or a Samples carries its own",
+            ));
+        }
+        _ => {}
+    }
     let (real_x, truth, dataset_seed, real_f32, classes) = real_side(py, real)?;
     // The command line's rule on array names (x{l} beyond the real levels).
     if let Ok(keys) = fake.call_method0("keys") {
@@ -196,5 +220,47 @@ pub fn score<'py>(
     })?;
     let out = json_to_py(py, &score)?.cast_into::<PyDict>()?;
     out.set_item("floor_seed", floor_seed)?;
+    Ok(out)
+}
+
+/// The arrays `x1..xL` of `map`, the rule on names checked as for FAKE.
+fn levels_of(set: &str, map: &Bound<'_, PyAny>, levels: usize) -> PyResult<Vec<Array4<f64>>> {
+    if let Ok(keys) = map.call_method0("keys") {
+        let names: Vec<String> = keys
+            .try_iter()?
+            .map(|k| k.and_then(|k| k.extract::<String>()))
+            .filter_map(Result::ok)
+            .collect();
+        fsrgan::metrics::score::check_level_names(set, names.iter().map(String::as_str), levels)
+            .map_err(|e| errors::invalid(e.to_string()))?;
+    }
+    (1..=levels).map(|l| level_array(set, map, l)).collect()
+}
+
+/// `score` of a real set without a truth (`config=`): the floor split from
+/// `real` ([`fsrgan::metrics::score::score_without_truth`]).
+fn score_plain<'py>(
+    py: Python<'py>,
+    real: &Bound<'py, PyAny>,
+    fake: &Bound<'py, PyAny>,
+    config: &Bound<'py, PyAny>,
+    seed: u64,
+    opts: &ScoreOptions,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let cfg = crate::config::to_config(config)?;
+    let real_x = levels_of("real", real, cfg.levels)?;
+    let fake_x = levels_of("fake", fake, cfg.levels)?;
+    let (score, rows) = py.detach(|| {
+        errors::guard(|| {
+            with_threads(threads, || {
+                fsrgan::metrics::score::score_without_truth(&real_x, &cfg, &fake_x, opts, seed)
+                    .map_err(|e| errors::invalid(e.to_string()))
+            })
+        })
+    })?;
+    let out = json_to_py(py, &score)?.cast_into::<PyDict>()?;
+    out.set_item("floor_seed", seed)?;
+    out.set_item("floor_rows", rows)?;
     Ok(out)
 }

@@ -2,6 +2,7 @@
 silently ignored. Each bad value raises with a message naming the argument
 (or field, file, array) and the rule; the good value beside it still works."""
 
+import json
 import pathlib
 import shutil
 import subprocess
@@ -191,3 +192,35 @@ def test_score_refuses_a_real_dir_whose_truth_is_another_seeds(real, tmp_path):
     with pytest.raises(fsrgan.DatasetError, match="not what the manifest's config `tiny` and seed 3 generate"):
         fsrgan.score(swapped, x)
     assert fsrgan.score(real, x)["n_fake"] == 10
+
+
+def test_a_real_set_without_a_truth_is_scored_with_a_split_floor(cli, tmp_path):
+    truth = fsrgan.Params("tiny", 1)
+    real = dict(fsrgan.sample(truth, n=1200, seed=11))
+    good = dict(fsrgan.sample(truth, n=400, seed=12))
+    bad = {k: 3 * v for k, v in good.items()}
+    s = fsrgan.score(real, good, config="tiny", seed=5)
+    assert (s["n_real"], s["n_fake"]) == (800, 400)
+    rows = s.pop("floor_rows")
+    assert len(rows) == 400 and rows == sorted(set(rows)) and rows[-1] < 1200
+    assert s.pop("floor_seed") == 5
+    b = fsrgan.score(real, bad, config=fsrgan.Config("tiny"), seed=5)
+    for lg, lb in zip(s["levels"], b["levels"]):
+        assert "no truth" in lg["coverage"]["not_computable"]
+        g, w = lg["patch_swd"], lb["patch_swd"]
+        assert g["value"] < 2 * g["floor"] and w["value"] > 4 * w["floor"], (g, w)
+    # The command line on the same arrays gives the same numbers.
+    np.savez(tmp_path / "real.npz", **real)
+    np.savez(tmp_path / "good.npz", **good)
+    theirs = json.loads(cli("score", tmp_path / "real.npz", tmp_path / "good.npz", "--preset", "tiny", "--seed", 5, "--json").stdout)
+    assert theirs["score"] == s
+    # Refused: a mapping without config=, config= beside a dataset, too small a real set.
+    with pytest.raises(fsrgan.FsrganError, match="give its model with config="):
+        fsrgan.score(real, good)
+    d = tmp_path / "d"
+    fsrgan.write_dataset(d, truth, n=50, seed=1)
+    with pytest.raises(fsrgan.FsrganError, match="carries its own"):
+        fsrgan.score(d, good, config="tiny")
+    small = {k: v[:401] for k, v in real.items()}
+    with pytest.raises(fsrgan.FsrganError, match="401 samples; the metrics need at least 402"):
+        fsrgan.score(small, good, config="tiny")

@@ -30,6 +30,15 @@
 //!
 //! Without `y` or `x{l}_b` in FAKE the command scores `x1..xL` as it always has.
 //!
+//! * A REAL without a truth: a plain `.npz`/`.safetensors` file or directory
+//!   of `x1.npy..xL.npy` (read as FAKE is, with `--preset`/`--config` giving
+//!   the model's shapes), or a generated dataset (`fsrgan generate`, its
+//!   manifest's config). The floor set is then `N` samples of REAL drawn at
+//!   random ([`crate::metrics::score::floor_split`], `--seed`), the
+//!   reference REAL's other samples (REAL needs `N + 2` at least); atom
+//!   coverage, which decodes with the true dictionary, is reported as not
+//!   computable.
+//!
 //! Generated samples that are bitwise copies of real ones (other than the
 //! all-zero image) are counted and reported: a set scored against itself
 //! sits below its floor and means nothing.
@@ -45,6 +54,7 @@ use ndarray::{Array4, Axis, Ix4, s};
 use serde::Serialize;
 
 use crate::io::Dataset;
+use crate::io::Manifest;
 use crate::io::dataset::{MANIFEST, open_samples};
 use crate::io::reader::{Tensor, read_npy, read_tensors};
 use crate::io::writer::Dtype;
@@ -66,10 +76,14 @@ use crate::threads::with_threads;
   fsrgan score data/small my_gan_samples/            # a directory of x1.npy, x2.npy, x3.npy
   fsrgan score data/tiny3 fake.npz                   # labelled REAL_DIR (--classes 3), fake.npz with x1, x2 and y: per-class scores
   fsrgan score data/tinyab trans.npz                 # domain pair (--domains 2), trans.npz with x1_b, x2_b: translation error
+  fsrgan score real.npz fake.npz --preset small      # REAL without a truth: the floor is split from REAL, no atom coverage
 Every metric is printed beside its floor: the same metric for an independent real set of
-the generated set's size (drawn fresh from the truth in REAL_DIR).")]
+the generated set's size (drawn fresh from the truth in REAL_DIR, or split from a REAL
+without one).")]
 pub struct Args {
-    /// A dataset directory written by `fsrgan sample` (its params.safetensors is the truth).
+    /// A dataset directory written by `fsrgan sample` (its params.safetensors is the truth);
+    /// or, without a truth, a generated dataset, a directory of x1.npy..xL.npy or an
+    /// .npz/.safetensors file (give the model's shapes with --preset or --config).
     pub real_dir: PathBuf,
     /// The generated samples: a dataset directory, a directory of x1.npy..xL.npy, or an
     /// .npz/.safetensors file with arrays x1..xL of shape (N, c, r_l, r_l), float32 or float64.
@@ -95,6 +109,12 @@ pub struct Args {
     /// Worker threads (0: all cores). Results do not depend on it.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// For a REAL without a truth that is not a dataset: the model's shapes, a preset.
+    #[arg(long, value_name = "NAME", conflicts_with = "config")]
+    pub preset: Option<String>,
+    /// For a REAL without a truth that is not a dataset: the model's shapes, a TOML config.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// The generated samples and where they came from.
@@ -238,6 +258,8 @@ fn levels_of(
 pub(super) enum Role {
     /// `fsrgan score`'s FAKE, checked against the real data.
     Fake,
+    /// `fsrgan score`'s REAL without a truth, checked against the given shapes.
+    Real,
     /// `fsrgan train --data`, checked against the config's model.
     #[cfg_attr(not(feature = "torch"), allow(dead_code))]
     Training,
@@ -248,6 +270,7 @@ impl Role {
     fn words(self) -> (&'static str, &'static str) {
         match self {
             Role::Fake => ("FAKE", "the real data"),
+            Role::Real => ("REAL", "the model of --preset/--config"),
             Role::Training => ("--data", "the training config's model"),
         }
     }
@@ -435,6 +458,19 @@ fn run_inner(args: &Args) -> anyhow::Result<ExitCode> {
         max_pairs: args.max_pairs,
     };
     opts.validated()?;
+    let real_manifest = args.real_dir.join(MANIFEST);
+    // A dataset with a truth, unless its (readable) manifest says it has none.
+    let truth = !(args.real_dir.is_file() || (args.real_dir.is_dir() && !real_manifest.is_file()))
+        && Manifest::read(&real_manifest).map_or(true, |m| !m.params_file.is_empty());
+    if !truth {
+        return run_without_truth(args, &opts, t0);
+    }
+    if args.preset.is_some() || args.config.is_some() {
+        bail!(
+            "REAL_DIR {} is a dataset with its own config and truth; --preset and --config give the shapes of a REAL without one",
+            args.real_dir.display()
+        );
+    }
     let ds = Dataset::open(&args.real_dir)
         .with_context(|| format!("opening REAL_DIR {}", args.real_dir.display()))?;
     // The floor set is drawn from the truth: it must be the data's.
@@ -588,6 +624,76 @@ fn run_inner(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `fsrgan score` of a REAL without a truth (module docs).
+fn run_without_truth(args: &Args, opts: &ScoreOptions, t0: Instant) -> anyhow::Result<ExitCode> {
+    let real_path = &args.real_dir;
+    let generated = real_path.join(MANIFEST);
+    let cfg = if real_path.is_dir() && generated.is_file() {
+        if args.preset.is_some() || args.config.is_some() {
+            bail!(
+                "REAL {} is a dataset with its own config; --preset and --config give the shapes of a plain REAL",
+                real_path.display()
+            );
+        }
+        Manifest::read(&generated)?.config.validated()?
+    } else {
+        let choice = super::common::ModelChoice {
+            preset: args.preset.clone(),
+            config: args.config.clone(),
+        };
+        if choice.preset.is_none() && choice.config.is_none() {
+            bail!(
+                "REAL_DIR {} is not a dataset directory (no manifest.json), so it has no truth: to score against a plain set of x1..xL, give its model's shapes with --preset NAME or --config FILE",
+                real_path.display()
+            );
+        }
+        choice.load()?
+    };
+    let real = load_fake(real_path, &cfg, false, false, Role::Real)?;
+    let Some(real_x) = real.x else {
+        bail!("{}: no arrays x1..x{}", real_path.display(), cfg.levels);
+    };
+    let fake = load_fake(&args.fake, &cfg, false, false, Role::Fake)?;
+    let Some(fake_x) = fake.x else {
+        bail!("{}: no arrays x1..x{}", args.fake.display(), cfg.levels);
+    };
+    let n = fake.n;
+    let (score, _) =
+        crate::metrics::score::score_without_truth(&real_x, &cfg, &fake_x, opts, args.seed)
+            .with_context(|| format!("scoring FAKE {}", args.fake.display()))?;
+    let copies = count_copies(&real_x, &fake_x);
+    let mut ignored = fake.ignored;
+    ignored.extend(real.ignored.into_iter().map(|n| format!("{n} (REAL)")));
+    let report = Report {
+        real_dir: real_path.display().to_string(),
+        fake: args.fake.display().to_string(),
+        fake_kind: fake.kind,
+        ignored_arrays: ignored,
+        floor: format!(
+            "{n} samples of REAL ({}, no truth) drawn at random, the reference its other {}; atom coverage needs the truth and is not computed",
+            real.kind,
+            real.n - n
+        ),
+        floor_seed: args.seed,
+        copies,
+        secs: t0.elapsed().as_secs_f64(),
+        score: Some(score),
+        per_class: None,
+        translation: None,
+    };
+    if copies > 0 {
+        eprintln!(
+            "warning: {copies} of {n} generated samples are bit-for-bit copies of real samples in REAL; a set scored against itself sits below its floor"
+        );
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn cell(w: &WithFloor) -> String {
     format!("{:>10.3e} {:>10.3e} {:>7.2}", w.value, w.floor, w.ratio())
 }
@@ -678,6 +784,14 @@ fn print_score(sc: &Score) {
             );
         }
         let cv = &lv.coverage;
+        if let Some(why) = &cv.not_computable {
+            println!(
+                "  {:<34} not computable: {why}",
+                "atom and atom-pair coverage"
+            );
+            print_msssim(lv);
+            continue;
+        }
         println!(
             "  {:<34} {:>10} {:>10}",
             "atom coverage",
@@ -697,16 +811,20 @@ fn print_score(sc: &Score) {
             cv.floor.pairs_per_patch,
             cv.fake.real_pairs_per_patch
         );
-        let m = &lv.msssim;
-        println!(
-            "  {:<34} {:>10.4} {:>10}   ({} scales; generated +- {:.4} over {} pairs, real +- {:.4})",
-            "MS-SSIM of pairs: generated, real",
-            m.fake,
-            format!("{:.4}", m.real),
-            m.scales,
-            m.fake_se,
-            m.fake_pairs,
-            m.real_se
-        );
+        print_msssim(lv);
     }
+}
+
+fn print_msssim(lv: &crate::metrics::score::LevelScore) {
+    let m = &lv.msssim;
+    println!(
+        "  {:<34} {:>10.4} {:>10}   ({} scales; generated +- {:.4} over {} pairs, real +- {:.4})",
+        "MS-SSIM of pairs: generated, real",
+        m.fake,
+        format!("{:.4}", m.real),
+        m.scales,
+        m.fake_se,
+        m.fake_pairs,
+        m.real_se
+    );
 }

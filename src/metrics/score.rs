@@ -28,7 +28,7 @@ use super::coverage::{self, AtomActivity, Coverage};
 use super::moments::{EXPLICIT_MAX_D, MomentTensors, moment_gaps};
 use super::swd::{directions, sorted_projections, subsample_rows, swd_of_sorted};
 use super::{MetricsError, msssim, patches, pyramid};
-use crate::model::{Labelled, Paired, Params, Sampler};
+use crate::model::{Config, Labelled, Paired, Params, Sampler};
 
 /// Sizes of the sample metrics; [`Default`] is what `fsrgan score` uses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -234,6 +234,11 @@ pub struct CoverageScore {
     pub fake: Coverage,
     /// The floor set's coverage (an independent real set of the same size).
     pub floor: Coverage,
+    /// Why the coverage could not be computed (a real set without a truth:
+    /// the atoms are decoded with the true dictionary); then every rate is
+    /// NaN and no atom is counted. Absent when it was computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_computable: Option<String>,
 }
 
 /// Every sample metric of one level.
@@ -512,6 +517,65 @@ pub fn score_against_mixture(
     Ok((score, fs))
 }
 
+/// The tag of the split of a real set without a truth in [`derive_seed`].
+pub const FLOOR_SPLIT: u64 = 0x0073_706C_6974;
+
+/// Which samples of a real set without a truth are the floor set
+/// ([`score_without_truth`]): `n` of `n_real` drawn uniformly at random
+/// without replacement (ChaCha8 of `derive_seed(seed, [FLOOR_SPLIT])`),
+/// in increasing order; the others are the reference.
+pub fn floor_split(n_real: usize, n: usize, seed: u64) -> Vec<usize> {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(derive_seed(seed, &[FLOOR_SPLIT]));
+    let mut idx = rand::seq::index::sample(&mut rng, n_real, n.min(n_real)).into_vec();
+    idx.sort_unstable();
+    idx
+}
+
+/// Scores `fake` against a real set without a truth (`fsrgan score` and
+/// Python's `fsrgan.score` of a plain REAL): the floor set is `N =
+/// len(fake)` samples of `real` chosen by [`floor_split`]`(N_real, N,
+/// seed)`, the reference the other `N_real - N`, then
+/// [`Reference::without_truth`]: every metric but the atom coverage, which
+/// is reported as not computable. Returns the score and the floor's indices.
+///
+/// # Errors
+/// [`MetricsError::TooFewSamples`] unless `N_real >= N + 2` (the split
+/// needs a reference of at least 2 samples); as [`score_against_dataset`]
+/// otherwise.
+pub fn score_without_truth(
+    real: &[Array4<f64>],
+    config: &Config,
+    fake: &[Array4<f64>],
+    opts: &ScoreOptions,
+    seed: u64,
+) -> Result<(Score, Vec<usize>), MetricsError> {
+    opts.validated()?;
+    let n = check_set_shapes("generated set", fake, config)?;
+    let n_real = check_set_shapes("real", real, config)?;
+    check_magnitude("generated set", fake)?;
+    check_magnitude("real", real)?;
+    if n_real < n + 2 {
+        return Err(MetricsError::TooFewSamples {
+            set: format!(
+                "real (without a truth it is split into a floor set of the generated set's {n} samples and a reference of the rest)"
+            ),
+            n: n_real,
+            need: n + 2,
+        });
+    }
+    let floor_rows = floor_split(n_real, n, seed);
+    let mut is_floor = vec![false; n_real];
+    floor_rows.iter().for_each(|&i| is_floor[i] = true);
+    let rest: Vec<usize> = (0..n_real).filter(|&i| !is_floor[i]).collect();
+    let pick =
+        |r: &[usize]| -> Vec<Array4<f64>> { real.iter().map(|x| x.select(Axis(0), r)).collect() };
+    let (reference, floor) = (pick(&rest), pick(&floor_rows));
+    let score = Reference::without_truth(&reference, &floor, config, opts, seed)?.score(fake)?;
+    score.check_computable()?;
+    Ok((score, floor_rows))
+}
+
 /// One class of a labelled mixture scored on its own ([`score_per_class`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassScore {
@@ -633,7 +697,8 @@ struct SetStats {
     patch_proj: Array2<f64>,
     bands: Vec<Array2<f64>>,
     moments: Moments,
-    activity: AtomActivity,
+    /// The atoms' activity, decoded with the truth (none without one).
+    activity: Option<AtomActivity>,
 }
 
 impl SetStats {
@@ -676,7 +741,10 @@ struct LevelRef {
 /// floor set's size; see the module docs.
 #[derive(Debug, Clone)]
 pub struct Reference {
-    truth: Params,
+    /// The truth that decodes the atoms (coverage), if there is one.
+    truth: Option<Params>,
+    /// The model's shapes.
+    config: Config,
     opts: ScoreOptions,
     seed: u64,
     n_real: usize,
@@ -729,7 +797,18 @@ pub fn check_level_names<'a>(
 /// # Errors
 /// [`MetricsError::Shape`], [`MetricsError::NonFinite`], [`MetricsError::TooFewSamples`].
 pub fn check_set(set: &str, xs: &[Array4<f64>], truth: &Params) -> Result<usize, MetricsError> {
-    let cfg = &truth.config;
+    check_set_shapes(set, xs, &truth.config)
+}
+
+/// [`check_set`] against a config's shapes (no truth needed).
+///
+/// # Errors
+/// As [`check_set`].
+pub fn check_set_shapes(
+    set: &str,
+    xs: &[Array4<f64>],
+    cfg: &Config,
+) -> Result<usize, MetricsError> {
     let shape_err = |reason: String| MetricsError::Shape {
         set: set.to_string(),
         reason,
@@ -798,17 +877,45 @@ impl Reference {
         opts: &ScoreOptions,
         seed: u64,
     ) -> Result<Reference, MetricsError> {
+        Self::build(real, floor_real, &truth.config, Some(truth), opts, seed)
+    }
+
+    /// As [`Reference::new`] for real sets without a truth: every metric
+    /// but the atom coverage (which decodes with the true dictionary; its
+    /// [`CoverageScore::not_computable`] says so), with `config` fixing the shapes.
+    ///
+    /// # Errors
+    /// As [`Reference::new`].
+    pub fn without_truth(
+        real: &[Array4<f64>],
+        floor_real: &[Array4<f64>],
+        config: &Config,
+        opts: &ScoreOptions,
+        seed: u64,
+    ) -> Result<Reference, MetricsError> {
+        Self::build(real, floor_real, config, None, opts, seed)
+    }
+
+    fn build(
+        real: &[Array4<f64>],
+        floor_real: &[Array4<f64>],
+        cfg: &Config,
+        truth: Option<&Params>,
+        opts: &ScoreOptions,
+        seed: u64,
+    ) -> Result<Reference, MetricsError> {
         opts.validated()?;
-        let n_real = check_set("real", real, truth)?;
-        let n_floor = check_set("floor", floor_real, truth)?;
-        let cfg = &truth.config;
+        let n_real = check_set_shapes("real", real, cfg)?;
+        let n_floor = check_set_shapes("floor", floor_real, cfg)?;
         let mut levels = Vec::with_capacity(cfg.levels);
         for l in 0..cfg.levels {
             let x = real[l].view();
             let r = cfg.resolution(l);
             let d = cfg.channels * cfg.patch * cfg.patch;
-            let codes = coverage::true_codes(truth, l, x);
-            let typical = coverage::typical_active(codes.view());
+            let codes = truth.map(|t| coverage::true_codes(t, l, x));
+            let typical = codes
+                .as_ref()
+                .map_or(f64::NAN, |c| coverage::typical_active(c.view()));
             let plan = Plan {
                 l,
                 r,
@@ -836,8 +943,9 @@ impl Reference {
                     (a.min(v), b.max(v))
                 });
             let range = if hi > lo { hi - lo } else { 1.0 };
-            let real_stats = stats_of(truth, opts, seed, &plan, x, Some(codes), 0);
-            let floor_stats = stats_of(truth, opts, seed, &plan, floor_real[l].view(), None, 1);
+            let real_stats = stats_of(cfg, truth, opts, seed, &plan, x, codes, 0);
+            let floor_stats =
+                stats_of(cfg, truth, opts, seed, &plan, floor_real[l].view(), None, 1);
             levels.push(LevelRef {
                 floor: compare(&real_stats, &floor_stats),
                 real: real_stats,
@@ -853,7 +961,8 @@ impl Reference {
             });
         }
         Ok(Reference {
-            truth: truth.clone(),
+            truth: truth.cloned(),
+            config: cfg.clone(),
             opts: opts.clone(),
             seed,
             n_real,
@@ -878,19 +987,20 @@ impl Reference {
     /// [`MetricsError::FloorSize`] if `N` differs from the floor set's size;
     /// [`MetricsError`] for wrong shapes or non-finite values.
     pub fn score(&self, fake: &[Array4<f64>]) -> Result<Score, MetricsError> {
-        let n_fake = check_set("generated set", fake, &self.truth)?;
+        let n_fake = check_set_shapes("generated set", fake, &self.config)?;
         if n_fake != self.n_floor {
             return Err(MetricsError::FloorSize {
                 floor: self.n_floor,
                 fake: n_fake,
             });
         }
-        let cfg = &self.truth.config;
+        let cfg = &self.config;
+        let truth = self.truth.as_ref();
         let mut levels = Vec::with_capacity(cfg.levels);
         for lref in &self.levels {
             let l = lref.plan.l;
             let x = fake[l].view();
-            let st = stats_of(&self.truth, &self.opts, self.seed, &lref.plan, x, None, 1);
+            let st = stats_of(cfg, truth, &self.opts, self.seed, &lref.plan, x, None, 1);
             let c = compare(&lref.real, &st);
             let fl = &lref.floor;
             let with = |value: f64, floor: f64| WithFloor { value, floor };
@@ -938,6 +1048,10 @@ impl Reference {
                     threshold: lref.plan.threshold,
                     fake: c.coverage,
                     floor: fl.coverage.clone(),
+                    not_computable: truth.is_none().then(|| {
+                        "the real set has no truth: atoms are decoded with the true dictionary"
+                            .into()
+                    }),
                 },
             });
         }
@@ -954,8 +1068,10 @@ impl Reference {
 /// The comparable statistics of the set `x` at level `plan.l` (`codes`: its
 /// true codes if already decoded); `tag` 0 for the real reference, 1 for
 /// generated and floor sets (the neighbourhood draws).
+#[allow(clippy::too_many_arguments)]
 fn stats_of(
-    truth: &Params,
+    cfg: &Config,
+    truth: Option<&Params>,
     opts: &ScoreOptions,
     seed: u64,
     plan: &Plan,
@@ -964,7 +1080,6 @@ fn stats_of(
     tag: u64,
 ) -> SetStats {
     let l = plan.l as u64;
-    let cfg = &truth.config;
     let n = x.len_of(Axis(0));
     let all = patches(x, cfg.patch);
     let rows = subsample_rows(
@@ -997,12 +1112,15 @@ fn stats_of(
             derive_seed(seed, &[SEED_GRAM_ROWS, l]),
         ))
     };
-    let codes = codes.unwrap_or_else(|| coverage::true_codes(truth, plan.l, x));
+    let activity = truth.map(|t| {
+        let codes = codes.unwrap_or_else(|| coverage::true_codes(t, plan.l, x));
+        coverage::activity(codes.view(), plan.threshold)
+    });
     SetStats {
         patch_proj,
         bands,
         moments,
-        activity: coverage::activity(codes.view(), plan.threshold),
+        activity,
     }
 }
 
@@ -1021,7 +1139,26 @@ fn compare(real: &SetStats, other: &SetStats) -> Compared {
             (Moments::Rows(a), Moments::Rows(b)) => moment_gaps(a.view(), b.view()),
             _ => [f64::NAN; 4],
         },
-        coverage: coverage::coverage(&real.activity, &other.activity),
+        coverage: match (&real.activity, &other.activity) {
+            (Some(a), Some(b)) => coverage::coverage(a, b),
+            _ => not_measured(),
+        },
+    }
+}
+
+/// The coverage of a set without a truth: NaN rates, no atom counted.
+fn not_measured() -> Coverage {
+    Coverage {
+        atoms_real: 0,
+        atoms_covered: 0,
+        atom_coverage: f64::NAN,
+        pairs_real: 0,
+        pairs_covered: 0,
+        pair_coverage: f64::NAN,
+        real_rate: Vec::new(),
+        rate: Vec::new(),
+        real_pairs_per_patch: f64::NAN,
+        pairs_per_patch: f64::NAN,
     }
 }
 

@@ -176,7 +176,7 @@ def verify(
     """The table of ``fsrgan verify`` (claims T1-T8) as records."""
 
 def score(
-    real: Union[str, "os.PathLike[str]", Samples],
+    real: Union[str, "os.PathLike[str]", Samples, Mapping[str, npt.NDArray[Any]]],
     fake: Mapping[str, npt.NDArray[Any]],
     *,
     seed: int = 0,
@@ -185,8 +185,12 @@ def score(
     max_gram_rows: int = 4096,
     max_pairs: int = 1024,
     threads: int | None = None,
+    config: Any = None,
 ) -> dict[str, Any]:
     """Any generated set (``fake["x1"]..fake["xL"]``, (N, c, r_l, r_l)) against a
     real dataset: per level patch SWD, Laplacian-pyramid SWD, MS-SSIM, moment
     gaps c = 1..4 and atom coverage, each beside its floor (N fresh samples of
-    the truth); the numbers of ``fsrgan score --json``, plus ``floor_seed``."""
+    the truth); the numbers of ``fsrgan score --json``, plus ``floor_seed``.
+    A ``real`` mapping of arrays without a truth needs ``config=`` (its
+    model): the floor is then N samples split from ``real`` (``floor_rows``)
+    and the atom coverage is reported as not computable."""
