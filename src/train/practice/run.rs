@@ -54,6 +54,16 @@
 //! false` with the split's sizes and the set's checksum (a resumed run
 //! checks it), and `config.toml` records the set's path, its `model` and
 //! its `heldout`, so `--resume` reads the same split.
+//!
+//! **Resume checks.** Every checkpoint records the resolved run config
+//! ([`recorded_config`], metadata `run_config`; the budgets `max_steps` and
+//! `max_seconds` aside, which a resume may raise). A resume handed another
+//! config is refused naming each differing field with both values
+//! ([`crate::train::checkpoint::check_recorded_toml`]), and the run's
+//! `truth.safetensors`, if it has one, must be the truth the resumed run
+//! scores against (its checksum verified on the read). A run whose
+//! `config.toml` was emptied is still known as a practice run by its files
+//! ([`is_practice_run`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
