@@ -194,46 +194,7 @@ pub fn check_recorded_config(
     saved: &Saved,
     run: &RunDir,
 ) -> Result<(), TrainError> {
-    let Some(recorded) = &saved.config else {
-        return Ok(());
-    };
-    let now = recorded_config(cfg);
-    if now == *recorded {
-        return Ok(());
-    }
-    let flat = |text: &str| -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        if let Ok(t) = text.parse::<toml::Table>() {
-            flatten("", &t, &mut out);
-        }
-        out
-    };
-    let (a, b) = (flat(recorded), flat(&now));
-    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    let unset = "(unset)".to_string();
-    let diffs: Vec<String> = keys
-        .into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| {
-            format!(
-                "`{k}` was {} when the run started, is {} now",
-                a.get(k).unwrap_or(&unset),
-                b.get(k).unwrap_or(&unset)
-            )
-        })
-        .collect();
-    let shown = diffs.iter().take(8).cloned().collect::<Vec<_>>().join("; ");
-    let more = if diffs.len() > 8 {
-        format!(" (and {} more)", diffs.len() - 8)
-    } else {
-        String::new()
-    };
-    Err(TrainError::Resume {
-        path: run.path.display().to_string(),
-        reason: format!(
-            "its config.toml differs from the config the run was trained with: {shown}{more}. Restore config.toml, or start a new run (--force)"
-        ),
-    })
+    check_recorded_toml(saved.config.as_deref(), &recorded_config(cfg), &run.path)
 }
 
 /// The leaves of a TOML table as `dotted.key -> value` (how config
