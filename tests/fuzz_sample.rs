@@ -477,6 +477,7 @@ fn sample_case(dir: &Path, muts: Vec<SampleMut>) -> Case {
         cmd,
         limit: LIMIT,
         stdout_is_message: false,
+        refusal_codes: vec![],
         input,
     }
 }
@@ -1183,6 +1184,7 @@ fn fuzz_inspect_damaged_datasets() {
             cmd,
             limit: LIMIT,
             stdout_is_message: true,
+            refusal_codes: vec![],
             input: format!(
                 "dataset `{base}`: {desc}; fsrgan inspect data {}",
                 args.join(" ")

@@ -1108,6 +1108,7 @@ fn train_case(dir: &Path, base: &str, data: Option<&Path>, muts: Vec<CfgMut>) ->
         cmd,
         limit: LIMIT,
         stdout_is_message: false,
+        refusal_codes: vec![],
         input: format!("config (base + edits): {shown}\nfsrgan {}", a.join(" ")),
     }
 }

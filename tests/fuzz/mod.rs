@@ -91,12 +91,15 @@ impl Mutation {
     /// A mutation with the given id, expectation and names.
     /// A name of one or two characters (`k`, `m`, `n`, `d0`) would match
     /// almost any message: it is looked for quoted or indexed instead
-    /// (`` `k` ``, `'k'`, `k[`, `k =`, `k_l`, `--k`).
+    /// (`` `k` ``, `'k'`, `k[`, `k =`, `k_l`, `--k`, `` .k` `` as in
+    /// `` `model.k` ``).
     pub fn new(id: impl Into<String>, expect: Expect, names: &[&str]) -> Mutation {
         let mut all = Vec::new();
         for n in names {
             if n.chars().count() <= 2 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                for form in ["`{}`", "'{}'", "{}[", "{} =", "{}_l", "--{} ", "\"{}\""] {
+                for form in [
+                    "`{}`", "'{}'", "{}[", "{} =", "{}_l", "--{} ", "\"{}\"", ".{}`", ".{}'",
+                ] {
                     all.push(form.replace("{}", n));
                 }
             } else {
@@ -125,6 +128,10 @@ pub struct Case {
     /// A textual description of the input (written files, arguments), for
     /// the failure report.
     pub input: String,
+    /// The exit codes that are refusals (empty: any non-zero one); another
+    /// non-zero code is a crash (the Python surface: 3 is a caught
+    /// refusal, 1 an uncaught exception).
+    pub refusal_codes: Vec<i32>,
 }
 
 impl Case {
@@ -296,6 +303,15 @@ pub fn classify(case: &Case, ran: &Ran) -> (Class, String) {
         } else {
             (Class::Ok, String::new())
         };
+    }
+    if !case.refusal_codes.is_empty() && !case.refusal_codes.contains(&code) {
+        return (
+            Class::Crash,
+            format!(
+                "exit {code}, not a refusal (one of {:?}): an uncaught error",
+                case.refusal_codes
+            ),
+        );
     }
     if expect == Expect::Valid {
         return (Class::RejectedValid, format!("exit {code}"));
