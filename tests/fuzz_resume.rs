@@ -281,24 +281,28 @@ fn damage(
             let f = pick(rng, &ckpt_files).clone();
             let p = ckpt.join(&f);
             let fname = f.as_str();
+            // A resume reads the state file alone; `learner.safetensors`
+            // (for `fsrgan generate --checkpoint`) and `stage-*.safetensors`
+            // are exports it never reads, so their damage may go unnoticed.
+            let read = if f == state { Invalid } else { Either };
             match what {
                 "ckpt-flip" => {
                     let at = fuzz::flip_bit(&p, rng, 0..usize::MAX);
                     (
-                        m(Invalid, &[fname]),
+                        m(read, &[fname]),
                         format!("checkpoint/{f} bit flipped at byte {at}"),
                     )
                 }
                 "ckpt-truncate" => {
                     let n = fuzz::truncate(&p, rng);
                     (
-                        m(Invalid, &[fname]),
+                        m(read, &[fname]),
                         format!("checkpoint/{f} cut to {n} bytes"),
                     )
                 }
                 "ckpt-empty" => {
                     std::fs::write(&p, b"").unwrap();
-                    (m(Invalid, &[fname]), format!("checkpoint/{f} emptied"))
+                    (m(read, &[fname]), format!("checkpoint/{f} emptied"))
                 }
                 "ckpt-delete" => {
                     std::fs::remove_file(&p).unwrap();
@@ -312,7 +316,7 @@ fn damage(
                     std::fs::remove_file(&p).unwrap();
                     std::fs::create_dir(&p).unwrap();
                     (
-                        m(Invalid, &[fname]),
+                        m(read, &[fname]),
                         format!("checkpoint/{f} replaced by a directory"),
                     )
                 }
