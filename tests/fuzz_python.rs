@@ -724,7 +724,7 @@ fn fuzz_python_api_hostile_arguments() {
     let real = data.path().join("real");
     let valid: Vec<&Call> = CALLS.iter().filter(|c| c.expect == Valid).collect();
     for i in fuzz::indices(fuzz::cases()) {
-        let mut rng = fuzz::case_rng(s.seed, i);
+        let mut rng = s.rng(i);
         let call: &Call = if i < 3 {
             valid[if i == 0 {
                 0

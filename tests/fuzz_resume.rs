@@ -439,7 +439,7 @@ fn fuzz_resume_damaged_run_directories() {
         b,
     );
     for i in fuzz::indices(fuzz::cases()) {
-        let mut rng = fuzz::case_rng(s.seed, i);
+        let mut rng = s.rng(i);
         let track = if i % 2 == 0 { "theory" } else { "practice" };
         let what = if i < 2 {
             "none"

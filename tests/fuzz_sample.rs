@@ -534,7 +534,7 @@ fn draw_sample(rng: &mut ChaCha8Rng, i: usize) -> Vec<SampleMut> {
 fn fuzz_sample_arguments_and_model_configs() {
     let mut s = Surface::new("sample", 0x5A_3701, KNOWN_OPEN_SAMPLE);
     for i in fuzz::indices(fuzz::cases()) {
-        let mut rng = fuzz::case_rng(s.seed, i);
+        let mut rng = s.rng(i);
         let muts = draw_sample(&mut rng, i);
         let tmp = fuzz::tempdir();
         let case = sample_case(tmp.path(), muts);
@@ -1159,7 +1159,7 @@ fn fuzz_inspect_damaged_datasets() {
     let bases = fuzz::tempdir();
     make_bases(bases.path());
     for i in fuzz::indices(fuzz::cases()) {
-        let mut rng = fuzz::case_rng(s.seed, i);
+        let mut rng = s.rng(i);
         let what = if i == 0 {
             "none"
         } else {

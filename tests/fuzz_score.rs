@@ -611,7 +611,7 @@ fn fuzz_score_hostile_generated_sets_and_options() {
     );
     let base = base_arrays(&d.join("fake"));
     for i in fuzz::indices(fuzz::cases()) {
-        let mut rng = fuzz::case_rng(s.seed, i);
+        let mut rng = s.rng(i);
         let what = if i == 0 {
             "valid:npz"
         } else if i < 3 {

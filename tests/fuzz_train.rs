@@ -1118,7 +1118,7 @@ fn fuzz_theory_training_configs() {
     let mut s = Surface::new("theory", 0x7E_0002, KNOWN_OPEN_THEORY);
     let (valid, table, specials) = (theory_valid(), theory_table(), theory_specials());
     for i in fuzz::indices(fuzz::cases()) {
-        let mut rng = fuzz::case_rng(s.seed, i);
+        let mut rng = s.rng(i);
         let muts = draw(&mut rng, i, &valid, &table, &specials);
         let tmp = fuzz::tempdir();
         let case = train_case(tmp.path(), THEORY_BASE, None, muts);
@@ -1146,7 +1146,7 @@ fn fuzz_practice_training_configs() {
         .collect();
     let table = practice_table();
     for i in fuzz::indices(fuzz::cases()) {
-        let mut rng = fuzz::case_rng(s.seed, i);
+        let mut rng = s.rng(i);
         let muts = draw(&mut rng, i, &valid, &table, &specials);
         let tmp = fuzz::tempdir();
         // A plain set of x1, x2 (no manifest, no truth) beside the case.

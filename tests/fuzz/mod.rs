@@ -35,7 +35,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Cases per surface when `FUZZ_CASES` is unset.
-pub const DEFAULT_CASES: usize = 12;
+pub const DEFAULT_CASES: usize = 15;
 
 /// The fuzzed binary.
 pub fn bin() -> PathBuf {
@@ -454,6 +454,15 @@ impl Surface {
         }
     }
 
+    /// The generator of case `i`: [`case_rng`] of the seed mixed with the
+    /// surface's name, so one `FUZZ_SEED` gives every surface its own cases.
+    pub fn rng(&self, i: usize) -> ChaCha8Rng {
+        let salt = self.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        });
+        case_rng(self.seed ^ salt, i)
+    }
+
     fn is_known(&self, case: &Case) -> bool {
         case.mutations.iter().any(|m| {
             self.known_open.iter().any(|k| match k.strip_suffix('*') {
@@ -545,7 +554,7 @@ impl Surface {
         );
         let show = |f: &Failure, tag: &str| {
             eprintln!(
-                "[fuzz {}] {tag} case {} ({}): {} -- {}\n  input: {}\n  {}\n  rerun: FUZZ_SEED={} FUZZ_ONLY={} cargo test --release --test fuzz_* -- --nocapture",
+                "[fuzz {}] {tag} case {} ({}): {} -- {}\n  input: {}\n  {}\n  rerun: FUZZ_SEED={} FUZZ_ONLY={} FUZZ_VERBOSE=1 cargo test --release --test {} -- --nocapture",
                 self.name,
                 f.index,
                 f.class.name(),
@@ -554,7 +563,8 @@ impl Surface {
                 f.input.replace('\n', "\n         "),
                 f.output.replace('\n', "\n  "),
                 self.seed,
-                f.index
+                f.index,
+                test_file(self.name)
             );
         };
         for f in &self.known {
@@ -575,6 +585,17 @@ impl Surface {
                 .collect::<Vec<_>>()
                 .join("; ")
         );
+    }
+}
+
+/// The test file of a surface (for the rerun hint).
+fn test_file(surface: &str) -> &'static str {
+    match surface {
+        "sample" | "inspect" => "fuzz_sample",
+        "theory" | "practice" => "fuzz_train",
+        "score" => "fuzz_score",
+        "resume" => "fuzz_resume",
+        _ => "fuzz_python",
     }
 }
 
