@@ -69,6 +69,13 @@ struct SampleMut {
 fn arg_mut(id: &str, expect: Expect, names: &[&str], args: &[&str]) -> SampleMut {
     let mut names: Vec<&str> = names.to_vec();
     names.extend(args.iter().filter(|a| a.len() >= 2));
+    // clap reads a value starting with `-` as a flag and names its start
+    // (`unexpected argument '-1' found` for `--shard -1/2`).
+    names.extend(
+        args.iter()
+            .filter(|a| a.starts_with('-') && !a.starts_with("--"))
+            .map(|a| a.split('/').next().unwrap()),
+    );
     SampleMut {
         m: Mutation::new(id, expect, &names),
         args: args.iter().map(|s| s.to_string()).collect(),
@@ -759,18 +766,20 @@ fn damage(
         }
         "manifest-dtype" => {
             let a = pick(rng, &arrays).clone();
-            let v = pick(
-                rng,
-                &[
-                    serde_json::json!("f64"),
-                    serde_json::json!("i64"),
-                    serde_json::json!("f16"),
-                    serde_json::json!("bogus"),
-                    serde_json::json!(3),
-                    serde_json::json!(null),
-                ],
-            )
-            .clone();
+            // Another dtype than the array's own.
+            let others: Vec<serde_json::Value> = [
+                serde_json::json!("f32"),
+                serde_json::json!("f64"),
+                serde_json::json!("i64"),
+                serde_json::json!("f16"),
+                serde_json::json!("bogus"),
+                serde_json::json!(3),
+                serde_json::json!(null),
+            ]
+            .into_iter()
+            .filter(|v| *v != m0["arrays"][a.as_str()]["dtype"])
+            .collect();
+            let v = pick(rng, &others).clone();
             let mut m = m0.clone();
             m["arrays"][a.as_str()]["dtype"] = v.clone();
             write_manifest(dir, &m);
@@ -900,7 +909,8 @@ fn damage(
             m["classes"] = serde_json::json!(v);
             write_manifest(dir, &m);
             (
-                mutation(Invalid, &["classes", "manifest"]),
+                // A dataset that says it is labelled lacks its labels `y`.
+                mutation(Invalid, &["classes", "manifest", "y"]),
                 format!("manifest classes = {v}"),
             )
         }

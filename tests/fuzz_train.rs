@@ -115,10 +115,18 @@ fn hostile(table: &str, key: &str, v: Hostile, e: Expect) -> CfgMut {
     } else {
         format!("{table}.{key}")
     };
+    // A huge but valid rate may make the run diverge: it stops naming the
+    // stage and step.
+    let stage = format!("stage `{table}`");
+    let names: Vec<&str> = if e == Expect::Either && !table.is_empty() {
+        vec![key, stage.as_str()]
+    } else {
+        vec![key]
+    };
     edit(
         &format!("{full}={}", v.tag()),
         e,
-        &[key],
+        &names,
         &[(table, key, v.toml())],
     )
 }
