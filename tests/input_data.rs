@@ -264,6 +264,7 @@ fn oversized_configs_and_empty_or_huge_requests_are_refused_by_sample() {
     ]);
     refused(&o, &["--chunk must be at least 1"]);
     let huge = "100000000000";
+    // 10^7 chunked samples of 320 bytes are 3.2 GB, over the 1 GiB bound.
     let o = fsrgan(&[
         "sample",
         "--preset",
@@ -271,13 +272,27 @@ fn oversized_configs_and_empty_or_huge_requests_are_refused_by_sample() {
         "--n",
         huge,
         "--chunk",
+        "10000000",
+        "--out",
+        p(&out),
+    ]);
+    refused(&o, &["--chunk 10000000", "3355443 or less"]);
+    // Beyond MAX_CHUNK samples whatever the dataset; up to it, a chunk is
+    // never larger than the dataset (that chunk of 5 samples is 5).
+    let o = fsrgan(&[
+        "sample",
+        "--preset",
+        "tiny",
+        "--n",
+        "64",
+        "--chunk",
         huge,
         "--out",
         p(&out),
     ]);
-    refused(&o, &["--chunk 100000000000", "or less"]);
-    // A chunk is never larger than the dataset: that chunk of 5 samples is 5.
+    refused(&o, &["--chunk 100000000000", "at most 16777216"]);
     let d5 = dir.path().join("d5");
+    let most = dataset::MAX_CHUNK.to_string();
     let o = fsrgan(&[
         "sample",
         "--preset",
@@ -285,7 +300,7 @@ fn oversized_configs_and_empty_or_huge_requests_are_refused_by_sample() {
         "--n",
         "5",
         "--chunk",
-        huge,
+        &most,
         "--out",
         p(&d5),
     ]);
@@ -348,7 +363,8 @@ fn the_library_refuses_empty_ranges_and_empty_manifests() {
     dataset::write(&out, &p1, &opts(5, 3), |_| {}).unwrap();
     let path = out.join("manifest.json");
     let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    m["end"] = m["start"].clone();
+    m["end"] = 0.into();
+    m["n_total"] = 0.into();
     std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
     let e = Dataset::open(&out).unwrap_err().to_string();
     assert!(
@@ -357,6 +373,12 @@ fn the_library_refuses_empty_ranges_and_empty_manifests() {
     );
     let o = fsrgan(&["inspect", p(&out)]);
     refused(&o, &["holds no samples"]);
+    // A range that is not the shard's of n_total is refused too.
+    m["end"] = 3.into();
+    m["n_total"] = 5.into();
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    let e = Dataset::open(&out).unwrap_err().to_string();
+    assert!(e.contains("`n_total` = 5") && e.contains("0..3"), "{e}");
 }
 
 #[test]
@@ -453,6 +475,41 @@ fn real_tiny(dir: &Path) -> std::path::PathBuf {
     let p3 = Params::generate(&tiny(), 3).unwrap();
     dataset::write(&real, &p3, &opts(40, 3), |_| {}).unwrap();
     real
+}
+
+#[test]
+fn a_params_file_without_a_checksum_must_regenerate() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = real_tiny(dir.path());
+    let path = real.join("params.safetensors");
+    let p = fsrgan::io::params::read_params_verified(&path).unwrap();
+    assert_eq!(p, fsrgan::io::params::read_params(&path, None).unwrap());
+    // The same bit flip the fuzz suite makes: 0x10 in the ninth byte from
+    // the end (the last tensor's last values).
+    let mut b = std::fs::read(&path).unwrap();
+    let at = b.len() - 9;
+    b[at] ^= 0x10;
+    let bad = dir.path().join("flipped.safetensors");
+    std::fs::write(&bad, &b).unwrap();
+    assert!(
+        fsrgan::io::params::read_params(&bad, None).is_ok(),
+        "only regeneration sees it"
+    );
+    let e = fsrgan::io::params::read_params_verified(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("flipped.safetensors") && e.contains("its recorded config `tiny` and seed 3"),
+        "{e}"
+    );
+    // A file with its own checksum (a learner's, another seed) is read as it is.
+    let other = dir.path().join("p9.safetensors");
+    let p9 = Params::generate(&tiny(), 9).unwrap();
+    fsrgan::io::params::write_params(&other, &p9, 2, Dtype::F64).unwrap();
+    assert_eq!(
+        fsrgan::io::params::read_params_verified(&other).unwrap(),
+        p9
+    );
 }
 
 #[test]

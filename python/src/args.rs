@@ -126,3 +126,37 @@ pub fn count_cli_zero(name: &str, v: Int, max: u64) -> PyResult<u64> {
         other => int_in(name, other, 1, max),
     }
 }
+
+/// `v` as a string argument.
+///
+/// # Errors
+/// `TypeError` naming `name` for anything but a `str`.
+pub fn text(name: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
+    v.extract::<String>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "`{name}` must be a str, got {} of type {}",
+            v.repr().map(|r| r.to_string()).unwrap_or_default(),
+            v.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })
+}
+
+/// `v` as a path argument (`str` or `os.PathLike`).
+///
+/// # Errors
+/// `TypeError` naming `name` for anything else.
+pub fn path(name: &str, v: &Bound<'_, PyAny>) -> PyResult<std::path::PathBuf> {
+    v.extract::<std::path::PathBuf>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "`{name}` must be a path (str or os.PathLike), got {} of type {}",
+            v.repr().map(|r| r.to_string()).unwrap_or_default(),
+            v.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })
+}

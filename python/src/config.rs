@@ -114,7 +114,12 @@ fn py_to_toml(v: &Bound<'_, PyAny>, field: &str) -> PyResult<Option<toml::Value>
         )));
     }
     if v.cast::<PyInt>().is_ok() {
-        let i: i64 = v.extract()?;
+        let i: i64 = v.extract().map_err(|_| {
+            errors::ConfigError::new_err(format!(
+                "config field `{field}`: {} does not fit in a 64-bit integer",
+                v.repr().map(|r| r.to_string()).unwrap_or_default()
+            ))
+        })?;
         return Ok(Some(toml::Value::Integer(i)));
     }
     if v.cast::<PyFloat>().is_ok() {
@@ -153,7 +158,13 @@ fn py_to_toml(v: &Bound<'_, PyAny>, field: &str) -> PyResult<Option<toml::Value>
     }
     // Other numbers: integers through `__index__`.
     if v.hasattr("__index__")? {
-        return Ok(Some(toml::Value::Integer(v.extract()?)));
+        let i: i64 = v.extract().map_err(|_| {
+            errors::ConfigError::new_err(format!(
+                "config field `{field}`: {} does not fit in a 64-bit integer",
+                v.repr().map(|r| r.to_string()).unwrap_or_default()
+            ))
+        })?;
+        return Ok(Some(toml::Value::Integer(i)));
     }
     if let Ok(f) = v.extract::<f64>() {
         return Ok(Some(toml::Value::Float(f)));
@@ -208,17 +219,19 @@ impl PyConfig {
 
     /// Config.preset(name) -> Config: the preset `tiny`, `small` or `paper` (model.md section 5).
     #[staticmethod]
-    fn preset(name: &str) -> PyResult<Self> {
+    fn preset(name: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let name = crate::args::text("name", name)?;
         Ok(PyConfig {
-            inner: Config::preset(name).map_err(errors::model)?,
+            inner: Config::preset(&name).map_err(errors::model)?,
         })
     }
 
     /// Config.from_toml(text) -> Config: parses and validates TOML text (`preset = "NAME"` starts from a preset).
     #[staticmethod]
-    fn from_toml(text: &str) -> PyResult<Self> {
+    fn from_toml(text: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let text = crate::args::text("text", text)?;
         Ok(PyConfig {
-            inner: Config::from_toml(text).map_err(errors::model)?,
+            inner: Config::from_toml(&text).map_err(errors::model)?,
         })
     }
 

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use fsrgan::io::Dtype;
-use fsrgan::io::params::{named_tensors, read_params, write_params};
+use fsrgan::io::params::{named_tensors, read_params_verified, write_params};
 use fsrgan::model::Params;
 
 use crate::args::{self, Int};
@@ -82,20 +82,34 @@ impl PyParams {
 
     /// Params.load(path) -> Params: reads a `params.safetensors` file (ground
     /// truth or a learner's checkpoint), checking every tensor's presence,
-    /// shape and values against the config stored in the file's metadata.
+    /// shape and values against the config stored in the file's metadata,
+    /// and the values themselves: a file with its own checksum (`save`, a
+    /// run directory's) against it, one without (a dataset's truth, as
+    /// `fsrgan sample` writes it) against the truth its recorded config and
+    /// seed generate (`DatasetError` naming the first differing tensor).
     #[staticmethod]
-    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+    fn load(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let path = args::path("path", path)?;
         let params =
-            py.detach(|| errors::guard(|| read_params(&path, None).map_err(errors::io)))?;
+            py.detach(|| errors::guard(|| read_params_verified(&path).map_err(errors::io)))?;
         PyParams::create(py, params, None)
     }
 
     /// save(path, dtype="f32"): writes `params.safetensors` atomically (temporary
     /// file, then rename) in float32 (`"f32"`) or float64 (`"f64"`), with the
     /// config and seed in its metadata — the file `fsrgan sample` writes.
-    #[pyo3(signature = (path, dtype = "f32"))]
-    fn save(&self, py: Python<'_>, path: PathBuf, dtype: &str) -> PyResult<()> {
-        let dtype = parse_dtype(dtype)?;
+    #[pyo3(signature = (path, dtype = None))]
+    fn save(
+        &self,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let path: PathBuf = args::path("path", path)?;
+        let dtype = match dtype {
+            Some(d) => parse_dtype(&args::text("dtype", d)?)?,
+            None => Dtype::F32,
+        };
         let params = self.params.clone();
         let seed = self.seed.unwrap_or(0);
         py.detach(|| {

@@ -138,13 +138,18 @@ pub fn parse_shard(shard: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Shard>> 
     let text = if let Ok(t) = s.cast::<PyString>() {
         t.to_str()?.to_string()
     } else {
-        let (i, n): (i128, i128) = s.extract().map_err(|_| {
+        let bad = || {
             errors::invalid(format!(
                 "shard must be (i, n) or \"i/n\" with 0 <= i < n, got {}",
                 s.repr().map(|r| r.to_string()).unwrap_or_default()
             ))
-        })?;
-        format!("{i}/{n}")
+        };
+        // Integers only: `True` is not a shard index.
+        let (i, n): (Int, Int) = s.extract().map_err(|_| bad())?;
+        match (i, n) {
+            (Int::Value(i), Int::Value(n)) => format!("{i}/{n}"),
+            _ => return Err(bad()),
+        }
     };
     Shard::parse(&text).map(Some).map_err(errors::io)
 }

@@ -29,10 +29,10 @@ fn level_array(set: &str, map: &Bound<'_, PyAny>, l: usize) -> PyResult<Array4<f
         ))
     })?;
     if let Ok(a) = item.extract::<PyReadonlyArray4<'_, f32>>() {
-        return Ok(a.as_array().mapv(f64::from));
+        return to_f64(set, &key, a.as_array(), f64::from);
     }
     if let Ok(a) = item.extract::<PyReadonlyArray4<'_, f64>>() {
-        return Ok(a.as_array().to_owned());
+        return to_f64(set, &key, a.as_array(), |v| v);
     }
     let what = match item.cast::<numpy::PyUntypedArray>() {
         Ok(u) => format!(
@@ -45,6 +45,27 @@ fn level_array(set: &str, map: &Bound<'_, PyAny>, l: usize) -> PyResult<Array4<f
     Err(errors::invalid(format!(
         "{set}: `{key}` must be a float32 or float64 NumPy array of shape (N, c, r, r), got {what}"
     )))
+}
+
+/// `a` as an owned float64 array, its memory reserved first: a huge array
+/// (e.g. a zero-stride view of 10^9 images) is a `MemoryError` naming it.
+fn to_f64<T: Copy>(
+    set: &str,
+    key: &str,
+    a: ndarray::ArrayView4<'_, T>,
+    f: impl Fn(T) -> f64,
+) -> PyResult<Array4<f64>> {
+    let mut v: Vec<f64> = Vec::new();
+    if v.try_reserve_exact(a.len()).is_err() {
+        return Err(pyo3::exceptions::PyMemoryError::new_err(format!(
+            "{set}: `{key}` of shape {:?} needs {} bytes as float64, which cannot be allocated; score fewer samples",
+            a.shape(),
+            (a.len() as u64).saturating_mul(8)
+        )));
+    }
+    v.extend(a.iter().map(|&x| f(x)));
+    Array4::from_shape_vec(a.raw_dim(), v)
+        .map_err(|e| errors::invalid(format!("internal error: `{key}`: {e}")))
 }
 
 /// The real side: `(images, truth, dataset seed, stored as float32)`.

@@ -77,14 +77,27 @@ fn log_big_phi(t: f64) -> f64 {
 }
 
 /// The bivariate normal cdf `P(X <= a, Y <= b)` for standard
-/// normals with correlation `rho` in [-1, 1] (NaN outside), by Genz's method:
+/// normals with correlation `rho` in [-1, 1] (`TheoryError` outside, and for a
+/// NaN limit), by Genz's method:
 /// Plackett's identity `Phi2 = Phi(a) Phi(b) + int_0^rho phi2(a, b; r) dr` with
 /// Gauss-Legendre in `asin r` for `|rho| < 0.925`, the singular part in closed form near
 /// `|rho| = 1`. About 1e-15 absolute.
 #[pyfunction]
 #[pyo3(name = "Phi2")]
-fn big_phi2(a: f64, b: f64, rho: f64) -> f64 {
-    bvn::Phi2(a, b, rho)
+fn big_phi2(a: f64, b: f64, rho: f64) -> PyResult<f64> {
+    if !(-1.0..=1.0).contains(&rho) {
+        return Err(errors::TheoryError::new_err(format!(
+            "`rho` must be a correlation in [-1, 1], got {rho}"
+        )));
+    }
+    for (name, v) in [("a", a), ("b", b)] {
+        if v.is_nan() {
+            return Err(errors::TheoryError::new_err(format!(
+                "`{name}` is NaN; the limits are numbers or +-inf"
+            )));
+        }
+    }
+    Ok(bvn::Phi2(a, b, rho))
 }
 
 /// `[I_0(t), ..., I_k(t)]` with

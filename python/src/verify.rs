@@ -54,7 +54,12 @@ pub fn verify<'py>(
     let wanted: Vec<String> = match claims.filter(|c| !c.is_none()) {
         None => Vec::new(),
         Some(c) if c.cast::<PyString>().is_ok() => vec![c.extract()?],
-        Some(c) => c.extract()?,
+        Some(c) => c.extract().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "`claims` must be None, a claim id (\"T6\") or a list of them, got {}",
+                c.repr().map(|r| r.to_string()).unwrap_or_default()
+            ))
+        })?,
     };
     let all = claims::claims();
     let ids: Vec<&str> = all.iter().map(|c| c.id).collect();

@@ -224,3 +224,64 @@ def test_a_real_set_without_a_truth_is_scored_with_a_split_floor(cli, tmp_path):
     small = {k: v[:401] for k, v in real.items()}
     with pytest.raises(fsrgan.FsrganError, match="401 samples; the metrics need at least 402"):
         fsrgan.score(small, good, config="tiny")
+
+
+@pytest.mark.parametrize(
+    "call,needle",
+    [
+        (lambda d: fsrgan.write_dataset(d, "tiny", 64, force="yes"), "argument `force`"),
+        (lambda d: fsrgan.sample("tiny", 64, hidden=None), "argument `hidden`"),
+        (lambda d: fsrgan.read_dataset(None), "argument `path`"),
+        (lambda d: fsrgan.Config.from_toml(None), "`text` must be a str"),
+        (lambda d: fsrgan.Config.preset(None), "`name` must be a str"),
+        (lambda d: fsrgan.Params.load(None), "`path` must be a path"),
+        (lambda d: fsrgan.Params("tiny").save(None), "`path` must be a path"),
+        (lambda d: fsrgan.Params("tiny").save(d, dtype=16), "`dtype` must be a str"),
+        (lambda d: fsrgan.theory.Phi2(None, 0.0, 0.5), "argument `a`"),
+        (lambda d: fsrgan.verify(5), "`claims` must be None, a claim id"),
+    ],
+)
+def test_wrong_types_name_the_argument(tmp_path, call, needle):
+    with pytest.raises(TypeError) as e:
+        call(tmp_path / "d")
+    assert needle in str(e.value), str(e.value)
+
+
+def test_other_hostile_values_are_refused_with_their_names(tmp_path):
+    with pytest.raises(fsrgan.FsrganError, match=r"shard must be \(i, n\).*got \(True, 2\)"):
+        fsrgan.sample("tiny", 64, shard=(True, 2))
+    assert fsrgan.sample("tiny", 64, shard=(1, 2)).start == 32
+    with pytest.raises(fsrgan.ConfigError, match="config field `d0`: 18446744073709551616 does not fit"):
+        fsrgan.Config({"preset": "tiny", "d0": 2**64})
+    with pytest.raises(fsrgan.DatasetError, match="--chunk 100000000000: at most 16777216"):
+        fsrgan.write_dataset(tmp_path / "w", "tiny", 64, chunk=10**11)
+    assert fsrgan.write_dataset(tmp_path / "w", "tiny", 64, chunk=2**24)["end"] == 64
+    code = """
+        import numpy as np, fsrgan
+        real = fsrgan.sample("tiny", 64)
+        h = np.broadcast_to(np.float32(0), (10**9, 1, 4, 4))
+        H = np.broadcast_to(np.float32(0), (10**9, 1, 8, 8))
+        try:
+            fsrgan.score(real, {"x1": h, "x2": H})
+        except MemoryError as e:
+            print("MemoryError", e)
+    """
+    rc, out, err = run_fresh(code)
+    assert rc == 0, err
+    assert "MemoryError fake: `x1` of shape [1000000000, 1, 4, 4]" in out, out
+
+
+def test_params_load_checks_the_values_it_cannot_checksum(real, tmp_path):
+    # A dataset's truth carries no checksum: it is regenerated from the
+    # config and seed it records, so a flipped bit is caught.
+    good = fsrgan.Params.load(real / "params.safetensors")
+    assert good.config == fsrgan.Config("tiny")
+    b = bytearray((real / "params.safetensors").read_bytes())
+    b[len(b) - 9] ^= 0x10
+    bad = tmp_path / "flipped.safetensors"
+    bad.write_bytes(bytes(b))
+    with pytest.raises(fsrgan.DatasetError, match="not what its recorded config `tiny` and seed 3 generate"):
+        fsrgan.Params.load(bad)
+    # A saved Params carries its own checksum, whatever its seed.
+    fsrgan.Params("tiny", 5).save(tmp_path / "p5.safetensors")
+    assert len(fsrgan.Params.load(tmp_path / "p5.safetensors")) == 7

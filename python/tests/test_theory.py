@@ -155,7 +155,11 @@ def test_Phi2_limits():
     assert th.Phi2(0.3, 0.8, 1.0) == approx(Phi(0.3), abs=1e-15)
     assert th.Phi2(0.3, 0.8, -1.0) == approx(max(0.0, Phi(0.3) + Phi(0.8) - 1), abs=1e-15)
     assert th.Phi2(0.3, 0.8, 0.0) == approx(Phi(0.3) * Phi(0.8), rel=1e-15)
-    assert math.isnan(th.Phi2(0.0, 0.0, 1.5))
+    # A correlation outside [-1, 1], or a NaN limit, is refused, not NaN.
+    for bad in [(0.0, 0.0, 1.5), (0.0, 0.0, -1.0000001), (0.0, 0.0, math.nan), (math.nan, 0.0, 0.5)]:
+        with pytest.raises(fsrgan.TheoryError, match="`rho`|`a`"):
+            th.Phi2(*bad)
+    assert th.Phi2(math.inf, 0.8, 0.5) == approx(Phi(0.8), abs=1e-15)
 
 
 # ---------------------------------------------------------------- Gaussian-ReLU

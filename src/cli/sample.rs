@@ -56,7 +56,7 @@ pub struct Args {
     pub domains: usize,
     /// Write only shard i of n (0-based, i < n): samples floor(i N/n)..floor((i+1) N/n).
     /// Concatenating the shards' arrays in order gives the unsharded dataset, bit for bit.
-    #[arg(long, value_name = "i/n")]
+    #[arg(long, value_name = "i/n", allow_hyphen_values = true)]
     pub shard: Option<String>,
     /// Also draw the first samples of every level into this PNG.
     #[arg(long, value_name = "FILE.png")]

@@ -321,7 +321,9 @@ pub(super) fn load_fake(
                             .is_some_and(|x| level_of(x).is_some()))
                     || (want_y && stem == "y"))
             {
-                arrays.insert(stem.to_string(), read_npy(&e.path())?);
+                let t = read_npy(&e.path())
+                    .with_context(|| format!("reading array `{stem}` of {set}"))?;
+                arrays.insert(stem.to_string(), t);
             }
         }
         if arrays.is_empty() {

@@ -217,7 +217,8 @@ pub(crate) fn existing_dataset(dir: &Path) -> bool {
 /// # Errors
 /// [`IoError::Exists`] if `dir` holds a dataset and `opts.force` is false;
 /// [`IoError::Invalid`] for `n = 0`, a shard that holds no sample
-/// ([`sample_range`]) or a chunk outside [`check_chunk`]'s bounds;
+/// ([`sample_range`]), a chunk outside [`check_chunk`]'s bounds, or a
+/// dataset larger than the free space of its filesystem;
 /// [`IoError::Os`] on I/O failure (files already in place are left as they
 /// were, and no new file appears).
 pub fn write(
@@ -258,6 +259,17 @@ pub fn write_truth(
     let specs = kind_array_specs(cfg, count, opts.hidden, kind);
     let prefixed = truth.prefixed();
     let needed = needed_bytes(&prefixed, &specs, opts.params_dtype)?;
+    // A dataset the disk cannot hold is refused now, not after hours of writing.
+    if let Some(free) = super::staging::available_bytes(dir)
+        && needed > free
+    {
+        return Err(IoError::Invalid(format!(
+            "--n {}: no space left on the device for this dataset: it needs {needed} bytes ({:.1} MiB) but the filesystem of {} has {free} bytes free. Nothing was written: lower --n, write shards (--shard i/k) to several disks, or free space",
+            opts.n,
+            needed as f64 / 1048576.0,
+            dir.display()
+        )));
+    }
     let staging = Staging::begin(dir, opts.force).map_err(|e| e.needing(needed))?;
     let stage = staging.path();
 
@@ -412,8 +424,11 @@ pub fn sample_range(n: u64, shard: Option<Shard>) -> Result<(u64, u64), IoError>
 /// [`CHUNKS_IN_FLIGHT`] of them are in memory at once.
 pub const MAX_CHUNK_BYTES: u64 = 1 << 30;
 
+/// The most samples `--chunk` may name, whatever the dataset's size.
+pub const MAX_CHUNK: usize = 1 << 24;
+
 /// Checks `chunk` (samples per chunk of [`write`](fn@write)) for a dataset
-/// of `count` samples: at least 1, and a chunk as held (`min(chunk,
+/// of `count` samples: in `1..=MAX_CHUNK`, and a chunk as held (`min(chunk,
 /// count)` samples) at most [`MAX_CHUNK_BYTES`] bytes of float32 arrays.
 ///
 /// # Errors
@@ -430,6 +445,11 @@ pub fn check_chunk(
         return Err(IoError::Invalid(
             "--chunk must be at least 1 (samples per chunk)".into(),
         ));
+    }
+    if chunk > MAX_CHUNK {
+        return Err(IoError::Invalid(format!(
+            "--chunk {chunk}: at most {MAX_CHUNK} samples per chunk"
+        )));
     }
     let per_sample = kind_samples_bytes(cfg, 1, hidden, kind)?.max(1);
     let most = (MAX_CHUNK_BYTES / per_sample).max(1);
@@ -673,7 +693,15 @@ pub fn open_samples_kind(
         super::staging::recover(dir)?;
     }
     let (manifest, kind) = Manifest::read_kind(&dir.join(MANIFEST))?;
-    let config = manifest.config.clone().validated()?;
+    let config = manifest.config.clone().validated().map_err(|e| {
+        IoError::corrupt(dir.join(MANIFEST), format!("the manifest's `config`: {e}"))
+    })?;
+    // What the manifest says the dataset is, for the messages below.
+    let recorded = match kind {
+        k if k.is_labelled() => format!("a labelled set of `classes` = {}", k.classes),
+        k if k.is_paired() => "a domain pair (`domains` = 2)".to_string(),
+        _ => "an ordinary dataset (no `classes` or `domains`)".to_string(),
+    };
     if manifest.is_empty() {
         return Err(IoError::mismatch(
             dir.join(MANIFEST),
@@ -712,7 +740,13 @@ pub fn open_samples_kind(
     for spec in &expected {
         let info = manifest.arrays.get(&spec.name);
         let t = file.tensors.get(&spec.name).ok_or_else(|| {
-            IoError::mismatch(&samples_path, format!("missing array `{}`", spec.name))
+            IoError::mismatch(
+                &samples_path,
+                format!(
+                    "missing array `{}`, which {recorded} has (as its manifest records)",
+                    spec.name
+                ),
+            )
         })?;
         if t.shape() != spec.shape.as_slice() || info.map(|i| &i.shape) != Some(&spec.shape) {
             return Err(IoError::mismatch(
@@ -778,7 +812,7 @@ pub fn open_samples_kind(
     {
         return Err(IoError::mismatch(
             &samples_path,
-            format!("unexpected array `{extra}`"),
+            format!("unexpected array `{extra}`: {recorded} has none (as its manifest records)"),
         ));
     }
     if let Some(y) = file.tensors.get("y") {
@@ -799,6 +833,21 @@ pub fn open_samples_kind(
         })?;
     }
     Ok((manifest, kind, file.tensors))
+}
+
+/// `e` with `note` appended to its reason (mismatched and corrupt files).
+fn with_kind(e: IoError, note: &str) -> IoError {
+    match e {
+        IoError::Mismatch { path, reason } => IoError::Mismatch {
+            path,
+            reason: format!("{reason} ({note})"),
+        },
+        IoError::Corrupt { path, reason } => IoError::Corrupt {
+            path,
+            reason: format!("{reason} ({note})"),
+        },
+        other => other,
+    }
 }
 
 /// A dtype as the manifest spells it, with NumPy's name.
@@ -872,10 +921,16 @@ impl Dataset {
         let path = dir.join(&manifest.params_file);
         let (params, classes, domain_b) = if kind.is_labelled() {
             let prefixes: Vec<String> = (0..kind.classes).map(class_prefix).collect();
-            let classes = read_params_set(&path, &config, &prefixes)?;
+            let classes = read_params_set(&path, &config, &prefixes).map_err(|e| {
+                with_kind(
+                    e,
+                    &format!("the manifest records `classes` = {}", kind.classes),
+                )
+            })?;
             (classes[0].clone(), classes, None)
         } else if kind.is_paired() {
-            let mut ab = read_params_set(&path, &config, &[domain_prefix(0), domain_prefix(1)])?;
+            let mut ab = read_params_set(&path, &config, &[domain_prefix(0), domain_prefix(1)])
+                .map_err(|e| with_kind(e, "the manifest records `domains` = 2"))?;
             let b = ab.pop();
             let a = ab.pop();
             let (Some(a), Some(b)) = (a, b) else {
@@ -932,55 +987,12 @@ impl Dataset {
         };
         let path = self.dir.join(&self.manifest.params_file);
         let stored = read_tensors(&path)?;
-        for (prefix, p) in truth.prefixed() {
-            for (name, _, values) in super::params::named_tensors(p) {
-                let key = format!("{prefix}{name}");
-                let t = stored
-                    .tensors
-                    .get(&key)
-                    .ok_or_else(|| IoError::mismatch(&path, format!("missing tensor `{key}`")))?;
-                // Relative precision, and the smallest normal value of the
-                // dtype (below it the rounding is absolute).
-                let (eps, tiny) = match t.dtype() {
-                    Dtype::F32 => (f64::from(f32::EPSILON), f64::from(f32::MIN_POSITIVE)),
-                    _ => (4.0 * f64::EPSILON, f64::MIN_POSITIVE),
-                };
-                let got = t.to_f64();
-                let mut first = None;
-                let mut worst = 0.0f64;
-                for (i, (&s, &v)) in got.iter().zip(&values).enumerate() {
-                    let d = (s - v).abs();
-                    if d.is_nan() || d > eps * v.abs() + tiny {
-                        first.get_or_insert((i, s, v));
-                        worst = worst.max(d / v.abs().max(f64::MIN_POSITIVE));
-                    }
-                }
-                if got.len() != values.len() {
-                    return Err(IoError::mismatch(
-                        &path,
-                        format!(
-                            "tensor `{key}` has {} values, the truth {}",
-                            got.len(),
-                            values.len()
-                        ),
-                    ));
-                }
-                if let Some((i, s, v)) = first {
-                    let what = if prefix.is_empty() {
-                        "the truth".to_string()
-                    } else {
-                        format!("truth `{prefix}`")
-                    };
-                    return Err(IoError::mismatch(
-                        &path,
-                        format!(
-                            "{what}: tensor `{name}` is not what the manifest's config `{}` and seed {seed} generate: entry {i} is {s:e}, the regenerated value {v:e} (largest relative difference {worst:.1e}); the file is damaged or belongs to another seed or dataset: sample the dataset again",
-                            config.name
-                        ),
-                    ));
-                }
-            }
-        }
+        super::params::check_regenerated(
+            &path,
+            &stored,
+            &truth.prefixed(),
+            &format!("the manifest's config `{}` and seed {seed}", config.name),
+        )?;
         Ok(())
     }
 

@@ -179,13 +179,21 @@ impl Kind {
     /// Checks the combination, naming the flags of `fsrgan sample`.
     ///
     /// # Errors
-    /// [`IoError::Invalid`] for `classes = 0`, `domains` other than 1 or 2,
+    /// [`IoError::Invalid`] for `classes = 0` or beyond
+    /// [`crate::model::mixture::MAX_CLASSES`], `domains` other than 1 or 2,
     /// or both `classes >= 2` and `domains = 2`.
     pub fn validated(self) -> Result<Kind, IoError> {
         if self.classes == 0 {
             return Err(IoError::Invalid(
                 "--classes must be at least 1 (1: an ordinary dataset)".into(),
             ));
+        }
+        let most = crate::model::mixture::MAX_CLASSES;
+        if self.classes > most {
+            return Err(IoError::Invalid(format!(
+                "--classes {}: a labelled mixture has at most {most} classes",
+                self.classes
+            )));
         }
         if !(1..=2).contains(&self.domains) {
             return Err(IoError::Invalid(format!(
@@ -247,6 +255,26 @@ impl Manifest {
             return Err(IoError::corrupt(
                 path,
                 format!("sample range {}..{} of {}", m.start, m.end, m.n_total),
+            ));
+        }
+        // The range is the shard's of `n_total` (all of them without a shard).
+        let want = m.shard.map_or((0, m.n_total), |s| s.range(m.n_total));
+        let shard_ok = m.shard.is_none_or(|s| s.count > 0 && s.index < s.count);
+        if !shard_ok || (m.start, m.end) != want {
+            return Err(IoError::corrupt(
+                path,
+                format!(
+                    "`start`..`end` = {}..{} is not {} of `n_total` = {} samples ({}..{}): the manifest does not describe its dataset",
+                    m.start,
+                    m.end,
+                    m.shard.map_or("all".to_string(), |s| format!(
+                        "shard {}/{}",
+                        s.index, s.count
+                    )),
+                    m.n_total,
+                    want.0,
+                    want.1
+                ),
             ));
         }
         Ok((m, kind))

@@ -222,6 +222,105 @@ pub fn read_params_set(
         .collect()
 }
 
+/// Checks that the tensors of `stored` (a params file at `path`) are the
+/// truths `truths` (each under its prefix) to the precision they are stored
+/// in: each stored value `s` must equal the regenerated `v` within `|s - v|
+/// <= eps |v| + tiny`, `eps` one unit in the last place of the stored dtype
+/// (`2^-23` for float32, `2^-50` for float64) and `tiny` its smallest
+/// normal value; `by` names what regenerated them (e.g. "the manifest's
+/// config `tiny` and seed 3").
+///
+/// # Errors
+/// [`IoError::Mismatch`] naming the truth's prefix (if any), the tensor, its
+/// first differing entry and the largest difference, or a missing tensor.
+pub fn check_regenerated(
+    path: &Path,
+    stored: &TensorFile,
+    truths: &[(String, &Params)],
+    by: &str,
+) -> Result<(), IoError> {
+    for (prefix, p) in truths {
+        for (name, _, values) in named_tensors(p) {
+            let key = format!("{prefix}{name}");
+            let t = stored
+                .tensors
+                .get(&key)
+                .ok_or_else(|| IoError::mismatch(path, format!("missing tensor `{key}`")))?;
+            let (eps, tiny) = match t.dtype() {
+                Dtype::F32 => (f64::from(f32::EPSILON), f64::from(f32::MIN_POSITIVE)),
+                _ => (4.0 * f64::EPSILON, f64::MIN_POSITIVE),
+            };
+            let got = t.to_f64();
+            if got.len() != values.len() {
+                return Err(IoError::mismatch(
+                    path,
+                    format!(
+                        "tensor `{key}` has {} values, the truth {}",
+                        got.len(),
+                        values.len()
+                    ),
+                ));
+            }
+            let mut first = None;
+            let mut worst = 0.0f64;
+            for (i, (&s, &v)) in got.iter().zip(&values).enumerate() {
+                let d = (s - v).abs();
+                if d.is_nan() || d > eps * v.abs() + tiny {
+                    first.get_or_insert((i, s, v));
+                    worst = worst.max(d / v.abs().max(f64::MIN_POSITIVE));
+                }
+            }
+            if let Some((i, s, v)) = first {
+                let what = if prefix.is_empty() {
+                    "the truth".to_string()
+                } else {
+                    format!("truth `{prefix}`")
+                };
+                return Err(IoError::mismatch(
+                    path,
+                    format!(
+                        "{what}: tensor `{name}` is not what {by} generate: entry {i} is {s:e}, the regenerated value {v:e} (largest relative difference {worst:.1e}); the file is damaged or belongs to another seed or dataset: sample the dataset again"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a params file as [`read_params`] does with the config of its
+/// metadata, and checks what vouches for its values: a file that carries
+/// its own checksum (a run directory's, [`write_params`]) is checked
+/// against it by the reader; one without (a dataset's truth, as `fsrgan
+/// sample` writes it) that records its seed must be what its config and
+/// seed generate ([`check_regenerated`]). Python's `Params.load`.
+///
+/// # Errors
+/// As [`read_params`]; [`IoError::Mismatch`] from [`check_regenerated`];
+/// [`IoError::Model`] if the recorded config cannot be calibrated.
+pub fn read_params_verified(path: &Path) -> Result<Params, IoError> {
+    let file = read_tensors(path)?;
+    let checked = file.metadata.contains_key(CHECKSUM_KEY);
+    let seed = file
+        .metadata
+        .get("seed")
+        .and_then(|s| s.parse::<u64>().ok());
+    let params = params_from_file(path, file.clone(), None)?;
+    if let (false, Some(seed)) = (checked, seed) {
+        let truth = Params::generate(&params.config, seed)?;
+        check_regenerated(
+            path,
+            &file,
+            &[(String::new(), &truth)],
+            &format!(
+                "its recorded config `{}` and seed {seed}",
+                params.config.name
+            ),
+        )?;
+    }
+    Ok(params)
+}
+
 /// Reads parameters written by [`write_params`] and checks every tensor's
 /// presence, shape and values against `config` (taken from the file's own
 /// metadata when `None`).

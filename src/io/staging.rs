@@ -293,3 +293,39 @@ fn sync_dir(dir: &Path) -> Result<(), IoError> {
         .and_then(|f| f.sync_all())
         .map_err(IoError::os(dir))
 }
+
+/// Bytes free for an unprivileged writer on the filesystem that would hold
+/// `dest` (its nearest existing ancestor's), or `None` where this cannot be
+/// asked (not Linux on a 64-bit target, or the call fails).
+pub fn available_bytes(dest: &Path) -> Option<u64> {
+    let abs = std::path::absolute(dest).ok()?;
+    let existing = abs.ancestors().find(|p| p.exists())?;
+    statvfs_available(existing)
+}
+
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+fn statvfs_available(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    unsafe extern "C" {
+        // int statvfs(const char *path, struct statvfs *buf);
+        fn statvfs(path: *const std::ffi::c_char, buf: *mut u64) -> std::ffi::c_int;
+    }
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // `struct statvfs` on 64-bit Linux (glibc and musl): eleven 8-byte fields
+    // (f_bsize, f_frsize, f_blocks, f_bfree, f_bavail, ...) then 24 bytes of
+    // spare room, 112 bytes in all; the buffer is larger than that.
+    let mut buf = [0u64; 32];
+    // SAFETY: `c` is a NUL-terminated path and `buf` is writable memory
+    // larger than `struct statvfs`, which the call fills and nothing else.
+    let rc = unsafe { statvfs(c.as_ptr(), buf.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    let (frsize, bavail) = (buf[1], buf[4]);
+    frsize.checked_mul(bavail)
+}
+
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+fn statvfs_available(_path: &Path) -> Option<u64> {
+    None
+}

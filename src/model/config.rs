@@ -153,6 +153,10 @@ pub const MAX_LEVELS: usize = 8;
 /// and `z`), to refuse configs that would overflow memory or index arithmetic.
 pub const MAX_SAMPLE_SCALARS: usize = 1 << 28;
 
+/// The largest `alpha_max` and `sigma_l`: the pre-activations they scale
+/// are squared in float64 on the calibration sample.
+pub const MAX_SCALE: f64 = 1e6;
+
 /// Most `calibration_samples` a config may ask for.
 pub const MAX_CALIBRATION_SAMPLES: usize = 1 << 20;
 
@@ -269,17 +273,17 @@ impl Config {
                 ),
             ));
         }
-        if !(self.alpha_min.is_finite() && self.alpha_min > 0.0) {
+        if !(self.alpha_min.is_finite() && self.alpha_min > 0.0 && self.alpha_min <= MAX_SCALE) {
             return Err(bad(
                 "alpha_min",
-                format!("must be finite and > 0, got {}", self.alpha_min),
+                format!("must be in (0, {MAX_SCALE:e}], got {:?}", self.alpha_min),
             ));
         }
-        if !(self.alpha_max.is_finite() && self.alpha_max >= self.alpha_min) {
+        if !(self.alpha_max >= self.alpha_min && self.alpha_max <= MAX_SCALE) {
             return Err(bad(
                 "alpha_max",
                 format!(
-                    "must be finite and >= alpha_min = {}, got {}",
+                    "must be in [alpha_min, {MAX_SCALE:e}] = [{:?}, {MAX_SCALE:e}], got {:?}",
                     self.alpha_min, self.alpha_max
                 ),
             ));
@@ -325,10 +329,10 @@ impl Config {
                     ),
                 ));
             }
-            if !(sigma.is_finite() && sigma >= 0.0) {
+            if !(sigma.is_finite() && (0.0..=MAX_SCALE).contains(&sigma)) {
                 return Err(bad(
                     "sigma",
-                    format!("sigma[{lv}] must be finite and >= 0, got {sigma}"),
+                    format!("sigma[{lv}] must be in [0, {MAX_SCALE:e}], got {sigma:?}"),
                 ));
             }
             if l == 0 && sigma > 0.0 {
@@ -353,9 +357,12 @@ impl Config {
             let n = self
                 .n_checked(l)
                 .ok_or_else(|| bad("n1", "n_1 2^(L-1) overflows".into()))?;
-            let r = n
-                .checked_mul(self.patch)
-                .ok_or_else(|| bad("patch", "r_l overflows".into()))?;
+            let r = n.checked_mul(self.patch).ok_or_else(|| {
+                bad(
+                    "patch",
+                    "r_l = q n_1 2^(l-1) overflows: lower `patch`, `n1` or `levels`".into(),
+                )
+            })?;
             let per_level = n
                 .checked_mul(n)
                 .and_then(|nn| nn.checked_mul(self.m[l]))
@@ -370,7 +377,9 @@ impl Config {
                 .ok_or_else(|| {
                     bad(
                         "levels",
-                        format!("one sample would exceed {MAX_SAMPLE_SCALARS} scalars"),
+                        format!(
+                            "one sample would exceed {MAX_SAMPLE_SCALARS} scalars (c r_l^2 per image x_l, m_l n_l^2 per code s_l, d0): lower `channels`, `patch`, `n1`, `m`, `d0` or `levels`"
+                        ),
                     )
                 })?;
         }
@@ -529,7 +538,7 @@ fn broadcast<T: Clone>(v: &mut Vec<T>, levels: usize, name: &str) -> Result<(), 
         }
         n if n == levels => Ok(()),
         n => Err(format!(
-            "{name} must have 1 or L = {levels} entries, got {n}"
+            "{name} must have 1 or L = levels = {levels} entries, got {n}"
         )),
     }
 }

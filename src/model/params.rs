@@ -244,10 +244,21 @@ fn calibrate(params: &mut Params, seed: u64) -> Result<(), ModelError> {
             let mean = s1 / total;
             let var = s2 / total - mean * mean;
             if !(var.is_finite() && var > 0.0) {
-                return Err(ModelError::Internal(format!(
-                    "level {}: channel {o} of the ConvT has no variance on the calibration sample",
-                    l + 1
-                )));
+                return Err(ModelError::InvalidConfig {
+                    field: "k".into(),
+                    rule: format!(
+                        "level {}: channel {o} of the super-resolution layer {} on the calibration sample (pre-activation variance {var}): level {}'s codes are too sparse for it; raise k[{}] = {} or calibration_samples = {n_cal}",
+                        l + 1,
+                        if var.is_finite() {
+                            "receives no input"
+                        } else {
+                            "overflows"
+                        },
+                        l,
+                        l,
+                        cfg.k[l - 1]
+                    ),
+                });
             }
             let scale = 1.0 / var.sqrt();
             params.up[l - 1]

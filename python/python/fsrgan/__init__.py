@@ -18,6 +18,7 @@ The package is built without libtorch: importing it never loads torch.
 """
 
 from . import _native
+from ._argnames import named as _named
 from ._native import (
     PRESETS,
     Config,
@@ -28,13 +29,15 @@ from ._native import (
     Samples,
     TheoryError,
     __version__,
-    read_dataset,
-    sample,
-    score,
-    verify,
-    write_dataset,
 )
-from . import theory
+
+read_dataset = _named(_native.read_dataset)
+sample = _named(_native.sample)
+score = _named(_native.score)
+verify = _named(_native.verify)
+write_dataset = _named(_native.write_dataset)
+
+from . import theory  # noqa: E402
 
 __all__ = [
     "PRESETS",

@@ -14,7 +14,9 @@ function itself; ``help(fsrgan.theory.NAME)`` states its formula.
 """
 
 from . import _native as _n
+from ._argnames import named as _named
 
 __all__ = [str(name) for name in _n.theory.__all__]
-globals().update({name: getattr(_n.theory, name) for name in __all__})
+# Each the Rust function, with a wrong-typed argument's TypeError naming it.
+globals().update({name: _named(getattr(_n.theory, name)) for name in __all__})
 del _n
