@@ -117,7 +117,7 @@ fn hostile(table: &str, key: &str, v: Hostile, e: Expect) -> CfgMut {
     };
     // A huge but valid rate may make the run diverge: it stops naming the
     // stage and step.
-    let stage = format!("stage `{table}`");
+    let stage = format!("stage `{table}");
     let names: Vec<&str> = if e == Expect::Either && !table.is_empty() {
         vec![key, stage.as_str()]
     } else {
