@@ -373,6 +373,18 @@ fn the_library_refuses_empty_ranges_and_empty_manifests() {
     );
     let o = fsrgan(&["inspect", p(&out)]);
     refused(&o, &["holds no samples"]);
+    // A file the manifest lists but the directory lacks is named as the manifest's.
+    let listed = m["files"]["params.safetensors"].clone();
+    let mut lost = m.clone();
+    lost["files"]["tarams.safetensors"] = listed;
+    lost["end"] = 5.into();
+    lost["n_total"] = 5.into();
+    std::fs::write(&path, serde_json::to_vec(&lost).unwrap()).unwrap();
+    let e = Dataset::open(&out).unwrap_err().to_string();
+    assert!(
+        e.contains("manifest.json") && e.contains("lists the file `tarams.safetensors`"),
+        "{e}"
+    );
     // A range that is not the shard's of n_total is refused too.
     m["end"] = 3.into();
     m["n_total"] = 5.into();

@@ -713,6 +713,15 @@ pub fn open_samples_kind(
     }
     for (name, want) in &manifest.files {
         let path = dir.join(name);
+        if !path.is_file() {
+            return Err(IoError::mismatch(
+                dir.join(MANIFEST),
+                format!(
+                    "the manifest lists the file `{name}` (its size and CRC-32), which is not in {}",
+                    dir.display()
+                ),
+            ));
+        }
         let got = super::writer::FileDigest::of_file(&path)?;
         if got != *want {
             return Err(IoError::corrupt(
