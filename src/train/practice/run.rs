@@ -254,14 +254,23 @@ impl PracticeRun {
                 ),
             ));
         }
-        for (field, v, min) in [
-            ("metrics_every", self.metrics_every, 1),
-            ("checkpoint_every", self.checkpoint_every, 1),
-            ("eval", self.eval, 16),
-            ("reference", self.reference, 16),
+        // The evaluation sets' ceiling: the theory track's batch ceiling
+        // (`train::limits::MAX_BATCH`), held whole with their moments.
+        let max = crate::train::limits::MAX_BATCH;
+        for (field, v, min, max) in [
+            ("metrics_every", self.metrics_every, 1, usize::MAX),
+            ("checkpoint_every", self.checkpoint_every, 1, usize::MAX),
+            ("eval", self.eval, 16, max),
+            ("reference", self.reference, 16, max),
         ] {
             if v < min {
                 return Err(bad(field, format!("must be at least {min}, got {v}")));
+            }
+            if v > max {
+                return Err(bad(
+                    field,
+                    format!("must be at most {max} (the documented ceiling), got {v}"),
+                ));
             }
         }
         if self.lower == Lower::Random && self.practice.mode != Mode::Layerwise {
