@@ -557,7 +557,7 @@ fn write_fake(
                 h[t.as_str()][key.as_str()] = v.clone();
             }
             let mut hb = serde_json::to_vec(&h).unwrap();
-            while hb.len() % 8 != 0 {
+            while !hb.len().is_multiple_of(8) {
                 hb.push(b' ');
             }
             let mut out = (hb.len() as u64).to_le_bytes().to_vec();

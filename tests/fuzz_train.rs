@@ -23,8 +23,16 @@ use rand_chacha::ChaCha8Rng;
 const KNOWN_OPEN_THEORY: &[&str] = &[];
 /// Practice-track mutations known to fail, skipped with a note
 /// (`FUZZ_KNOWN=1` runs them). `eval` and `reference` = 1e11, open until
-/// 2026-12-08 (an abort), now refused at their ceiling.
-const KNOWN_OPEN_PRACTICE: &[&str] = &[];
+/// 2026-12-08 (an abort), now refused at their ceiling. Open:
+/// `[practice] lr_g = 1e11` trains to NaN samples with finite parameters:
+/// the run does not stop at the step naming the stage (as it does with
+/// `lr_g = 1e308`); the evaluation fails with `generated set: level 1,
+/// sample 0 holds NaN or infinity`, naming neither a stage, a step nor a
+/// field.
+const KNOWN_OPEN_PRACTICE: &[&str] = &["practice.lr_g=1e11"];
+
+/// A fuzzed field: its table, its key, and what each hostile value is.
+type Field = (&'static str, &'static str, Box<dyn Fn(Hostile) -> Expect>);
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -117,11 +125,11 @@ fn hostile(table: &str, key: &str, v: Hostile, e: Expect) -> CfgMut {
     } else {
         format!("{table}.{key}")
     };
-    // A huge but valid rate may make the run diverge: it stops naming the
-    // stage and step.
-    let stage = format!("stage `{table}");
+    // A huge but valid rate or weight may make the run diverge: it stops
+    // naming the stage and step (`stage `superres2` step 2: ...`, the
+    // practice track's `stage `end_to_end` step 1: ...`).
     let names: Vec<&str> = if e == Expect::Either && !table.is_empty() {
-        vec![key, stage.as_str()]
+        vec![key, "stage `"]
     } else {
         vec![key]
     };
@@ -139,7 +147,7 @@ fn hostile(table: &str, key: &str, v: Hostile, e: Expect) -> CfgMut {
 /// value (the rules of `src/train/config.rs` and `src/train/limits.rs`
 /// against the base: `dictionary` and `level1` play the closed form with
 /// Adam, `superres` the witness with one start).
-fn theory_fields() -> Vec<(&'static str, &'static str, Box<dyn Fn(Hostile) -> Expect>)> {
+fn theory_fields() -> Vec<Field> {
     use Expect::*;
     use Hostile::*;
     let k = |kind: Kind| -> Box<dyn Fn(Hostile) -> Expect> {
@@ -156,7 +164,7 @@ fn theory_fields() -> Vec<(&'static str, &'static str, Box<dyn Fn(Hostile) -> Ex
             }
         })
     };
-    let mut f: Vec<(&'static str, &'static str, Box<dyn Fn(Hostile) -> Expect>)> = vec![
+    let mut f: Vec<Field> = vec![
         ("", "seed", k(Kind::Seed)),
         ("", "train_seed", k(Kind::Seed)),
         ("", "samples", count(4, true)),
@@ -201,11 +209,7 @@ fn theory_fields() -> Vec<(&'static str, &'static str, Box<dyn Fn(Hostile) -> Ex
             f.push((stage, "leak", k(Kind::Unit)));
         } else {
             // The closed form reads none of n_d, gamma, hidden; lr_d is in (0, 1].
-            f.push((
-                stage,
-                "n_d",
-                Box::new(|v| if v == Zero { Invalid } else { Invalid }),
-            ));
+            f.push((stage, "n_d", Box::new(|_| Invalid)));
             f.push((stage, "gamma", unread(false)));
             f.push((stage, "hidden", unread(false)));
             f.push((
@@ -646,7 +650,7 @@ fn theory_table() -> Vec<CfgMut> {
 
 // ---------------------------------------------------------- practice track
 
-fn practice_fields() -> Vec<(&'static str, &'static str, Box<dyn Fn(Hostile) -> Expect>)> {
+fn practice_fields() -> Vec<Field> {
     use Expect::*;
     use Hostile::*;
     let k = |kind: Kind| -> Box<dyn Fn(Hostile) -> Expect> {

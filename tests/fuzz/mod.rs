@@ -689,7 +689,7 @@ pub fn truncate(path: &Path, rng: &mut ChaCha8Rng) -> usize {
 pub fn npy_bytes(header_dict: &str, data: &[u8]) -> Vec<u8> {
     let mut h = header_dict.to_string();
     // magic(6) + version(2) + len(2) + header + '\n', a multiple of 64.
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');
