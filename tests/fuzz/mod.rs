@@ -595,7 +595,7 @@ impl Surface {
             );
         };
         for f in &self.known {
-            show(f, "KNOWN_OPEN (skipped)");
+            show(f, "KNOWN_OPEN (run by FUZZ_KNOWN, not failing)");
         }
         for f in &self.failures {
             show(f, "FAILED");
