@@ -100,9 +100,17 @@ fn edit(id: &str, e: Expect, names: &[&str], edits: &[(&str, &str, &str)]) -> Cf
     }
 }
 
+/// An argument mutation; a refusal may also name one of its values, as
+/// clap names a value starting with `-` that it reads as a flag
+/// (`unexpected argument '-1' found` for `--threads -1`).
 fn args(id: &str, e: Expect, names: &[&str], a: &[&str]) -> CfgMut {
+    let mut names: Vec<&str> = names.to_vec();
+    names.extend(
+        a.iter()
+            .filter(|v| v.starts_with('-') && !v.starts_with("--")),
+    );
     CfgMut {
-        m: Mutation::new(id, e, names),
+        m: Mutation::new(id, e, &names),
         edits: vec![],
         args: a.iter().map(|s| s.to_string()).collect(),
         raw: None,
